@@ -1,0 +1,1 @@
+"""mocbot: a Telegram assistant for municipal support centres of additional education."""

@@ -1,0 +1,142 @@
+"""Factories for the bot, the dispatcher and the objects that live as long as they do.
+
+Nothing is created at import time: `create_app()` builds everything from Settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.content import ContentStore
+from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, ThrottlingMiddleware, UserMiddleware
+from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
+from bot.settings import Settings
+from db.engine import create_engine, create_sessionmaker
+
+logger = logging.getLogger(__name__)
+
+PUBLIC_COMMANDS = [
+    ("start", "Начать и главное меню"),
+    ("search", "Найти кружок или секцию"),
+    ("events", "Мероприятия и дни открытых дверей"),
+    ("subscribe", "Подписаться на новости"),
+    ("settings", "Настройки"),
+    ("ask", "Вопрос специалисту"),
+    ("help", "Справка"),
+    ("mydata", "Мои данные"),
+    ("forget", "Удалить мои данные"),
+    ("cancel", "Отменить действие"),
+]
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None, token: str | None = None) -> Bot:
+    """A Bot with HTML parse mode; TELEGRAM_API_URL points it at another Bot API server."""
+    if session is None:
+        session = (
+            AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+            if settings.telegram_api_url
+            else AiohttpSession()
+        )
+    if token is None:
+        if settings.bot_token is None:
+            raise ValueError("BOT_TOKEN is not set")
+        token = settings.bot_token.get_secret_value()
+    session.middleware(AnsweredTracker())
+    return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_storage(settings: Settings) -> BaseStorage:
+    """FSM storage: Redis when REDIS_URL is set (several instances), memory otherwise."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+@dataclass
+class App:
+    """Everything that lives as long as the bot process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    content: ContentStore
+    scheduler: AsyncIOScheduler
+    dispatcher: Dispatcher
+
+
+def create_dispatcher(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    content: ContentStore,
+    scheduler: AsyncIOScheduler | None = None,
+    storage: BaseStorage | None = None,
+    **extra: Any,
+) -> Dispatcher:
+    from handlers import get_routers
+
+    scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
+    dp = Dispatcher(
+        storage=storage or create_storage(settings),
+        settings=settings,
+        sessionmaker=sessionmaker,
+        content=content,
+        scheduler=scheduler,
+        **extra,
+    )
+    # Order matters: throttle before any work, then a DB session, then the user and role.
+    dp.update.outer_middleware(ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst))
+    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dp.update.outer_middleware(UserMiddleware())
+    for observer in (dp.message, dp.callback_query):
+        observer.middleware(RoleGuard())
+        observer.middleware(ConsentGate())
+    dp.callback_query.outer_middleware(AutoAnswerMiddleware())
+    dp.include_routers(*get_routers())
+    return dp
+
+
+async def set_commands(bot: Bot) -> None:
+    await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in PUBLIC_COMMANDS])
+
+
+def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
+    """Build the engine, content, scheduler and dispatcher (content errors raise here)."""
+    content = ContentStore(settings.content_dir, settings.default_municipality)
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    dp = create_dispatcher(settings, sessionmaker, content, scheduler=scheduler, storage=storage)
+    app = App(settings, engine, sessionmaker, content, scheduler, dp)
+
+    async def on_startup(bot: Bot) -> None:
+        await set_commands(bot)
+        if not scheduler.running:
+            scheduler.start()
+        logger.info("mocbot started")
+
+    async def on_shutdown() -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        await dp.storage.close()
+        await engine.dispose()
+        logger.info("mocbot stopped")
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    return app

@@ -1,0 +1,164 @@
+"""Core subcommands: run, console, db, content."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.content import ContentError, load_content
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class CliError(Exception):
+    """A problem the operator must fix; printed as `error: ...` with exit code 2."""
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise CliError(f"invalid settings: {problems}") from None
+    return settings
+
+
+def _check_content_or_fail(settings: Settings) -> None:
+    try:
+        load_content(settings.content_dir, settings.default_municipality)
+    except ContentError as exc:
+        raise CliError(
+            f"the bot will not start on invalid content ({settings.content_dir}):\n{exc}"
+        ) from None
+
+
+async def _prepare(settings: Settings) -> None:
+    from db.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.bot_token is None:
+        print("BOT_TOKEN is not set: opening the local console (SQLite, no network).", file=sys.stderr)
+        return cmd_console(args)
+    setup_logging(settings.log_level)
+    _check_content_or_fail(settings)
+    asyncio.run(_run_polling(settings))
+    return 0
+
+
+async def _run_polling(settings: Settings) -> None:
+    from bot.app import create_app, create_bot
+
+    await _prepare(settings)
+    app = create_app(settings)
+    bot = create_bot(settings)
+    dp = app.dispatcher
+    await bot.delete_webhook(drop_pending_updates=False)
+    await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    setup_logging(getattr(args, "log_level", None) or "WARNING")
+    _check_content_or_fail(settings)
+    as_admin = bool(getattr(args, "as_admin", False))
+    user_id = int(getattr(args, "user_id", None) or 1001)
+    asyncio.run(_run_console(settings, as_admin, user_id))
+    return 0
+
+
+async def _run_console(settings: Settings, as_admin: bool, user_id: int) -> None:
+    from bot.app import create_app
+    from bot.console import run_console
+
+    await _prepare(settings)
+    # One local person types (or pipes) the input: flood control would only get
+    # in the way of scripted sessions (the tests cover throttling).
+    settings.throttle_rate, settings.throttle_burst = 1000.0, 1000
+    app = create_app(settings)
+    await run_console(app, as_admin=as_admin, user_id=user_id)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from db import migrate
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    if args.db_command == "upgrade":
+        migrate.upgrade(settings.database_url, args.revision)
+        print(f"database is at {args.revision}: {_safe_url(settings.database_url)}")
+    elif args.db_command == "downgrade":
+        migrate.downgrade(settings.database_url, args.revision)
+        print(f"database downgraded to {args.revision}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    directory = args.dir or settings.content_dir
+    try:
+        content = load_content(directory, settings.default_municipality)
+    except ContentError as exc:
+        print(f"content in {directory} has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    parts = [f"{len(content.texts)} texts", f"{len(content.municipalities)} municipalities"]
+    for name, section in content.sections.items():
+        size = len(section) if hasattr(section, "__len__") else 1
+        parts.append(f"{name}: {size}")
+    print(f"content OK ({directory}): " + ", ".join(parts))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pathlib import Path
+
+    p = sub.add_parser("run", help="run the bot (long polling); without BOT_TOKEN, the local console")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("console", help="chat with the bot in this terminal (no network)")
+    p.add_argument("--as-admin", action="store_true", help="act as an admin (staff commands allowed)")
+    p.add_argument("--user-id", type=int, default=1001, help="Telegram id of the simulated user")
+    p.add_argument("--log-level", default="WARNING")
+    p.set_defaults(handler=cmd_console)
+
+    p = sub.add_parser("db", help="database migrations")
+    dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = dbsub.add_parser("upgrade", help="apply migrations (default: to the newest)")
+    up.add_argument("revision", nargs="?", default="heads")
+    down = dbsub.add_parser("downgrade", help="revert migrations to REVISION (e.g. base)")
+    down.add_argument("revision")
+    p.set_defaults(handler=cmd_db)
+
+    p = sub.add_parser("content", help="content tools")
+    csub = p.add_subparsers(dest="content_command", metavar="ACTION", required=True)
+    chk = csub.add_parser("check", help="validate everything under content/")
+    chk.add_argument("--dir", type=Path, default=None, help="content folder (default: CONTENT_DIR)")
+    p.set_defaults(handler=cmd_content_check)

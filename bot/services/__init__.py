@@ -1,0 +1,1 @@
+"""Services: the application's logic, called by handlers, workers and the CLI."""

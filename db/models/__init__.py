@@ -1,0 +1,7 @@
+"""All ORM models. Import every model module here so Alembic and tests see them."""
+
+from db.base import Base
+from db.models.activity import ActivityEvent
+from db.models.user import User
+
+__all__ = ["ActivityEvent", "Base", "User"]

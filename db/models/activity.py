@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+
+class ActivityEvent(Base):
+    """One thing the bot did by itself, for the annual report.
+
+    Features append rows through `bot.services.activity.record()`; the report
+    aggregates them by `kind` without knowing the feature's own tables.
+    `user_id` is replaced by an anonymous surrogate when the user deletes their
+    data, so distinct-people counts survive /forget.
+    """
+
+    __tablename__ = "activity_events"
+    __table_args__ = (
+        Index("ix_activity_events_kind_occurred_at", "kind", "occurred_at"),
+        Index("ix_activity_events_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    municipality_id: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[int | None]
+    topic: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    age: Mapped[int | None]
+    value: Mapped[float | None] = mapped_column(Float)
+    ref: Mapped[str | None] = mapped_column(String(64))

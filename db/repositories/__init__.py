@@ -1,0 +1,1 @@
+"""Repositories: take an AsyncSession, never commit, return plain values."""

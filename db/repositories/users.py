@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import User
+
+
+class UserRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def get_or_create(self, user_id: int) -> User:
+        user = await self.session.get(User, user_id)
+        if user is None:
+            user = User(id=user_id, child_ages=[], role="parent", is_active=True)
+            self.session.add(user)
+            await self.session.flush()
+        return user
+
+    async def list_by_role(self, role: str) -> list[User]:
+        rows = await self.session.scalars(select(User).where(User.role == role).order_by(User.id))
+        return list(rows)
+
+    async def set_inactive(self, user_id: int) -> None:
+        await self.session.execute(update(User).where(User.id == user_id).values(is_active=False))
+
+    async def touch(self, user: User, now: datetime) -> None:
+        if user.consent_at is not None:
+            user.last_seen_at = now
+            if user.first_seen_at is None:
+                user.first_seen_at = now
+
+    async def delete(self, user_id: int) -> None:
+        await self.session.execute(delete(User).where(User.id == user_id))

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import ContentStore
+from bot.keyboards import (
+    ConsentCD,
+    MenuCD,
+    MunicipalityCD,
+    consent_keyboard,
+    main_menu_keyboard,
+    municipality_keyboard,
+)
+from bot.services import users
+from bot.services.roles import Role
+from db.models import User
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == ChatType.PRIVATE)
+
+
+@router.message(CommandStart(), flags={"no_consent": True})
+async def cmd_start(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
+    await state.clear()
+    users.reactivate(user)
+    c = content.current
+    if user.consent_at is None:
+        await message.answer(c.text("greeting", user.municipality_id))
+        await message.answer(c.text("consent", user.municipality_id), reply_markup=consent_keyboard())
+        return
+    if not c.single_municipality and user.municipality_id not in c.municipalities:
+        await ask_municipality(message, content)
+        return
+    await message.answer(c.text("menu", user.municipality_id), reply_markup=main_menu_keyboard())
+
+
+async def ask_municipality(message: Message, content: ContentStore) -> None:
+    items = [(m.id, m.name) for m in content.current.municipalities.values()]
+    await message.answer("Выберите ваш муниципалитет:", reply_markup=municipality_keyboard(items))
+
+
+@router.callback_query(ConsentCD.filter(F.action == "yes"), flags={"no_consent": True})
+async def on_consent(query: CallbackQuery, user: User, session: AsyncSession, content: ContentStore) -> None:
+    first_time = user.consent_at is None
+    users.give_consent(user, content.current)
+    await query.answer("Согласие сохранено" if first_time else "Согласие уже было дано")
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    c = content.current
+    if not c.single_municipality and user.municipality_id is None:
+        await query.message.answer(c.text("consent_accepted", user.municipality_id))
+        await ask_municipality(query.message, content)
+        return
+    await query.message.answer(
+        c.text("consent_accepted", user.municipality_id) + "\n\n" + c.text("menu", user.municipality_id),
+        reply_markup=main_menu_keyboard(),
+    )
+
+
+@router.callback_query(MunicipalityCD.filter())
+async def on_municipality(
+    query: CallbackQuery, callback_data: MunicipalityCD, user: User, content: ContentStore
+) -> None:
+    c = content.current
+    if callback_data.id not in c.municipalities:
+        await query.answer("Такого муниципалитета нет в списке.", show_alert=True)
+        return
+    user.municipality_id = callback_data.id
+    await query.answer(f"Муниципалитет: {c.municipalities[callback_data.id].name}")
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            f"Готово: {c.municipalities[callback_data.id].name}.\n\n" + c.text("menu", user.municipality_id),
+            reply_markup=main_menu_keyboard(),
+        )
+
+
+@router.message(Command("menu"))
+async def cmd_menu(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(
+        content.current.text("menu", user.municipality_id), reply_markup=main_menu_keyboard()
+    )
+
+
+@router.callback_query(MenuCD.filter(F.item == "main"))
+async def on_menu(query: CallbackQuery, user: User, content: ContentStore, state: FSMContext) -> None:
+    await state.clear()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            content.current.text("menu", user.municipality_id), reply_markup=main_menu_keyboard()
+        )
+
+
+def help_text(content: ContentStore, user: User | None, role: Role) -> str:
+    municipality_id = user.municipality_id if user else None
+    text = content.current.text("help_parent", municipality_id)
+    if role >= Role.STAFF:
+        text += "\n\n" + content.current.text("help_staff", municipality_id)
+    return text
+
+
+@router.message(Command("help"), flags={"no_consent": True})
+async def cmd_help(message: Message, user: User, role: Role, content: ContentStore) -> None:
+    await message.answer(help_text(content, user, role))
+
+
+@router.callback_query(MenuCD.filter(F.item == "help"))
+async def on_help(query: CallbackQuery, user: User, role: Role, content: ContentStore) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(help_text(content, user, role))
