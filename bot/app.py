@@ -88,8 +88,10 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     **extra: Any,
 ) -> Dispatcher:
+    from bot.features import load_features
     from handlers import get_routers
 
+    load_features()
     scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
     dp = Dispatcher(
         storage=storage or create_storage(settings),

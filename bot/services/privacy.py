@@ -74,6 +74,9 @@ register_owner(DataOwner("activity", _describe_user, _forget_activity))
 
 
 async def describe(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
+    from bot.features import load_features
+
+    load_features()
     lines: list[str] = []
     for owner in _OWNERS:
         lines.extend(await owner.describe(session, user, content, tz))
@@ -87,6 +90,9 @@ def new_anonymous_id() -> int:
 
 async def forget(session: AsyncSession, user_id: int) -> None:
     """Delete everything personal about `user_id` in the caller's transaction."""
+    from bot.features import load_features
+
+    load_features()
     anonymous_id = new_anonymous_id()
     for owner in reversed(_OWNERS):
         await owner.forget(session, user_id, anonymous_id)
