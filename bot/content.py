@@ -245,6 +245,9 @@ def _load_municipalities(directory: Path) -> tuple[dict[str, Municipality], list
 
 def load_content(directory: Path, default_municipality: str | None = None) -> Content:
     """Load and validate all content; raise ContentError listing every problem."""
+    from bot.features import load_features
+
+    load_features()  # features register their content sections on import
     texts, problems = _load_texts(directory)
     municipalities, more = _load_municipalities(directory)
     problems.extend(more)
