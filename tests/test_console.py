@@ -1,0 +1,81 @@
+"""The local console: scripted from stdin, through the real command."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.app import App
+from bot.console import Console, render_html, run_console
+from bot.settings import PROJECT_ROOT
+from tests.support.client import ADMIN_ID
+
+
+def test_console_from_stdin_shows_greeting_and_consent_button(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": "",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'console.sqlite3'}",
+        "ADMIN_IDS": "",
+        "STAFF_CHAT_ID": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="/start\n#1\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "local console" in result.stderr
+    assert "Здравствуйте" in out
+    assert "[1] ✅ Согласен" in out
+    assert "Согласие сохранено" in out
+
+
+async def test_console_buttons_files_admin_and_staff_reply(app: App, tmp_path: Path) -> None:
+    out = io.StringIO()
+    console = Console(app, out=out)
+    await console.start()
+    try:
+        await console.handle("/start")
+        await console.handle("#1")
+        await console.handle("#2")  # Зима
+        assert "Готово: Зима" in out.getvalue()
+        await console.handle("#99")
+        assert "нет кнопки с номером 99" in out.getvalue()
+        await console.handle("/staff list")
+        assert "только сотрудникам" in out.getvalue()
+        await console.handle(":admin on")
+        await console.handle("/staff list")
+        assert "Сотрудники и администраторы" in out.getvalue()
+        doc = tmp_path / "file.txt"
+        doc.write_text("hello")
+        await console.handle(f":file {doc}")
+        await console.handle(":file /no/such/file")
+        assert "файл не найден" in out.getvalue()
+        await console.handle(":reply 1 text")
+        assert "нет сообщения бота" in out.getvalue()
+        await console.handle(":frobnicate")
+        assert "неизвестная команда консоли" in out.getvalue()
+        assert await console.handle(":quit") is False
+    finally:
+        await console.stop()
+
+
+async def test_run_console_reads_piped_lines(app: App) -> None:
+    out = io.StringIO()
+    await run_console(app, as_admin=True, user_id=ADMIN_ID, stdin=io.StringIO("/help\n:quit\n"), out=out)
+    text = out.getvalue()
+    assert "вы › /help" in text and "/staff add" in text
+
+
+def test_render_html_keeps_links_readable() -> None:
+    assert render_html('<b>Сайт</b>: <a href="https://x.ru">тут</a> &amp; всё') == "Сайт: тут (https://x.ru) & всё"
