@@ -15,7 +15,8 @@ class Program(Base):
 
     __tablename__ = "programs"
     __table_args__ = (
-        Index("ix_programs_municipality_direction", "municipality_id", "direction"),
+        # Covers the usual search (municipality, direction, age) without reading the table.
+        Index("ix_programs_search", "municipality_id", "direction", "age_from", "age_to", "title"),
         Index("ix_programs_direction_ages", "direction", "age_from", "age_to"),
     )
 

@@ -9,6 +9,7 @@ nothing. Problems carry a code and values; `describe_*` renders them in Russian
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zipfile
@@ -177,6 +178,11 @@ def table_rows(data: bytes, file_name: str = "") -> Iterator[list[str]]:
 # --- validating rows ----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
+def _ascii_host(host: str) -> str:
+    return host.encode("idna").decode("ascii")
+
+
 def navigator_url(url: str) -> str | None:
     """An ASCII URL Telegram accepts for a button: the host in punycode, the path %-encoded."""
     url = url.strip()
@@ -186,7 +192,7 @@ def navigator_url(url: str) -> str | None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return None
-        host = parts.hostname.encode("idna").decode("ascii")
+        host = _ascii_host(parts.hostname)
         netloc = host if parts.port is None else f"{host}:{parts.port}"
     except (ValueError, UnicodeError):
         return None
@@ -406,7 +412,7 @@ MESSAGES_EN = {
 
 def describe(problem: Problem, lang: str = "ru") -> str:
     templates = MESSAGES_RU if lang == "ru" else MESSAGES_EN
-    values: tuple[str, ...] = problem.values
+    values: tuple[str, ...] = tuple(v[:80] for v in problem.values)
     if problem.code in ("required", "too_long", "not_number", "age_range") and lang == "ru":
         values = (FIELD_NAMES_RU.get(values[0], values[0]), *values[1:])
     if problem.code == "missing_columns":
@@ -414,7 +420,7 @@ def describe(problem: Problem, lang: str = "ru") -> str:
         values = (", ".join(f"«{n}»" if lang == "ru" else n for n in names),)
     if problem.code in ("required", "too_long", "not_number", "age_range") and lang != "ru":
         values = (COLUMNS.get(values[0], (values[0],))[0], *values[1:])
-    text = templates[problem.code].format(*(v[:80] for v in values))
+    text = templates[problem.code].format(*values)
     if problem.row is not None:
         return (f"строка {problem.row}: " if lang == "ru" else f"row {problem.row}: ") + text
     return text

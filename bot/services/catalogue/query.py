@@ -427,6 +427,12 @@ def parse_program_query(text: str) -> ProgramQuery | None:
     )
 
 
+def keywords_from_text(text: str) -> tuple[str, ...]:
+    """Keywords of a plain query (`mocbot search --query`): its words minus stopwords."""
+    words = normalise(text).split()
+    return tuple(dict.fromkeys(w for w in words if w not in STOPWORDS and w not in PROGRAM_NOUNS))
+
+
 # --- ranking ------------------------------------------------------------------------------
 
 

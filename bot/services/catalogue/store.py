@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
@@ -122,12 +122,17 @@ async def apply_import(session: AsyncSession, records: Sequence[dict[str, Any]])
     removed_ids = [existing[e]["id"] for e in plan.removed]
     for start in range(0, len(removed_ids), _CHUNK):
         await session.execute(delete(Program).where(Program.id.in_(removed_ids[start : start + _CHUNK])))
+    # Core executemany: the ORM bulk path would split rows by which values are NULL.
+    table: Table = Program.__table__  # type: ignore[assignment]
     if changed:
-        await session.execute(update(Program), [{**row, "updated_at": now} for row in changed])
+        stmt = update(table).where(table.c.id == bindparam("row_id"))
+        rows = [{**{k: v for k, v in row.items() if k != "id"}, "row_id": row["id"], "updated_at": now}
+                for row in changed]  # fmt: skip
+        await session.execute(stmt, rows)
     added = set(plan.added)
     new_rows = [{**_row_values(r), "updated_at": now} for r in records if r["external_id"] in added]
     for start in range(0, len(new_rows), 5000):
-        await session.execute(insert(Program), new_rows[start : start + 5000])
+        await session.execute(insert(table), new_rows[start : start + 5000])
     return plan
 
 

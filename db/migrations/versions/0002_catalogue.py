@@ -44,7 +44,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_programs")),
         sa.UniqueConstraint("external_id", name=op.f("uq_programs_external_id")),
     )
-    op.create_index("ix_programs_municipality_direction", "programs", ["municipality_id", "direction"])
+    op.create_index(
+        "ix_programs_search", "programs", ["municipality_id", "direction", "age_from", "age_to", "title"]
+    )
     op.create_index("ix_programs_direction_ages", "programs", ["direction", "age_from", "age_to"])
     op.create_table(
         "catalogue_pending_imports",
@@ -60,5 +62,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("catalogue_pending_imports")
     op.drop_index("ix_programs_direction_ages", table_name="programs")
-    op.drop_index("ix_programs_municipality_direction", table_name="programs")
+    op.drop_index("ix_programs_search", table_name="programs")
     op.drop_table("programs")
