@@ -148,9 +148,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("file", type=Path, help="XLSX or CSV file")
     p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
-    p.add_argument(
-        "--municipality", metavar="NAME", help="put every row in this municipality (name or id)"
-    )
+    p.add_argument("--municipality", metavar="NAME", help="put every row in this municipality (name or id)")
     p.add_argument("-v", "--verbose", action="store_true", help="list the ids added, updated, removed")
     p.set_defaults(handler=cmd_import)
 

@@ -26,7 +26,11 @@ MAX_UNKNOWN_WORDS = 2
 def normalise(text: str) -> str:
     """Lowercase, ё→е, every run of non-word characters becomes one space."""
     text = text.lower().replace("ё", "е")
+    text = _DASHED_NUMBERS.sub(r"\1-\2", text)
     return " ".join(_WORD_RE.findall(text))
+
+
+_DASHED_NUMBERS = re.compile(r"(\d)\s*[-–—]\s*(\d)")
 
 
 _WORD_RE = re.compile(r"[0-9a-zа-я]+(?:[-+][0-9a-zа-я]+)*")
@@ -51,8 +55,8 @@ class AgeRange:
     @classmethod
     def parse_code(cls, code: str) -> AgeRange | None:
         """The compact form used in callback data: «10» or «10-12»; None when invalid."""
-        low, _, high = code.partition("-")
-        if not low.isdigit() or (high and not high.isdigit()) or len(code) > 5:
+        low, dash, high = code.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()) or len(code) > 5:
             return None
         age = cls(int(low), int(high or low))
         return age if MIN_AGE <= age.low <= age.high <= MAX_AGE else None
@@ -135,6 +139,8 @@ def _cut(text: str, m: re.Match[str]) -> str:
 
 def parse_age(text: str) -> AgeAnswer | None:
     """A typed answer at the age step; None when it holds no number at all."""
+    if re.match(r"\s*[-–—]\s*\d", text):  # a negative number
+        return AgeAnswer(out_of_range=True)
     answer, _ = find_age(normalise(text), bare_number=True)
     return answer
 
