@@ -178,7 +178,37 @@ async def run_text_query(
     await message.answer(text, reply_markup=markup)
 
 
-@router.message(StateFilter(None), F.text, ProgramSearchText())
+class TypedAge(BaseFilter):
+    """Text that holds a number (or a number word): an answer to the age step."""
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text
+        if not text or text.startswith("/"):
+            return False
+        return parse_age(text) is not None
+
+
+@router.message(SearchStates.age, F.text, TypedAge())
+async def on_typed_age(
+    message: Message, session: AsyncSession, user: User, content: ContentStore, state: FSMContext
+) -> None:
+    answer = parse_age(message.text or "")
+    if answer is None or answer.age is None:
+        await message.answer(AGE_OUT_OF_RANGE)
+        return
+    data = await state.get_data()
+    try:
+        search = SearchState.from_cd(SearchCD.unpack(data.get("cd", "ps:flt")))
+    except (BadSearchData, ValueError, TypeError):
+        search = SearchState()
+    search = replace(search, age=answer.age)
+    await state.set_state(None)
+    text, markup = filter_step(search, await _keywords(state))
+    await message.answer(text, reply_markup=markup)
+
+
+# Other text at the age step may be a new search, or a question for the FAQ router.
+@router.message(StateFilter(None, SearchStates.age), F.text, ProgramSearchText())
 async def on_free_text(
     message: Message,
     *,
@@ -191,34 +221,6 @@ async def on_free_text(
     await run_text_query(
         message, program_query=program_query, session=session, user=user, content=content, state=state
     )
-
-
-@router.message(SearchStates.age, F.text, ~F.text.startswith("/"))
-async def on_typed_age(
-    message: Message, session: AsyncSession, user: User, content: ContentStore, state: FSMContext
-) -> None:
-    answer = parse_age(message.text or "")
-    data = await state.get_data()
-    if answer is None:
-        program_query = parse_program_query(message.text or "")
-        if program_query is not None:
-            await run_text_query(
-                message, program_query=program_query, session=session, user=user, content=content, state=state
-            )
-            return
-        await message.answer(AGE_HINT)
-        return
-    if answer.age is None:
-        await message.answer(AGE_OUT_OF_RANGE)
-        return
-    try:
-        search = SearchState.from_cd(SearchCD.unpack(data.get("cd", "ps:flt")))
-    except (BadSearchData, ValueError, TypeError):
-        search = SearchState()
-    search = replace(search, age=answer.age)
-    await state.set_state(None)
-    text, markup = filter_step(search, await _keywords(state))
-    await message.answer(text, reply_markup=markup)
 
 
 # --- buttons --------------------------------------------------------------------------------
