@@ -301,3 +301,30 @@ def test_cli_search_json_is_ranked_like_the_bot(cli_env: str, capsys: pytest.Cap
     assert cli_main(["search", "--age", "40", "--json"]) == 2
     assert cli_main(["search", "--direction", "кулинарная", "--json"]) == 2
     assert os.environ["DATABASE_URL"] == cli_env
+
+
+@pytest.mark.postgres
+async def test_import_search_and_report_on_postgres(pg_url: str, content: Content) -> None:
+    from bot.directions import Direction
+    from bot.services.catalogue.query import AgeRange
+    from bot.services.catalogue.search import SearchFilters, search
+    from db.migrate import upgrade_async
+
+    await upgrade_async(pg_url)
+    engine = create_engine(pg_url)
+    try:
+        async with create_sessionmaker(engine)() as s:
+            assert await load_demo_if_empty(s, content) == 185
+            await s.commit()
+            edited = DEMO.read_bytes().replace("Робошкола".encode(), "Робошкола+".encode())
+            changed = parse_for_content(edited, content)
+            plan = await apply_import(s, changed.records)
+            await s.commit()
+            assert plan.counts()["updated"] >= 1 and plan.counts()["added"] == 0
+            filters = SearchFilters("sayansk", Direction.TECH, AgeRange(10, 10), keywords=("робототехника",))
+            hits = await search(s, filters)
+            assert hits and hits[0].title.startswith("Робототехника")
+            report = await programs_by_direction(s, "zima")
+            assert report["total"] == 75
+    finally:
+        await engine.dispose()

@@ -15,8 +15,10 @@ class Program(Base):
 
     __tablename__ = "programs"
     __table_args__ = (
-        # Covers the usual search (municipality, direction, age) without reading the table.
-        Index("ix_programs_search", "municipality_id", "direction", "age_from", "age_to", "title"),
+        # Covers the usual search (municipality, direction, age, keywords) without reading the table.
+        Index(
+            "ix_programs_search", "municipality_id", "direction", "age_from", "age_to", "title", "search_text"
+        ),
         Index("ix_programs_direction_ages", "direction", "age_from", "age_to"),
     )
 
@@ -39,8 +41,8 @@ class Program(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     schedule: Mapped[str] = mapped_column(String(300), default="")
     url: Mapped[str] = mapped_column(String(500), default="")
-    # Lowercased title and description (ё→е) that keyword search scans.
-    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Lowercased title and description (ё→е, at most 700 characters) that keyword search scans.
+    search_text: Mapped[str] = mapped_column(String(720), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

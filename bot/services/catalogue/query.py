@@ -36,9 +36,17 @@ _DASHED_NUMBERS = re.compile(r"(\d)\s*[-–—]\s*(\d)")
 _WORD_RE = re.compile(r"[0-9a-zа-я]+(?:[-+][0-9a-zа-я]+)*")
 
 
+# search_text is part of the covering search index: bounded so an index row stays
+# far below PostgreSQL's btree limit (~2700 bytes) even in Cyrillic (2 bytes a letter).
+SEARCH_TEXT_LIMIT = 700
+
+
 def search_text(*parts: str) -> str:
     """What keyword search scans: normalised words padded with spaces (word-prefix LIKE)."""
-    return " " + " ".join(normalise(p) for p in parts if p) + " "
+    text = " ".join(normalise(p) for p in parts if p)
+    if len(text) > SEARCH_TEXT_LIMIT:
+        text = text[:SEARCH_TEXT_LIMIT].rsplit(" ", 1)[0]
+    return f" {text} "
 
 
 # --- ages ---------------------------------------------------------------------------------

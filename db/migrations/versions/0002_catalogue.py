@@ -39,13 +39,15 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("schedule", sa.String(length=300), nullable=False),
         sa.Column("url", sa.String(length=500), nullable=False),
-        sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("search_text", sa.String(length=720), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_programs")),
         sa.UniqueConstraint("external_id", name=op.f("uq_programs_external_id")),
     )
     op.create_index(
-        "ix_programs_search", "programs", ["municipality_id", "direction", "age_from", "age_to", "title"]
+        "ix_programs_search",
+        "programs",
+        ["municipality_id", "direction", "age_from", "age_to", "title", "search_text"],
     )
     op.create_index("ix_programs_direction_ages", "programs", ["direction", "age_from", "age_to"])
     op.create_table(
