@@ -283,13 +283,23 @@ STOPWORDS = _words(
     хороший хорошая хорошие любой любая любые тоже еще можно бы
     """
 )
+# «кружок», «секция»: the text is about programs even without a known subject.
 PROGRAM_NOUNS = _words(
     """
-    кружок кружка кружки кружков кружке кружку кружкам секция секции секцию секций секциях
-    студия студии студию студий занятия занятий занятие заниматься курсы курсов курс программа
-    программы программу программ объединение объединения клуб клубы клуба
+    кружок кружка кружки кружков кружке кружку кружкам кружочек секция секции секцию секций секциях
+    студия студии студию студий
     """
 )
+# Nouns that fit a search but also complaints («занятия отменили», «программа не
+# открывается»): they never make a text a search on their own.
+WEAK_NOUNS = _words(
+    """
+    занятия занятий занятие заниматься курсы курсов курс программа программы программу программ
+    объединение объединения клуб клубы клуба привет здравствуйте добрый день вечер утро
+    """
+)
+# An unknown word with a verb ending («отменили», «работает») is a story, not a subject.
+_VERB_ENDING = re.compile(r"(?:ть|ться|тся|ет|ут|ют|ит|ат|ят|ла|ли|ло|ешь|ишь|ем|им|ал|ил|ел)$")
 # Words that make a text a question about procedures (the FAQ's), never a search.
 _FAQ_STEMS = (
     "как", "зачем", "почему", "сколько", "когда", "куда", "кто", "чем", "что",
@@ -410,7 +420,7 @@ def parse_program_query(text: str) -> ProgramQuery | None:
     unknown: list[str] = []
     has_noun = False
     for word in words:
-        if word in STOPWORDS or word.isdigit():
+        if word in STOPWORDS or word in WEAK_NOUNS or word.isdigit():
             continue
         if word in PROGRAM_NOUNS:
             has_noun = True
@@ -426,7 +436,9 @@ def parse_program_query(text: str) -> ProgramQuery | None:
         unknown.append(word)
     if len(unknown) > MAX_UNKNOWN_WORDS:
         return None
-    if not subjects and not direction_words and not has_noun:
+    # Only «кружок/секция»: a search when nothing else, or one subject-like word, is left.
+    story = len(unknown) > 1 or any(_VERB_ENDING.search(w) or len(w) < 4 for w in unknown)
+    if not subjects and not direction_words and (not has_noun or story):
         return None
     keywords = tuple(subjects.values()) if subjects else tuple(dict.fromkeys(unknown))
     direction = direction_words[0] if not subjects and len(set(direction_words)) == 1 else None
@@ -444,7 +456,8 @@ def parse_program_query(text: str) -> ProgramQuery | None:
 def keywords_from_text(text: str) -> tuple[str, ...]:
     """Keywords of a plain query (`mocbot search --query`): its words minus stopwords."""
     words = normalise(text).split()
-    return tuple(dict.fromkeys(w for w in words if w not in STOPWORDS and w not in PROGRAM_NOUNS))
+    skip = STOPWORDS | PROGRAM_NOUNS | WEAK_NOUNS
+    return tuple(dict.fromkeys(w for w in words if w not in skip))
 
 
 # --- ranking ------------------------------------------------------------------------------
