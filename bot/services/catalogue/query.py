@@ -299,7 +299,7 @@ WEAK_NOUNS = _words(
     """
 )
 # An unknown word with a verb ending («отменили», «работает») is a story, not a subject.
-_VERB_ENDING = re.compile(r"(?:ть|ться|тся|ет|ут|ют|ит|ат|ят|ла|ли|ло|ешь|ишь|ем|им|ал|ил|ел)$")
+_VERB_ENDING = re.compile(r"(?:ть|ся|сь|ет|ут|ют|ит|ат|ят|ла|ли|ло|ешь|ишь|ем|им|ал|ил|ел)$")
 # Words that make a text a question about procedures (the FAQ's), never a search.
 _FAQ_STEMS = (
     "как", "зачем", "почему", "сколько", "когда", "куда", "кто", "чем", "что",
