@@ -69,8 +69,13 @@ def generate_xlsx(path: Path, count: int, municipalities: list[str], seed: int =
     from openpyxl import Workbook
 
     rnd = random.Random(seed)
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Программы")
+    # A regular workbook, as Excel and the Navigator's export write it (shared strings and a
+    # <dimension> element); openpyxl's write-only mode omits <dimension>, which makes every
+    # reader scan the sheet twice.
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Программы"
     ws.append(HEADER)
     directions = list(Direction)
     for n in range(count):
