@@ -58,8 +58,11 @@ class StaffSpreadsheet(BaseFilter):
     async def __call__(self, message: Message, role: Role, state: FSMContext) -> bool:
         if message.document is None or role < Role.STAFF:
             return False
-        if await state.get_state() == ImportStates.file.state:
+        current = await state.get_state()
+        if current == ImportStates.file.state:
             return True
+        if current is not None:  # another dialogue (e.g. an attachment it asked for)
+            return False
         name = (message.document.file_name or "").lower()
         return message.chat.type == ChatType.PRIVATE and name.endswith(SPREADSHEET_SUFFIXES)
 
