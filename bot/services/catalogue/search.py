@@ -19,7 +19,6 @@ from bot.services.catalogue.query import (
     fuzzy_alternatives,
     keyword_groups,
     like_patterns,
-    normalise,
     rank,
 )
 from db.models import Program
@@ -137,8 +136,9 @@ async def _candidates(
 
 
 async def _vocabulary(session: AsyncSession, f: SearchFilters) -> set[str]:
-    titles = await session.scalars(select(Program.title).where(and_(*_conditions(f))))
-    return {w for t in titles for w in normalise(t).split() if len(w) >= 4}
+    """Words of the titles and descriptions the structured filters leave (typo fallback only)."""
+    texts = await session.scalars(select(Program.search_text).where(and_(*_conditions(f))))
+    return {w for t in texts for w in t.split() if len(w) >= 4}
 
 
 async def search_ids(session: AsyncSession, f: SearchFilters) -> list[int]:
@@ -152,7 +152,7 @@ async def search_ids(session: AsyncSession, f: SearchFilters) -> list[int]:
     groups = keyword_groups(f.keywords)
     candidates = await _candidates(session, f, groups)
     if not candidates:
-        # No word matched: maybe a typo («шахмты»); try close words from the titles.
+        # No word matched: maybe a typo («шахмты»); try close words of the catalogue.
         vocabulary = await _vocabulary(session, f)
         extended = [g + fuzzy_alternatives(k, vocabulary) for k, g in zip(f.keywords, groups, strict=True)]
         if extended != groups:
