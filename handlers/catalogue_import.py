@@ -102,6 +102,9 @@ async def on_document(
     if not parsed.ok or plan is None:
         await _send_long(message, import_summary(name, parsed, plan))
         return
+    if not (plan.added or plan.updated or plan.removed):
+        await _send_long(message, import_summary(name, parsed, plan) + "\n\nКаталог уже совпадает с файлом.")
+        return
     token = await save_pending(session, message.from_user.id, name, parsed.records)
     text = import_summary(name, parsed, plan) + "\n\nПрименить эти изменения?"
     await _send_long(message, text, reply_markup=import_keyboard(token))

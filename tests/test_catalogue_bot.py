@@ -209,6 +209,8 @@ async def test_staff_import_summary_then_apply(tester: BotTester, tmp_path: Path
     assert "Каталог обновлён" in tester.alerts()[-1]
     assert "добавлено 2" in tester.last(STAFF_ID).text
     assert await _program_ids(tester) == {"1", "2"}
+    sent = await tester.send_document(path, user_id=STAFF_ID)
+    assert "Каталог уже совпадает с файлом" in sent[-1].text and not sent[-1].buttons
     # The same button again: the pending import is gone.
     message = next(s for s in reversed(tester.sent) if s.buttons and "Применить" in s.buttons[0][0])
     await tester.press(message, message.buttons[0][1] or "", user_id=STAFF_ID)
