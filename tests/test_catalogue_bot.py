@@ -202,7 +202,7 @@ async def test_staff_import_summary_then_apply(tester: BotTester, tmp_path: Path
     )
     sent = await tester.send_document(path, user_id=STAFF_ID)
     summary = texts(sent)
-    assert "Добавлено (будет): 2 — 1, 2" in summary and "Неизвестные столбцы (пропущены): Лишний" in summary
+    assert "Новые программы: 2 — 1, 2" in summary and "Неизвестные столбцы (пропущены): Лишний" in summary
     assert [b[0] for b in sent[-1].buttons] == ["✅ Применить", "Отмена"]
     assert await _program_ids(tester) == set()
     await tester.click("Применить", user_id=STAFF_ID)
@@ -224,7 +224,7 @@ async def test_import_command_then_file_and_cancel(tester: BotTester, tmp_path: 
     assert "Жду файл XLSX или CSV" in sent[0].text
     path = _write(tmp_path, "export.txt", HEADER + "\n5;Футбол;ФСП;7;10;Саянск;\n")
     sent = await tester.send_document(path, user_id=ADMIN_ID)
-    assert "Добавлено (будет): 1" in texts(sent)
+    assert "Новые программы: 1" in texts(sent)
     await tester.click("Отмена", user_id=ADMIN_ID)
     assert "Импорт отменён" in tester.alerts()[-1]
     assert await _program_ids(tester) == set()

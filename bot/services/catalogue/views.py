@@ -290,21 +290,19 @@ def _ids(items: list[str]) -> str:
     return escape(shown + (f" и ещё {more}" if more > 0 else ""))
 
 
-def import_summary(file_name: str, parsed: ParsedFile, plan: ImportPlan | None, applied: bool = False) -> str:
+def import_summary(file_name: str, parsed: ParsedFile, plan: ImportPlan | None) -> str:
     lines = [f"<b>Импорт каталога: {escape(truncate(file_name or 'файл', 80))}</b>"]
     if parsed.file_error is not None:
         lines.append(f"Файл не принят: {escape(describe(parsed.file_error))}. Каталог не изменён.")
     else:
         lines.append(f"Строк с программами: {parsed.rows}.")
     if plan is not None:
-        verb = "" if applied else " (будет)"
-        lines.append(f"Добавлено{verb}: {len(plan.added)}" + (f" — {_ids(plan.added)}" if plan.added else ""))
-        lines.append(
-            f"Обновлено{verb}: {len(plan.updated)}" + (f" — {_ids(plan.updated)}" if plan.updated else "")
-        )
+        for label, ids in (("Новые программы", plan.added), ("Изменённые", plan.updated)):
+            lines.append(f"{label}: {len(ids)}" + (f" — {_ids(ids)}" if ids else ""))
         lines.append(f"Без изменений: {len(plan.unchanged)}")
+        removed = plan.removed
         lines.append(
-            f"Удалено{verb}: {len(plan.removed)}" + (f" — {_ids(plan.removed)}" if plan.removed else "")
+            "Исчезнут из каталога: " + str(len(removed)) + (f" — {_ids(removed)}" if removed else "")
         )
     if parsed.unknown_columns:
         lines.append("Неизвестные столбцы (пропущены): " + escape(", ".join(parsed.unknown_columns[:20])))
