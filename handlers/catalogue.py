@@ -183,9 +183,10 @@ class TypedAge(BaseFilter):
 
     async def __call__(self, message: Message) -> bool:
         text = message.text
-        if not text or text.startswith("/"):
+        if not text or text.startswith("/") or parse_age(text) is None:
             return False
-        return parse_age(text) is not None
+        query = parse_program_query(text)  # «шахматы для 10 лет» is a new search
+        return query is None or not (query.keywords or query.direction)
 
 
 @router.message(SearchStates.age, F.text, TypedAge())

@@ -122,6 +122,9 @@ async def test_typed_age_and_out_of_range(demo: BotTester) -> None:
     assert "Сколько лет" in sent[0].text
     sent = await demo.send("10-12")
     assert "художественная, 10–12 лет" in sent[0].text
+    await demo.click("◀ Возраст")
+    sent = await demo.send("шахматы для 10 лет")  # a new search, not just an age
+    assert "Нашлось программ" in sent[0].text and "«шахматы»" in sent[0].text
 
 
 async def test_saved_child_ages_are_offered(demo: BotTester) -> None:
