@@ -122,7 +122,7 @@ async def main(programs: int, queries: int) -> int:
         engine = create_engine(url)
         sessionmaker = create_sessionmaker(engine)
 
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         parsed = parse_for_content(xlsx.read_bytes(), content, name=xlsx.name)
         t_parse = time.perf_counter() - t0
         if not parsed.ok:
@@ -131,10 +131,10 @@ async def main(programs: int, queries: int) -> int:
         async with sessionmaker() as session:
             plan = await apply_import(session, parsed.records)
             await session.commit()
-        t_import = time.perf_counter() - t0
+        t_import, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         print(f"import of a {programs}-row XLSX: {t_import:.2f} s "
               f"(read+validate {t_parse:.2f} s, database {t_import - t_parse:.2f} s; "
-              f"added {len(plan.added)})  target ≤ 15 s")  # fmt: skip
+              f"CPU time {cpu:.2f} s; added {len(plan.added)})  target ≤ 15 s")  # fmt: skip
 
         rnd = random.Random(11)
         results: dict[str, list[float]] = {"direction+age": [], "direction+age+keyword": []}
