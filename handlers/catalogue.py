@@ -19,7 +19,7 @@ from bot.content import ContentStore
 from bot.keyboards import MenuCD
 from bot.services.activity import Kind, record
 from bot.services.catalogue.query import MAX_AGE, MIN_AGE, ProgramQuery, parse_age, parse_program_query
-from bot.services.catalogue.search import blocking_filter, load_hits, search_ids
+from bot.services.catalogue.search import SearchFilters, blocking_filter, load_hits, search_ids
 from bot.services.catalogue.store import get_program
 from bot.services.catalogue.views import (
     PAGE_SIZE,
@@ -111,7 +111,11 @@ async def _results(
     if not ids:
         if page:
             return None
-        return no_results(search, keywords, await blocking_filter(session, filters))
+        blocking = await blocking_filter(session, filters)
+        empty = blocking is None and not await search_ids(
+            session, SearchFilters(municipality_id=municipality)
+        )
+        return no_results(search, keywords, blocking, empty_catalogue=empty)
     if page * PAGE_SIZE >= len(ids):
         return None
     hits = await load_hits(session, ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])

@@ -300,3 +300,9 @@ async def test_console_loads_the_demo_catalogue_once(app: App) -> None:
     await console.start()
     await console.stop()
     assert "демо" not in second.getvalue()
+
+
+async def test_empty_catalogue_is_explained(tester: BotTester) -> None:
+    await tester.start_and_consent()
+    sent = await tester.send("шахматы")
+    assert "пока нет программ вашего муниципалитета" in sent[0].text

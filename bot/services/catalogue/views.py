@@ -235,11 +235,19 @@ def results_page(
 
 
 def no_results(
-    state: SearchState, keywords: tuple[str, ...], blocking: tuple[str, int] | None
+    state: SearchState,
+    keywords: tuple[str, ...],
+    blocking: tuple[str, int] | None,
+    empty_catalogue: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
     kb = InlineKeyboardBuilder()
     text = f"По запросу ({describe_filters(state, keywords)}) программ не нашлось."
-    if blocking:
+    if empty_catalogue:
+        text = (
+            "В каталоге бота пока нет программ вашего муниципалитета. Все программы региона есть "
+            "в «Навигаторе»; если нужна помощь с выбором, задайте вопрос специалисту МОЦ."
+        )
+    elif blocking:
         name, count = blocking
         text += f"\nСписок пустой из-за фильтра «{FILTER_NAMES[name]}»: без него найдётся программ — {count}."
         kb.button(text=f"Убрать фильтр «{FILTER_NAMES[name]}»", callback_data=state.without(name).cd("res"))
