@@ -63,8 +63,13 @@ YES = {"да", "yes", "1", "true", "+", "адаптирована", "есть"}
 NO = {"нет", "no", "0", "false", "-", "", "не адаптирована"}
 
 
+@functools.lru_cache(maxsize=4096)
 def header_key(text: str) -> str:
     return re.sub(r"[\s.,:;()\-–_/«»\"'№]+", "", text.strip().lower().replace("ё", "е"))
+
+
+# Column values repeat from row to row (20,000 rows, six directions): parse each once.
+_direction = functools.lru_cache(maxsize=1024)(parse_direction)
 
 
 _HEADER_INDEX: dict[str, str] = {header_key(v): f for f, names in COLUMNS.items() for v in names}
@@ -225,7 +230,7 @@ def _row_record(
     external_id = cells["external_id"]
     if not re.fullmatch(r"[0-9A-Za-z_.\-]+", external_id):
         problems.append(Problem("bad_id", row, (external_id,)))
-    direction = parse_direction(cells["direction"])
+    direction = _direction(cells["direction"])
     if direction is None:
         problems.append(Problem("direction", row, (cells["direction"],)))
     ages: list[int] = []
