@@ -70,6 +70,12 @@ async def _keywords(state: FSMContext) -> tuple[str, ...]:
     return tuple(data.get("kw", ()))
 
 
+async def _leave_age_step(state: FSMContext) -> None:
+    """Stop waiting for a typed age, without touching another feature's dialogue."""
+    if await state.get_state() == SearchStates.age.state:
+        await state.set_state(None)
+
+
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
     """Replace the dialogue message; a new one when it cannot be edited."""
     if isinstance(query.message, Message):
@@ -260,7 +266,7 @@ async def on_search_button(
         await _show(query, *direction_step(SearchState()))
         return
     if action == "dir":
-        await state.set_state(None)
+        await _leave_age_step(state)
         await query.answer()
         await _show(query, *direction_step(search))
         return
@@ -271,12 +277,12 @@ async def on_search_button(
         await _show(query, *age_step(search, user.child_ages))
         return
     if action == "flt":
-        await state.set_state(None)
+        await _leave_age_step(state)
         await query.answer()
         await _show(query, *filter_step(search, keywords))
         return
     if action in ("res", "pg"):
-        await state.set_state(None)
+        await _leave_age_step(state)
         shown = await _results(
             session=session,
             user=user,
