@@ -328,3 +328,9 @@ async def test_import_search_and_report_on_postgres(pg_url: str, content: Conten
             assert report["total"] == 75
     finally:
         await engine.dispose()
+
+
+def test_header_below_a_title_is_found(content: Content) -> None:
+    text = "Реестр программ дополнительного образования;;\n;;\nВыгрузка от 01.09.2026\n" + HEADER
+    parsed = parse(text + "\n1;Шахматы;ФСП;7;10;Саянск", content)
+    assert parsed.ok and parsed.records[0]["title"] == "Шахматы" and parsed.unknown_columns == []

@@ -25,6 +25,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API's download limit
 MIN_IMPORT_AGE = 3  # some regions admit 3-year-olds in the Navigator
 MAX_IMPORT_AGE = 18
 MAX_HEADER_CELLS = 200
+HEADER_SEARCH_ROWS = 10  # the header row may follow a title of a few rows
 
 # field → accepted header names (matched case-, space- and punctuation-insensitively)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -307,18 +308,27 @@ def parse_file(
         rows = table_rows(data, file_name)
         columns: dict[int, str] | None = None
         seen: dict[str, int] = {}
+        required = [f for f in REQUIRED if not (override and f == "municipality")]
+        first_missing: list[str] | None = None
+        first_unknown: list[str] = []
         row_number = 0
         for cells in rows:
             row_number += 1
             if not any(cells):
                 continue
             if columns is None:
-                columns = _map_header(cells, result)
-                missing = [f for f in REQUIRED if f not in columns.values()]
-                if override:
-                    missing = [f for f in missing if f != "municipality"]
-                if missing:
-                    raise FileProblem(Problem("missing_columns", values=tuple(missing)))
+                # The header may sit below a title («Реестр программ…»): look at the first rows.
+                unknown: list[str] = []
+                candidate = _map_header(cells, unknown)
+                missing = [f for f in required if f not in candidate.values()]
+                if first_missing is None:
+                    first_missing, first_unknown = missing, unknown
+                if not missing:
+                    columns = candidate
+                    result.unknown_columns = unknown
+                elif row_number >= HEADER_SEARCH_ROWS:
+                    result.unknown_columns = first_unknown
+                    raise FileProblem(Problem("missing_columns", values=tuple(first_missing)))
                 continue
             result.rows += 1
             values = {name: cells[i] if i < len(cells) else "" for i, name in columns.items()}
@@ -332,6 +342,9 @@ def parse_file(
                 result.records.append(record)
             result.row_errors.extend(problems)
         if columns is None:
+            if first_missing:
+                result.unknown_columns = first_unknown
+                raise FileProblem(Problem("missing_columns", values=tuple(first_missing)))
             raise FileProblem(Problem("empty"))
         if result.rows == 0:
             raise FileProblem(Problem("only_headers"))
@@ -340,7 +353,7 @@ def parse_file(
     return result
 
 
-def _map_header(cells: list[str], result: ParsedFile) -> dict[int, str]:
+def _map_header(cells: list[str], unknown: list[str]) -> dict[int, str]:
     if len(cells) > MAX_HEADER_CELLS and sum(1 for c in cells if c) > MAX_HEADER_CELLS:
         raise FileProblem(Problem("not_table"))
     columns: dict[int, str] = {}
@@ -348,7 +361,7 @@ def _map_header(cells: list[str], result: ParsedFile) -> dict[int, str]:
         name = _HEADER_INDEX.get(header_key(cell))
         if name is None:
             if cell:
-                result.unknown_columns.append(cell[:60])
+                unknown.append(cell[:60])
             continue
         if name in columns.values():
             raise FileProblem(Problem("duplicate_column", values=(cell[:60],)))
