@@ -103,6 +103,8 @@ async def _results(
     municipality = _municipality(user, content)
     filters = search.filters(municipality, keywords)
     ids = await search_ids(session, filters)
+    if page and page * PAGE_SIZE >= len(ids):
+        return None
     if log:
         await record(
             session,
@@ -115,15 +117,11 @@ async def _results(
             outcome=filters.summary_code(),
         )
     if not ids:
-        if page:
-            return None
         blocking = await blocking_filter(session, filters)
         empty = blocking is None and not await search_ids(
             session, SearchFilters(municipality_id=municipality)
         )
         return no_results(search, keywords, blocking, empty_catalogue=empty)
-    if page * PAGE_SIZE >= len(ids):
-        return None
     hits = await load_hits(session, ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
     return results_page(search, keywords, hits, len(ids), page)
 

@@ -96,9 +96,9 @@ async def test_pagination_and_forged_pages(demo: BotTester) -> None:
     sent = await demo.click("◀")
     assert f"Страница 1 из {pages}" in sent[0].text
     page = demo.last()
-    forged = SearchCD(a="pg", p=99).pack()
-    assert await demo.press(page, forged) == []
-    assert "Такой страницы нет" in demo.alerts()[-1]
+    for action in ("pg", "res"):
+        assert await demo.press(page, SearchCD(a=action, p=99).pack()) == []
+        assert "Такой страницы нет" in demo.alerts()[-1]
     for forged_cd in (
         SearchCD(a="pg", d="nope"),
         SearchCD(a="pg", g="40"),
