@@ -5,4 +5,5 @@ from db.models.activity import ActivityEvent
 from db.models.catalogue import PendingImport, Program
 from db.models.user import User
 
-__all__ = ["ActivityEvent", "Base", "PendingImport", "Program", "User"]
+__all__ = ["ActivityEvent", "Base", "User"]
+__all__ += ["PendingImport", "Program"]
