@@ -8,6 +8,8 @@ from aiogram import Router
 def get_routers() -> list[Router]:
     """All routers in the order they must be tried; catch-alls last."""
     from handlers import errors, fallback, privacy, staff, start
+    from handlers.catalogue import router as catalogue_router
+    from handlers.catalogue_import import router as catalogue_import_router
 
     routers = [
         errors.router,
@@ -15,6 +17,9 @@ def get_routers() -> list[Router]:
         privacy.router,
         staff.router,
         # Feature routers go here, before the fallback.
+        catalogue_import_router,
+        # Free-text program search must stay before the FAQ router (all other free text).
+        catalogue_router,
         fallback.router,
     ]
     return _detached(routers)
