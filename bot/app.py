@@ -125,14 +125,21 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     scheduler = AsyncIOScheduler(timezone="UTC")
     dp = create_dispatcher(settings, sessionmaker, content, scheduler=scheduler, storage=storage)
     app = App(settings, engine, sessionmaker, content, scheduler, dp)
+    from bot.services.announcements.delivery import DeliveryWorker
+
+    workers: list[DeliveryWorker] = []
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot)
         if not scheduler.running:
             scheduler.start()
+        workers.append(DeliveryWorker(bot, sessionmaker, settings))  # broadcasts and reminders
+        await workers[-1].start()
         logger.info("mocbot started")
 
     async def on_shutdown() -> None:
+        while workers:
+            await workers.pop().stop()
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await dp.storage.close()

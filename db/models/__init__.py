@@ -2,6 +2,8 @@
 
 from db.base import Base
 from db.models.activity import ActivityEvent
+from db.models.announcements import Broadcast, DeliveryPause, Event, EventSignup, OutboxMessage, Subscription
 from db.models.user import User
 
 __all__ = ["ActivityEvent", "Base", "User"]
+__all__ += ["Broadcast", "DeliveryPause", "Event", "EventSignup", "OutboxMessage", "Subscription"]
