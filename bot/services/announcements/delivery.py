@@ -621,12 +621,17 @@ class DeliveryWorker:
         await self._safe_send(self.settings.staff_chat_id, text)
 
     async def _safe_send(self, chat_id: int, text: str) -> Message | None:
-        await self.limiter.acquire()
-        try:
-            return await self.bot.send_message(chat_id, text)
-        except Exception:
-            logger.warning("could not send a staff message to %s", chat_id, exc_info=True)
-            return None
+        for _ in range(3):
+            await self._wait_pause()
+            await self.limiter.acquire()
+            try:
+                return await self.bot.send_message(chat_id, text)
+            except TelegramRetryAfter as exc:
+                await self._pause(float(exc.retry_after))
+            except Exception:
+                logger.warning("could not send a staff message to %s", chat_id, exc_info=True)
+                return None
+        return None
 
     async def _safe_edit(
         self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
