@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.html import CAPTION_LIMIT, MESSAGE_LIMIT, html_errors, visible_length
+from bot.html import CAPTION_LIMIT, MESSAGE_LIMIT, escape, html_errors, visible_length
 from bot.services.announcements.subscriptions import Target, recipients
 from db.base import utcnow
 from db.models import Broadcast, OutboxMessage
@@ -46,7 +46,7 @@ def check_text(text: str, with_photo: bool) -> list[Problem]:
     if errors:
         problems.append(
             Problem(
-                "Telegram не примет разметку HTML: " + "; ".join(errors[:3]),
+                "Telegram не примет разметку HTML: " + escape("; ".join(errors[:3])),
                 "Telegram would refuse the HTML: " + "; ".join(errors[:3]),
             )
         )
