@@ -164,3 +164,54 @@ async def test_cancel_running_broadcast_stops_sending(app: App, api: FakeBotAPI)
         )
     assert counts["cancelled"] > 100 and not pending
     assert len(api.sent("sendMessage")) < 150
+
+
+async def test_two_workers_never_send_one_row_twice(app: App, api: FakeBotAPI) -> None:
+    api.latency = 0.01
+    first, second = make_worker(app, api), make_worker(app, api)
+    await first.start()
+    await second.start()
+    try:
+        async with app.sessionmaker() as session:
+            await add_subscribers(session, IDS)
+            b = await create_broadcast(session, text="Два процесса", target=Target(), created_by=None)
+            await session.commit()
+        done = await wait_finished(app, b.id)
+    finally:
+        for worker in (first, second):
+            await worker.stop()
+            await worker.bot.session.close()
+    assert api.duplicates() == 0
+    assert {chat for chat in api.delivered if chat > 0} == set(IDS) - BLOCKED
+    assert done.total == len(IDS)
+
+
+@pytest.mark.postgres
+async def test_delivery_on_postgresql(pg_url: str, settings: object, api: FakeBotAPI) -> None:
+    from aiogram.fsm.storage.memory import MemoryStorage
+
+    from bot.app import create_app
+    from bot.settings import Settings
+    from db import migrate
+
+    assert isinstance(settings, Settings)
+    await asyncio.to_thread(migrate.upgrade, pg_url)
+    pg_app = create_app(settings.model_copy(update={"database_url": pg_url}), storage=MemoryStorage())
+    try:
+        async with pg_app.sessionmaker() as session:
+            await add_subscribers(session, IDS[:50])
+            b = await create_broadcast(session, text="PostgreSQL", target=Target(), created_by=None)
+            await session.commit()
+        worker = make_worker(pg_app, api)
+        await worker.start()
+        try:
+            await wait_finished(pg_app, b.id)
+        finally:
+            await worker.stop()
+            await worker.bot.session.close()
+        async with pg_app.sessionmaker() as session:
+            counts = await state_counts(session, b.id)
+        assert counts == {"sent": 50 - len(BLOCKED & set(IDS[:50])), "blocked": len(BLOCKED & set(IDS[:50]))}
+        assert api.duplicates() == 0
+    finally:
+        await pg_app.engine.dispose()

@@ -260,29 +260,46 @@ class DeliveryWorker:
                     .limit(BATCH)
                 )
             ).all()
-        started = 0
+        eligible: list[tuple[int, int, int]] = []
+        chats: set[int] = set()
+        now = time.monotonic()
         for row_id, broadcast_id, user_id in rows:
-            if self._stopping:
-                break
-            if time.monotonic() - self._chat_last.get(user_id, -CHAT_INTERVAL) < CHAT_INTERVAL:
+            if user_id in chats or now - self._chat_last.get(user_id, -CHAT_INTERVAL) < CHAT_INTERVAL:
                 continue  # this chat got a message less than a second ago; come back later
-            snapshot = await self._snapshot(broadcast_id)
+            chats.add(user_id)
+            eligible.append((row_id, broadcast_id, user_id))
+        started = 0
+        position = 0
+        while position < len(eligible) and not self._stopping:
+            # Claim as many rows as there are free send slots, in one transaction.
             await self._slots.acquire()
+            group = [eligible[position]]
+            position += 1
+            while position < len(eligible) and not self._slots.locked():
+                await self._slots.acquire()
+                group.append(eligible[position])
+                position += 1
             try:
                 await self._wait_pause()
-                await self.limiter.acquire()
-                claimed = await self._claim(row_id)
+                claimed = await self._claim([row_id for row_id, _, _ in group])
             except BaseException:
-                self._slots.release()
+                for _ in group:
+                    self._slots.release()
                 raise
-            if not claimed:
-                self._slots.release()
-                continue
-            self._chat_last[user_id] = time.monotonic()
-            task = asyncio.get_running_loop().create_task(self._deliver(row_id, snapshot, user_id))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-            started += 1
+            for row_id, broadcast_id, user_id in group:
+                if row_id not in claimed or self._stopping:
+                    if row_id in claimed:  # stopping: give the row back untouched
+                        await self._write(row_id, _Outcome("pending", "worker stopped before sending"))
+                    self._slots.release()
+                    continue
+                snapshot = await self._snapshot(broadcast_id)
+                await self._wait_pause()
+                await self.limiter.acquire()
+                self._chat_last[user_id] = time.monotonic()
+                task = asyncio.get_running_loop().create_task(self._deliver(row_id, snapshot, user_id))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+                started += 1
         if len(self._chat_last) > 50_000:
             cutoff = time.monotonic() - CHAT_INTERVAL
             self._chat_last = {k: v for k, v in self._chat_last.items() if v > cutoff}
@@ -298,15 +315,18 @@ class DeliveryWorker:
             self._snapshots[broadcast_id] = snapshot
         return snapshot
 
-    async def _claim(self, row_id: int) -> bool:
+    async def _claim(self, row_ids: list[int]) -> set[int]:
+        """pending → sending, committed before any request; returns the rows this worker got."""
         async with self._db_lock, self.sessionmaker() as session:
             result = await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.state == "pending")
+                .where(OutboxMessage.id.in_(row_ids), OutboxMessage.state == "pending")
                 .values(state="sending", attempts=OutboxMessage.attempts + 1, updated_at=utcnow())
+                .returning(OutboxMessage.id)
             )
+            claimed = {int(row_id) for row_id in result.scalars()}
             await session.commit()
-        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+        return claimed
 
     # --- one send ---------------------------------------------------------------------
     async def _deliver(self, row_id: int, snapshot: _Snapshot, user_id: int) -> None:
@@ -392,19 +412,22 @@ class DeliveryWorker:
             try:
                 async with self._db_lock, self.sessionmaker() as session:
                     now = utcnow()
+                    groups: dict[tuple[str, str | None, datetime | None], list[int]] = {}
                     for row_id, outcome, _ in batch:
+                        groups.setdefault((outcome.state, outcome.error, outcome.retry_at), []).append(row_id)
+                    for (state, error, retry_at), ids in groups.items():
                         values: dict[str, Any] = {
-                            "state": outcome.state,
-                            "error": outcome.error,
+                            "state": state,
+                            "error": error,
+                            "next_attempt_at": retry_at,
                             "updated_at": now,
                         }
-                        values["next_attempt_at"] = outcome.retry_at
-                        if outcome.state == "pending" and outcome.retry_at is None:
+                        if state == "pending" and retry_at is None:
                             values["attempts"] = OutboxMessage.attempts - 1  # a 429 is not an attempt
                         await session.execute(
                             update(OutboxMessage)
                             .where(
-                                OutboxMessage.id == row_id, OutboxMessage.state.in_(("sending", "uncertain"))
+                                OutboxMessage.id.in_(ids), OutboxMessage.state.in_(("sending", "uncertain"))
                             )
                             .values(**values)
                         )
