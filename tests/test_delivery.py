@@ -215,3 +215,32 @@ async def test_delivery_on_postgresql(pg_url: str, settings: object, api: FakeBo
         assert api.duplicates() == 0
     finally:
         await pg_app.engine.dispose()
+
+
+async def test_photo_is_uploaded_once_then_sent_by_file_id(app: App, api: FakeBotAPI) -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), "green").save(buffer, format="JPEG")
+    async with app.sessionmaker() as session:
+        await add_subscribers(session, IDS[20:30])
+        b = await create_broadcast(session, text="Фото-анонс", target=Target(), created_by=None,
+                                   photo_data=buffer.getvalue())  # fmt: skip
+        await session.commit()
+    worker = make_worker(app, api)
+    await worker.start()
+    try:
+        await wait_finished(app, b.id)
+    finally:
+        await worker.stop()
+        await worker.bot.session.close()
+    photos = api.sent("sendPhoto")
+    assert len(photos) == 10 and api.duplicates() == 0
+    uploads = [r for r in photos if isinstance(r.params.get("photo"), dict)]
+    assert len(uploads) == 1 and uploads[0].params["photo"]["bytes"] == buffer.getvalue()
+    assert all(r.params["photo"] == "fake-photo-1" for r in photos if r not in uploads)
+    async with app.sessionmaker() as session:
+        stored = await session.get(Broadcast, b.id)
+        assert stored is not None and stored.photo_file_id == "fake-photo-1"

@@ -204,6 +204,9 @@ class FakeBotAPI:
                     params[name] = {"filename": part.filename, "bytes": await part.read()}  # type: ignore[union-attr]
                 else:
                     params[name] = await part.text()  # type: ignore[union-attr]
+            for key, value in list(params.items()):  # aiogram sends files as "attach://<field>"
+                if isinstance(value, str) and value.startswith("attach://"):
+                    params[key] = params.pop(value.removeprefix("attach://"), value)
             return params
         form = await request.post()
         return {k: v for k, v in form.items()}

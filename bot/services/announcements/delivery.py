@@ -614,7 +614,8 @@ class DeliveryWorker:
                 return
             reached = c.get("sent", 0)
             if b.kind == "broadcast":
-                await record(session, Kind.BROADCAST_SENT, user_id=b.created_by, ref=str(b.id), value=reached,
+                # user_id stays empty: the figure is `value` (people reached), not the author
+                await record(session, Kind.BROADCAST_SENT, ref=str(b.id), value=reached,
                              municipality_id=Target.from_json(b.target).municipality)  # fmt: skip
             await session.commit()
         body, _ = self._progress_text(b, c)
