@@ -766,20 +766,22 @@ async def bc_stale(query: CallbackQuery) -> None:
     await query.answer(DRAFT_LOST + " /broadcast", show_alert=True)
 
 
-@router.message(BroadcastForm.text)
-@router.message(BroadcastForm.ages)
-@router.message(BroadcastForm.when)
-@router.message(EventForm.title)
-@router.message(EventForm.when)
-@router.message(EventForm.place)
-@router.message(EventForm.organisation)
-@router.message(EventForm.capacity)
-@router.message(EventForm.description)
-@router.message(EventForm.photo)
+@router.message(EventForm.photo, ~F.text.startswith("/"))
+async def ev_photo_wrong(message: Message) -> None:
+    await message.answer("Нужно фото (афиша). Пришлите его или нажмите «Без фото». Выйти — /cancel.")
+
+
+@router.message(BroadcastForm.text, ~F.text.startswith("/"))
+@router.message(BroadcastForm.ages, ~F.text.startswith("/"))
+@router.message(BroadcastForm.when, ~F.text.startswith("/"))
+@router.message(EventForm.title, ~F.text.startswith("/"))
+@router.message(EventForm.when, ~F.text.startswith("/"))
+@router.message(EventForm.place, ~F.text.startswith("/"))
+@router.message(EventForm.organisation, ~F.text.startswith("/"))
+@router.message(EventForm.capacity, ~F.text.startswith("/"))
+@router.message(EventForm.description, ~F.text.startswith("/"))
 async def form_wrong_input(message: Message) -> None:
-    if message.text and message.text.startswith("/"):
-        await message.answer("Сейчас идёт заполнение. Закончите его или выйдите командой /cancel.")
-        return
+    """Anything but text where text is expected (commands such as /cancel pass through)."""
     await message.answer("Здесь нужен текст. Попробуйте ещё раз или выйдите командой /cancel.")
 
 

@@ -400,3 +400,19 @@ def test_cli_broadcast_records_local_time_as_utc(
     assert b.target == {"directions": ["tech"], "ages": [9], "municipality": None, "event_id": None}
     assert b.scheduled_at == at.replace(second=0, microsecond=0).astimezone(b.scheduled_at.tzinfo)
     assert b.status == "scheduled"
+
+
+async def test_cancel_and_wrong_input_inside_staff_dialogs(tester: BotTester) -> None:
+    await tester.send("/event_new", user_id=ADMIN_ID)
+    sticker = {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1,
+               "is_animated": False, "is_video": False}  # fmt: skip
+    sent = await tester.send(None, user_id=ADMIN_ID, sticker=sticker)
+    assert "нужен текст" in texts(sent)
+    sent = await tester.send("/cancel", user_id=ADMIN_ID)
+    assert "Действие отменено" in texts(sent)
+    await tester.send("/broadcast", user_id=ADMIN_ID)
+    assert "Действие отменено" in texts(await tester.send("/cancel", user_id=ADMIN_ID))
+    # a parent cannot start staff dialogs at all
+    await tester.start_and_consent()
+    assert "только сотрудникам" in texts(await tester.send("/broadcast"))
+    assert "только сотрудникам" in texts(await tester.send("/event_new"))

@@ -142,10 +142,13 @@ async def sign_up(session: AsyncSession, event: Event, user: User) -> bool:
         return False
     if event.capacity is not None and await signup_count(session, event.id) >= event.capacity:
         raise SignupError("К сожалению, все места уже заняты.")
-    session.add(EventSignup(event_id=event.id, user_id=user.id, created_at=utcnow()))
+    signup = EventSignup(event_id=event.id, user_id=user.id, created_at=utcnow())
+    session.add(signup)
     await session.flush()
     if event.capacity is not None and await signup_count(session, event.id) > event.capacity:
-        raise SignupError("К сожалению, последнее место только что заняли.")  # rolls back
+        await session.delete(signup)  # someone took the last place at the same moment
+        await session.flush()
+        raise SignupError("К сожалению, последнее место только что заняли.")
     await record(
         session, Kind.EVENT_SIGNUP, user_id=user.id, municipality_id=event.municipality_id,
         topic=event.title, ref=str(event.id),
