@@ -178,6 +178,8 @@ class DeliveryWorker:
         self._stopping = True
         self._wake.set()
         feeder, housekeeper, writer = self._tasks[1], self._tasks[2], self._tasks[0]
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(feeder), timeout=2.0)  # let it finish its group
         for task in (feeder, housekeeper):
             task.cancel()
         await asyncio.gather(feeder, housekeeper, return_exceptions=True)
@@ -281,25 +283,31 @@ class DeliveryWorker:
                 position += 1
             try:
                 await self._wait_pause()
+                if self._stopping:
+                    raise asyncio.CancelledError
                 claimed = await self._claim([row_id for row_id, _, _ in group])
             except BaseException:
                 for _ in group:
                     self._slots.release()
                 raise
-            for row_id, broadcast_id, user_id in group:
-                if row_id not in claimed or self._stopping:
-                    if row_id in claimed:  # stopping: give the row back untouched
-                        await self._write(row_id, _Outcome("pending", "worker stopped before sending"))
-                    self._slots.release()
-                    continue
-                snapshot = await self._snapshot(broadcast_id)
-                await self._wait_pause()
-                await self.limiter.acquire()
-                self._chat_last[user_id] = time.monotonic()
-                task = asyncio.get_running_loop().create_task(self._deliver(row_id, snapshot, user_id))
-                self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
-                started += 1
+            unsent = [row_id for row_id, _, _ in group if row_id in claimed]
+            try:
+                for row_id, broadcast_id, user_id in group:
+                    if row_id not in claimed or self._stopping:
+                        self._slots.release()
+                        continue
+                    snapshot = await self._snapshot(broadcast_id)
+                    await self._wait_pause()
+                    await self.limiter.acquire()
+                    self._chat_last[user_id] = time.monotonic()
+                    task = asyncio.get_running_loop().create_task(self._deliver(row_id, snapshot, user_id))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._inflight.discard)
+                    unsent.remove(row_id)
+                    started += 1
+            finally:
+                if unsent:  # claimed but never requested (stopping): give them back untouched
+                    await asyncio.shield(self._unclaim(unsent))
         if len(self._chat_last) > 50_000:
             cutoff = time.monotonic() - CHAT_INTERVAL
             self._chat_last = {k: v for k, v in self._chat_last.items() if v > cutoff}
@@ -327,6 +335,15 @@ class DeliveryWorker:
             claimed = {int(row_id) for row_id in result.scalars()}
             await session.commit()
         return claimed
+
+    async def _unclaim(self, row_ids: list[int]) -> None:
+        async with self._db_lock, self.sessionmaker() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(row_ids), OutboxMessage.state == "sending")
+                .values(state="pending", attempts=OutboxMessage.attempts - 1, updated_at=utcnow())
+            )
+            await session.commit()
 
     # --- one send ---------------------------------------------------------------------
     async def _deliver(self, row_id: int, snapshot: _Snapshot, user_id: int) -> None:
