@@ -229,9 +229,12 @@ def main() -> int:
     )
     parser.add_argument("--concurrency", type=int, default=16, help="BROADCAST_CONCURRENCY of the bot")
     parser.add_argument("--skip-kill", action="store_true", help="only run 1")
+    parser.add_argument("--only-kill", action="store_true", help="only run 2 (used by the smoke test)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mocbot-bench-") as tmp:
-        ok = asyncio.run(run_full(args, Path(tmp)))
+        ok = True
+        if not args.only_kill:
+            ok = asyncio.run(run_full(args, Path(tmp)))
         if not args.skip_kill:
             second = Path(tmp) / "kill"
             second.mkdir()

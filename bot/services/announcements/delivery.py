@@ -62,11 +62,17 @@ BATCH = 500
 
 
 class RateLimiter:
-    """Evenly spaced slots at `rate` per second with a small catch-up burst."""
+    """Evenly spaced slots at `rate` per second (a token bucket).
+
+    After a stall (a slow database write, a busy event loop) up to a quarter of a
+    second of missed slots may be caught up, never more: over any window the
+    count stays within rate × window + burst, which is what Telegram's own
+    bucket allows.
+    """
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
         self.interval = 1.0 / rate
-        self.burst = burst if burst is not None else max(1.0, rate / 20)
+        self.burst = burst if burst is not None else max(1.0, rate / 4)
         self._next = 0.0
         self._lock = asyncio.Lock()
 
