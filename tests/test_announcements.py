@@ -416,3 +416,51 @@ async def test_cancel_and_wrong_input_inside_staff_dialogs(tester: BotTester) ->
     await tester.start_and_consent()
     assert "только сотрудникам" in texts(await tester.send("/broadcast"))
     assert "только сотрудникам" in texts(await tester.send("/event_new"))
+
+
+async def test_menu_buttons_and_broadcast_to_event_signups(tester: BotTester) -> None:
+    event = await make_event(tester)
+    async with tester.db() as session:
+        await session.execute(
+            update(Event).where(Event.id == event.id).values(photo_file_id="poster-file-id")
+        )
+    await tester.start_and_consent()
+    await tester.send("/menu")
+    assert "Настройки" in texts(await tester.click("Настройки"))
+    await tester.send("/menu")
+    await tester.click("Мероприятия")
+    sent = await tester.click("День открытых дверей")
+    assert sent[0].method == "SendPhoto" and "День открытых дверей" in sent[0].text
+    await tester.click("Пойду")
+    # staff write to those who signed up (not subscribed: the segment is the sign-ups)
+    await compose(tester, "Мероприятие переносится на час позже")
+    await tester.click("Без фото", user_id=ADMIN_ID)
+    await tester.click("Записавшимся на мероприятие", user_id=ADMIN_ID)
+    sent = await tester.click("День открытых дверей", user_id=ADMIN_ID)
+    assert "Получателей сейчас: 1" in texts(sent) and f"мероприятие №{event.id}" in texts(sent)
+    await tester.click("Отправить сейчас", user_id=ADMIN_ID)
+
+    async def finished(session: object) -> bool:
+        b = await session.scalar(select(Broadcast).where(Broadcast.kind == "broadcast"))  # type: ignore[attr-defined]
+        return b is not None and b.finished_at is not None  # type: ignore[no-any-return]
+
+    await run_worker_until(tester, finished)
+    assert [s.chat_id for s in tester.sent if "переносится" in s.text and s.chat_id != ADMIN_ID] == [
+        PARENT_ID
+    ]
+
+
+async def test_late_broadcast_is_sent_and_staff_told(tester: BotTester) -> None:
+    async with tester.db() as session:
+        await add_subscribers(session, [2001])
+        session.add(Broadcast(kind="broadcast", status="scheduled", text="Опоздавшая", target={},
+                              scheduled_at=utcnow() - timedelta(hours=3), total=0))  # fmt: skip
+
+    async def finished(session: object) -> bool:
+        b = await session.scalar(select(Broadcast))  # type: ignore[attr-defined]
+        return b.finished_at is not None  # type: ignore[no-any-return]
+
+    await run_worker_until(tester, finished)
+    assert [s.chat_id for s in tester.sent if s.text == "Опоздавшая"] == [2001]
+    staff = texts([s for s in tester.sent if s.chat_id == STAFF_CHAT_ID])
+    assert "с опозданием на 3 ч" in staff and "завершена" in staff
