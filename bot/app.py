@@ -133,8 +133,14 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         await set_commands(bot)
         if not scheduler.running:
             scheduler.start()
-        workers.append(DeliveryWorker(bot, sessionmaker, settings))  # broadcasts and reminders
-        await workers[-1].start()
+        from bot.local_api import LocalBotSession
+
+        if isinstance(bot.session, LocalBotSession) and settings.bot_token is not None:
+            # A console next to a configured bot: the real bot delivers from this database.
+            logger.info("local console with BOT_TOKEN set: the delivery worker is not started")
+        else:
+            workers.append(DeliveryWorker(bot, sessionmaker, settings))  # broadcasts and reminders
+            await workers[-1].start()
         logger.info("mocbot started")
 
     async def on_shutdown() -> None:

@@ -464,3 +464,20 @@ async def test_late_broadcast_is_sent_and_staff_told(tester: BotTester) -> None:
     assert [s.chat_id for s in tester.sent if s.text == "Опоздавшая"] == [2001]
     staff = texts([s for s in tester.sent if s.chat_id == STAFF_CHAT_ID])
     assert "с опозданием на 3 ч" in staff and "завершена" in staff
+
+
+async def test_console_next_to_a_configured_bot_does_not_deliver(tester: BotTester) -> None:
+    from pydantic import SecretStr
+
+    async with tester.db() as session:
+        await add_subscribers(session, [2001])
+        session.add(Broadcast(kind="broadcast", status="scheduled", text="Не трогать", target={},
+                              scheduled_at=utcnow(), total=0))  # fmt: skip
+    app, dp = tester.app, tester.app.dispatcher
+    app.settings.bot_token = SecretStr("42:real-token")
+    await dp.emit_startup(bot=tester.bot, dispatcher=dp, bots=[tester.bot], **dp.workflow_data)
+    await asyncio.sleep(0.3)
+    async with tester.db() as session:
+        assert (await session.scalars(select(Broadcast.status))).one() == "scheduled"
+    app.settings.bot_token = None
+    await dp.emit_shutdown(bot=tester.bot, dispatcher=dp, bots=[tester.bot], **dp.workflow_data)

@@ -399,7 +399,10 @@ class DeliveryWorker:
                     message = await self.bot.send_photo(
                         chat_id, photo, caption=snapshot.text, reply_markup=markup
                     )
-                    await self._remember_photo(snapshot, message)
+                    try:
+                        await self._remember_photo(snapshot, message)
+                    except Exception:  # the message is sent; only the reuse of the upload is lost
+                        logger.warning("could not store the photo's file_id", exc_info=True)
                     return
         if snapshot.photo_file_id is not None:
             await self.bot.send_photo(
