@@ -331,7 +331,7 @@ async def on_event_open(
         await query.message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(EventCD.filter(F.action.in_({"go", "cancel"})))
+@router.callback_query(EventCD.filter(F.action.in_({"go", "cancel", "drop"})))
 async def on_event_signup(
     query: CallbackQuery, callback_data: EventCD, user: User, role: Role, session: AsyncSession
 ) -> None:
@@ -355,9 +355,20 @@ async def on_event_signup(
         changed = await ev.cancel_signup(session, event, user)
         await query.answer("Запись отменена." if changed else "Вы не были записаны.")
         signed = False
-    if isinstance(query.message, Message) and query.message.reply_markup is not None:
-        taken = await ev.signup_count(session, event.id)
-        await query.message.edit_reply_markup(reply_markup=_event_keyboard(event, signed, role, taken))
+    message = query.message
+    if not isinstance(message, Message) or not changed:
+        return
+    if callback_data.action == "drop":  # from a reminder: keep its text, drop the button
+        kb = InlineKeyboardBuilder()
+        kb.button(text="📅 В календарь (.ics)", callback_data=EventCD(action="ics", id=event.id))
+        await message.edit_reply_markup(reply_markup=kb.as_markup())
+        return
+    taken = await ev.signup_count(session, event.id)
+    markup = _event_keyboard(event, signed, role, taken)
+    if message.photo:
+        await message.edit_reply_markup(reply_markup=markup)
+    else:  # the card shows the free places and «Вы записаны»
+        await message.edit_text(ev.event_card(event, taken, signed), reply_markup=markup)
 
 
 @router.callback_query(EventCD.filter(F.action == "ics"))

@@ -150,8 +150,9 @@ async def test_parent_signs_up_capacity_cancel_and_ics(tester: BotTester) -> Non
     assert "День открытых дверей" in texts(sent)
     sent = await tester.click("День открытых дверей")
     assert "&lt;робототехники&gt;" in sent[0].text and "свободно: 1" in sent[0].text
-    await tester.click("Пойду")
+    sent = await tester.click("Пойду")
     assert "Вы записаны" in tester.alerts()[-1]
+    assert "свободно: 0" in sent[-1].text and "✅ Вы записаны" in sent[-1].text
     await tester.send("/events", user_id=OTHER)
     await tester.click("День открытых дверей", user_id=OTHER)
     await tester.click("Пойду", user_id=OTHER)
@@ -306,6 +307,12 @@ async def test_reminder_missed_during_downtime_is_sent_late_once_and_staff_told(
     assert len(reminders) == 1 and "через два часа" in reminders[0].text
     assert any("с опозданием" in s.text for s in tester.sent if s.chat_id == STAFF_CHAT_ID)
     assert [b[0] for b in reminders[0].buttons] == ["📅 В календарь (.ics)", "❌ Не смогу прийти"]
+    await tester.click("Не смогу прийти", message=reminders[0])
+    assert "Запись отменена" in tester.alerts()[-1]
+    after = tester.session.message(PARENT_ID, reminders[0].message_id)
+    assert after is not None and "Напоминание" in after.text and len(after.buttons) == 1
+    async with tester.db() as session:
+        assert not (await session.scalars(select(EventSignup))).all()
 
 
 async def test_day_reminder_skipped_when_too_late(tester: BotTester) -> None:

@@ -17,7 +17,7 @@ class SetCD(CallbackData, prefix="set"):
 
 
 class EventCD(CallbackData, prefix="ev"):
-    action: str  # go | cancel | ics | list | open
+    action: str  # go | cancel | drop (cancel from a reminder) | ics | list | open
     id: int
 
 
@@ -38,7 +38,7 @@ def unsubscribe_keyboard() -> InlineKeyboardMarkup:
 def reminder_keyboard(event_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text="📅 В календарь (.ics)", callback_data=EventCD(action="ics", id=event_id))
-    kb.button(text="❌ Не смогу прийти", callback_data=EventCD(action="cancel", id=event_id))
+    kb.button(text="❌ Не смогу прийти", callback_data=EventCD(action="drop", id=event_id))
     kb.adjust(1)
     return kb.as_markup()
 
