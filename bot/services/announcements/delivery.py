@@ -183,6 +183,8 @@ class DeliveryWorker:
         """Stop claiming, let requests in flight finish and their results be written."""
         self._stopping = True
         self._wake.set()
+        if not self._tasks:  # never started
+            return
         feeder, housekeeper, writer = self._tasks[1], self._tasks[2], self._tasks[0]
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(feeder), timeout=2.0)  # let it finish its group
