@@ -10,6 +10,7 @@ def get_routers() -> list[Router]:
     from handlers import errors, fallback, privacy, staff, start
     from handlers.catalogue import router as catalogue_router
     from handlers.catalogue_import import router as catalogue_import_router
+    from handlers import announce_staff, announcements, errors, fallback, privacy, staff, start
 
     routers = [
         errors.router,
@@ -20,6 +21,8 @@ def get_routers() -> list[Router]:
         catalogue_import_router,
         # Free-text program search must stay before the FAQ router (all other free text).
         catalogue_router,
+        announce_staff.router,
+        announcements.router,
         fallback.router,
     ]
     return _detached(routers)

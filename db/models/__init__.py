@@ -7,3 +7,8 @@ from db.models.user import User
 
 __all__ = ["ActivityEvent", "Base", "User"]
 __all__ += ["PendingImport", "Program"]
+from db.models.announcements import Broadcast, DeliveryPause, Event, EventSignup, OutboxMessage, Subscription
+from db.models.user import User
+
+__all__ = ["ActivityEvent", "Base", "User"]
+__all__ += ["Broadcast", "DeliveryPause", "Event", "EventSignup", "OutboxMessage", "Subscription"]
