@@ -2,6 +2,7 @@
 
 from db.base import Base
 from db.models.activity import ActivityEvent
+from db.models.outreach import OutreachActivity, OutreachAudit
 from db.models.user import User
 
-__all__ = ["ActivityEvent", "Base", "User"]
+__all__ = ["ActivityEvent", "Base", "OutreachActivity", "OutreachAudit", "User"]
