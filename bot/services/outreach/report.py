@@ -1,0 +1,363 @@
+"""The annual report's figures, aggregated in SQL.
+
+Two kinds of data are kept apart:
+- `outreach`, `by_kind`, `by_month`, `activities`: offline activities staff logged;
+- `bot`: what the bot did by itself, from `activity_events` (by kind, with
+  distinct people), so a feature that records a new kind shows up in
+  `bot.by_kind` without any change here;
+- `sources`: figures from other features' tables through registered report
+  sources (catalogue, unanswered questions, open days...).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, extract, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.directions import Direction
+from bot.services.activity import Kind
+from bot.services.outreach import vocab
+from bot.services.outreach.periods import Period
+from bot.services.report_sources import ReportScope, registered_sources
+from db.models import ActivityEvent, OutreachActivity
+
+logger = logging.getLogger(__name__)
+
+AUDIENCE_CODES = [t.code for t in vocab.AUDIENCES]
+TOP_TOPICS = 10
+FAQ_OUTCOMES = ("answer", "suggest", "fallback", "smalltalk")
+
+
+def _activity_filter(period: Period, municipality_id: str | None) -> list[ColumnElement[bool]]:
+    conditions = [OutreachActivity.held_on >= period.start, OutreachActivity.held_on <= period.end]
+    if municipality_id is not None:
+        conditions.append(OutreachActivity.municipality_id == municipality_id)
+    return conditions
+
+
+def _event_filter(scope: ReportScope, *kinds: Kind) -> list[ColumnElement[bool]]:
+    conditions = [ActivityEvent.occurred_at >= scope.start, ActivityEvent.occurred_at < scope.end]
+    if len(kinds) == 1:
+        conditions.insert(0, ActivityEvent.kind == str(kinds[0]))
+    elif kinds:
+        conditions.insert(0, ActivityEvent.kind.in_([str(k) for k in kinds]))
+    if scope.municipality_id is not None:
+        conditions.append(ActivityEvent.municipality_id == scope.municipality_id)
+    return conditions
+
+
+async def _outreach(session: AsyncSession, period: Period, municipality_id: str | None) -> dict[str, Any]:
+    where = _activity_filter(period, municipality_id)
+    rows = await session.execute(
+        select(OutreachActivity.audience, func.count(), func.coalesce(func.sum(OutreachActivity.reached), 0))
+        .where(*where)
+        .group_by(OutreachActivity.audience)
+    )
+    table: dict[str, dict[str, int]] = {code: {"events": 0, "reached": 0} for code in AUDIENCE_CODES}
+    for audience, events, reached in rows:
+        table.setdefault(audience, {"events": 0, "reached": 0})
+        table[audience] = {"events": int(events), "reached": int(reached)}
+    table["total"] = {
+        "events": sum(v["events"] for v in table.values()),
+        "reached": sum(v["reached"] for v in table.values()),
+    }
+    return table
+
+
+async def _by_kind(
+    session: AsyncSession, period: Period, municipality_id: str | None
+) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(OutreachActivity.kind, func.count(), func.coalesce(func.sum(OutreachActivity.reached), 0))
+        .where(*_activity_filter(period, municipality_id))
+        .group_by(OutreachActivity.kind)
+    )
+    found = {kind: (int(events), int(reached)) for kind, events, reached in rows}
+    result = []
+    for term in vocab.KINDS:
+        events, reached = found.pop(term.code, (0, 0))
+        result.append({"kind": term.code, "title": term.label, "events": events, "reached": reached})
+    for kind, (events, reached) in sorted(found.items()):  # codes from an older vocabulary
+        result.append({"kind": kind, "title": kind, "events": events, "reached": reached})
+    return result
+
+
+async def _by_month(
+    session: AsyncSession, period: Period, municipality_id: str | None
+) -> list[dict[str, Any]]:
+    year = extract("year", OutreachActivity.held_on)
+    month = extract("month", OutreachActivity.held_on)
+    rows = await session.execute(
+        select(year, month, OutreachActivity.audience, func.count(), func.sum(OutreachActivity.reached))
+        .where(*_activity_filter(period, municipality_id))
+        .group_by(year, month, OutreachActivity.audience)
+    )
+    cells: dict[tuple[int, int], dict[str, tuple[int, int]]] = {}
+    for y, m, audience, events, reached in rows:
+        cells.setdefault((int(y), int(m)), {})[audience] = (int(events), int(reached or 0))
+    result = []
+    for first in period.months():
+        cell = cells.get((first.year, first.month), {})
+        item: dict[str, Any] = {"month": f"{first.year:04d}-{first.month:02d}"}
+        for code in AUDIENCE_CODES:
+            item[code] = cell.get(code, (0, 0))[1]
+        item["events"] = sum(events for events, _ in cell.values())
+        item["reached"] = sum(reached for _, reached in cell.values())
+        result.append(item)
+    return result
+
+
+async def _activities(
+    session: AsyncSession, period: Period, municipality_id: str | None
+) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(
+            OutreachActivity.id,
+            OutreachActivity.held_on,
+            OutreachActivity.title,
+            OutreachActivity.kind,
+            OutreachActivity.audience,
+            OutreachActivity.reached,
+            OutreachActivity.organisation,
+            OutreachActivity.directions,
+            OutreachActivity.format,
+            OutreachActivity.municipality_id,
+        )
+        .where(*_activity_filter(period, municipality_id))
+        .order_by(OutreachActivity.held_on, OutreachActivity.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "date": r.held_on.isoformat(),
+            "title": r.title,
+            "kind": r.kind,
+            "audience": r.audience,
+            "reached": r.reached,
+            "organisation": r.organisation,
+            "directions": list(r.directions or []),
+            "format": r.format,
+            "municipality": r.municipality_id,
+        }
+        for r in rows
+    ]
+
+
+async def _median(session: AsyncSession, scope: ReportScope, kind: Kind, count: int) -> float | None:
+    """Median of `value` for a kind, by two ordered look-ups (portable, no rows loaded)."""
+    if count == 0:
+        return None
+    base = select(ActivityEvent.value).where(*_event_filter(scope, kind), ActivityEvent.value.is_not(None))
+    base = base.order_by(ActivityEvent.value)
+    low = await session.scalar(base.offset((count - 1) // 2).limit(1))
+    high = await session.scalar(base.offset(count // 2).limit(1))
+    if low is None or high is None:
+        return None
+    return (float(low) + float(high)) / 2
+
+
+async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
+    people = func.count(func.distinct(ActivityEvent.user_id))
+    rows = await session.execute(
+        select(ActivityEvent.kind, func.count(), people)
+        .where(*_event_filter(scope))
+        .group_by(ActivityEvent.kind)
+    )
+    by_kind = {kind: {"events": int(n), "people": int(p)} for kind, n, p in rows}
+
+    def events(kind: Kind) -> int:
+        return by_kind.get(str(kind), {}).get("events", 0)
+
+    def persons(kind: Kind) -> int:
+        return by_kind.get(str(kind), {}).get("people", 0)
+
+    # FAQ: outcomes and topics
+    rows = await session.execute(
+        select(ActivityEvent.outcome, func.count(), people)
+        .where(*_event_filter(scope, Kind.FAQ_QUESTION))
+        .group_by(ActivityEvent.outcome)
+    )
+    outcomes = {str(o): int(n) for o, n, _ in rows}
+    questions = sum(n for o, n in outcomes.items() if o != "smalltalk")
+    without_staff = outcomes.get("answer", 0) + outcomes.get("suggest", 0)
+    rows = await session.execute(
+        select(ActivityEvent.topic, func.count().label("n"), people)
+        .where(
+            *_event_filter(scope, Kind.FAQ_QUESTION),
+            ActivityEvent.topic.is_not(None),
+            ActivityEvent.outcome.in_(("answer", "suggest")),
+        )
+        .group_by(ActivityEvent.topic)
+        .order_by(func.count().desc(), ActivityEvent.topic)
+        .limit(TOP_TOPICS)
+    )
+    top_topics = [{"topic": t, "questions": int(n), "people": int(p)} for t, n, p in rows]
+    faq_people = await session.scalar(
+        select(people).where(*_event_filter(scope, Kind.FAQ_QUESTION), ActivityEvent.outcome != "smalltalk")
+    )
+
+    # hand-offs
+    answered = events(Kind.HANDOFF_ANSWERED)
+    median = await _median(session, scope, Kind.HANDOFF_ANSWERED, answered)
+
+    # program search
+    rows = await session.execute(
+        select(ActivityEvent.topic, func.count(), people)
+        .where(*_event_filter(scope, Kind.PROGRAM_SEARCH))
+        .group_by(ActivityEvent.topic)
+    )
+    by_direction_raw = {t: (int(n), int(p)) for t, n, p in rows}
+    by_direction = []
+    for d in Direction:
+        n, p = by_direction_raw.pop(d.code, (0, 0))
+        by_direction.append({"direction": d.code, "title": d.title, "searches": n, "people": p})
+    for code, (n, p) in sorted(by_direction_raw.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
+        title = "без направленности" if code is None else code
+        by_direction.append({"direction": code, "title": title, "searches": n, "people": p})
+    rows = await session.execute(
+        select(ActivityEvent.age, func.count(), people)
+        .where(*_event_filter(scope, Kind.PROGRAM_SEARCH))
+        .group_by(ActivityEvent.age)
+        .order_by(ActivityEvent.age)
+    )
+    by_age = [
+        {"age": None if a is None else int(a), "searches": int(n), "people": int(p)} for a, n, p in rows
+    ]
+    by_age.sort(key=lambda item: (item["age"] is None, item["age"] or 0))
+    no_results = await session.scalar(
+        select(func.count()).where(*_event_filter(scope, Kind.PROGRAM_SEARCH), ActivityEvent.value == 0)
+    )
+
+    # broadcasts
+    broadcast_rows = await session.execute(
+        select(
+            ActivityEvent.ref,
+            func.min(ActivityEvent.occurred_at),
+            func.coalesce(func.sum(ActivityEvent.value), 0),
+        )
+        .where(*_event_filter(scope, Kind.BROADCAST_SENT))
+        .group_by(ActivityEvent.ref)
+        .order_by(func.min(ActivityEvent.occurred_at))
+    )
+    broadcasts = [
+        {"ref": ref, "sent_at": sent_at.isoformat() if sent_at else None, "reached": int(reached or 0)}
+        for ref, sent_at, reached in broadcast_rows
+    ]
+
+    # event sign-ups (open days and others)
+    signup_rows = await session.execute(
+        select(ActivityEvent.ref, func.max(ActivityEvent.topic), func.count(), people)
+        .where(*_event_filter(scope, Kind.EVENT_SIGNUP))
+        .group_by(ActivityEvent.ref)
+        .order_by(func.count().desc())
+    )
+    signup_items = {ref: {"ref": ref, "title": t, "signups": int(n), "people": int(p), "cancelled": 0}
+                    for ref, t, n, p in signup_rows}  # fmt: skip
+    cancel_rows = await session.execute(
+        select(ActivityEvent.ref, func.count())
+        .where(*_event_filter(scope, Kind.EVENT_SIGNUP_CANCELLED))
+        .group_by(ActivityEvent.ref)
+    )
+    for ref, n in cancel_rows:
+        item = signup_items.setdefault(
+            ref, {"ref": ref, "title": None, "signups": 0, "people": 0, "cancelled": 0}
+        )
+        item["cancelled"] = int(n)
+
+    return {
+        "by_kind": dict(sorted(by_kind.items())),
+        "consultations": {
+            "questions": questions,
+            "people": int(faq_people or 0),
+            "answered": outcomes.get("answer", 0),
+            "suggested": outcomes.get("suggest", 0),
+            "fallback": outcomes.get("fallback", 0),
+            "smalltalk": outcomes.get("smalltalk", 0),
+            "answered_without_staff": without_staff,
+            "share_without_staff": round(without_staff / questions, 4) if questions else None,
+        },
+        "top_topics": top_topics,
+        "handoffs": {
+            "created": events(Kind.HANDOFF_CREATED),
+            "people": persons(Kind.HANDOFF_CREATED),
+            "answered": answered,
+            "median_answer_seconds": median,
+        },
+        "search": {
+            "searches": events(Kind.PROGRAM_SEARCH),
+            "people": persons(Kind.PROGRAM_SEARCH),
+            "no_results": int(no_results or 0),
+            "by_direction": by_direction,
+            "by_age": by_age,
+        },
+        "broadcasts": {
+            "count": len(broadcasts),
+            "reached": sum(b["reached"] for b in broadcasts),
+            "items": broadcasts,
+        },
+        "event_signups": {
+            "signups": events(Kind.EVENT_SIGNUP),
+            "people": persons(Kind.EVENT_SIGNUP),
+            "cancelled": events(Kind.EVENT_SIGNUP_CANCELLED),
+            "by_event": list(signup_items.values()),
+        },
+        "subscriptions": {
+            "subscribed": events(Kind.SUBSCRIBED),
+            "unsubscribed": events(Kind.UNSUBSCRIBED),
+        },
+    }
+
+
+async def _sources(session: AsyncSession, scope: ReportScope) -> tuple[dict[str, Any], list[str]]:
+    results: dict[str, Any] = {}
+    failed: list[str] = []
+    for name, source in sorted(registered_sources().items()):
+        try:
+            async with session.begin_nested():
+                results[name] = await source(session, scope)
+        except Exception:
+            # One feature's broken figures must not cost staff the whole report.
+            logger.exception("report source %r failed; the report goes out without it", name)
+            failed.append(name)
+    return results, failed
+
+
+async def build_report(
+    session: AsyncSession,
+    period: Period,
+    tz: ZoneInfo,
+    municipality_id: str | None = None,
+    municipality_name: str | None = None,
+    *,
+    include_activities: bool = True,
+) -> dict[str, Any]:
+    """Everything the report shows, as JSON-ready data."""
+    scope = period.scope(tz, municipality_id)
+    sources, failed = await _sources(session, scope)
+    report: dict[str, Any] = {
+        "period": {
+            "from": period.start.isoformat(),
+            "to": period.end.isoformat(),
+            "kind": period.kind,
+            "label": period.label,
+            "timezone": str(tz),
+        },
+        "municipality": (
+            {"id": municipality_id, "name": municipality_name or municipality_id} if municipality_id else None
+        ),
+        "outreach": await _outreach(session, period, municipality_id),
+        "by_kind": await _by_kind(session, period, municipality_id),
+        "by_month": await _by_month(session, period, municipality_id),
+        "bot": await _bot(session, scope),
+        "sources": sources,
+        "sources_failed": failed,
+        "generated_on": date.today().isoformat(),
+    }
+    if include_activities:
+        report["activities"] = await _activities(session, period, municipality_id)
+    return report
