@@ -7,7 +7,7 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     """All routers in the order they must be tried; catch-alls last."""
-    from handlers import errors, fallback, privacy, staff, start
+    from handlers import errors, fallback, outreach_log, outreach_report, privacy, staff, start
 
     routers = [
         errors.router,
@@ -15,6 +15,8 @@ def get_routers() -> list[Router]:
         privacy.router,
         staff.router,
         # Feature routers go here, before the fallback.
+        outreach_log.router,
+        outreach_report.router,
         fallback.router,
     ]
     return _detached(routers)

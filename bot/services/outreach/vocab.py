@@ -141,7 +141,7 @@ def parse_directions(text: str) -> tuple[list[Direction], list[str]]:
         part = part.strip()
         if not part:
             continue
-        direction = parse_direction(part)
+        direction = Direction.from_code(part.lower()) or parse_direction(part)
         if direction is None:
             unknown.append(part)
         elif direction not in found:
