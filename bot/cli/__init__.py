@@ -7,11 +7,12 @@ import logging
 import sys
 from collections.abc import Callable
 
-from bot.cli import core
+from bot.cli import core, outreach
 
 # Each module has `register(subparsers)`; the order is the order in `mocbot --help`.
 COMMAND_MODULES: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     core.register,
+    outreach.register,
 ]
 
 
