@@ -47,10 +47,11 @@ TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def _events(n: int, rng: random.Random):  # type: ignore[no-untyped-def]
+    """Events in time order, as the bot appends them."""
     start = datetime(YEAR, 1, 1, tzinfo=UTC)
-    seconds = 364 * 86400
-    for i in range(n):
-        when = (start + timedelta(seconds=rng.randrange(seconds))).strftime(TS_FORMAT)
+    offsets = sorted(rng.randrange(364 * 86400) for _ in range(n))
+    for i, offset in enumerate(offsets):
+        when = (start + timedelta(seconds=offset)).strftime(TS_FORMAT)
         user = rng.randrange(1, 60_000)
         roll = rng.random()
         mun = "sayansk" if user % 3 else "zima"

@@ -109,24 +109,30 @@ async def test_bot_figures_are_apart_from_the_outreach_table(app: App) -> None:
     assert report["outreach"]["total"] == {"events": 0, "reached": 0}
     bot = report["bot"]
     assert bot["consultations"] == {
-        "questions": 6, "people": 4, "answered": 4, "suggested": 1, "fallback": 1, "smalltalk": 1,
+        "questions": 6, "people": 5, "answered": 4, "suggested": 1, "fallback": 1, "smalltalk": 1,
         "answered_without_staff": 5, "share_without_staff": 0.8333,
     }  # fmt: skip
-    assert bot["top_topics"][0] == {"topic": "certificate-what", "questions": 4, "people": 3}
+    assert bot["top_topics"] == [{"topic": "certificate-what", "questions": 4},
+                                 {"topic": "navigator-register", "questions": 1}]  # fmt: skip
     assert bot["handoffs"] == {"created": 3, "people": 3, "answered": 3, "median_answer_seconds": 1800.0}
     tech = next(d for d in bot["search"]["by_direction"] if d["direction"] == "tech")
-    assert tech == {"direction": "tech", "title": "техническая", "searches": 2, "people": 2}
+    assert tech == {"direction": "tech", "title": "техническая", "searches": 2, "no_results": 1}
     assert bot["search"]["no_results"] == 1 and bot["search"]["people"] == 2
-    assert bot["search"]["by_age"] == [{"age": 10, "searches": 2, "people": 2},
-                                       {"age": None, "searches": 1, "people": 1}]  # fmt: skip
+    assert bot["search"]["by_age"] == [{"age": 10, "searches": 2}, {"age": None, "searches": 1}]
     assert bot["broadcasts"]["count"] == 2 and bot["broadcasts"]["reached"] == 215
     assert bot["event_signups"]["by_event"] == [
         {"ref": "e1", "title": "День открытых дверей", "signups": 2, "people": 2, "cancelled": 1}
     ]
     assert bot["by_kind"]["quiz.played"] == {"events": 1, "people": 1}
     text = render.paragraph(report, "В 2025 году")
+    book = load_workbook(io.BytesIO(render.to_xlsx(report)))
+    assert list(book["Поиск по возрасту"].iter_rows(values_only=True)) == [
+        ("Возраст, лет", "Запросов"), (10, 2), ("не указан", 1), ("Итого", 3)
+    ]  # fmt: skip
+    assert list(book["Поиск по направленностям"].iter_rows(values_only=True))[1] == ("техническая", 2, 1)
+    assert ("Бот не нашёл ответа", 1) in list(book["Работа бота"].iter_rows(values_only=True))
     assert "В 2025 году мероприятия в журнал МОЦ не вносились." in text
-    assert "консультации — 6 вопросов с охватом 4 человека" in text
+    assert "консультации — 6 вопросов с охватом 5 человек" in text
     assert "83 %" in text and "медианное время ответа — 30 мин" in text
     assert "Рассылки подписчикам — 2 с охватом 215 человек." in text
 
@@ -186,6 +192,14 @@ async def test_sources_and_every_format(app: App, sources: list[ReportScope], ca
     assert report["sources"]["catalogue"]["by_direction"]["sport"] == 52
     assert report["sources"]["quiz"] == {"anything": 1}
     assert report["sources_failed"] == ["zz_broken"] and "zz_broken" in caplog.text
+    text = render.paragraph(report, "В 2025 году")
+    # the seed's own order and figures (000_…: «художественной направленности -42, ...»)
+    assert (
+        "В каталоге программ — 173 программы: художественной направленности — 42, физкультурно-спортивной "
+        "направленности — 52, социально-гуманитарной направленности — 29, естественнонаучной направленности "
+        "— 15, технической направленности — 32, туристско-краеведческой направленности — 3; "
+        "для детей с ОВЗ — 5."
+    ) in text
     # JSON round trip
     data = json.loads(render.to_json(report))
     assert data["outreach"]["total"] == {"events": 94, "reached": 9976}

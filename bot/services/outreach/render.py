@@ -80,6 +80,29 @@ def _bot_sentences(report: dict[str, Any]) -> list[str]:
     return result
 
 
+def _catalogue_sentence(report: dict[str, Any]) -> str | None:
+    """From the "catalogue" report source, in the seeds' words: «художественной направленности — 42»."""
+    from bot.directions import Direction
+    from bot.services.outreach.tables import source_table
+
+    data = report.get("sources", {}).get("catalogue")
+    table = source_table("catalogue", data) if data is not None else None
+    if table is None or table.totals is None:
+        return None
+    by_title = {d.title: d.genitive for d in Direction}
+    parts = [
+        f"{by_title.get(str(row[0]), str(row[0]))} направленности — {row[1]}" for row in table.rows if row[1]
+    ]
+    total = int(table.totals[1] or 0)
+    sentence = f"В каталоге программ — {russian.PROGRAM.count(total)}"
+    if parts:
+        sentence += ": " + ", ".join(parts)
+    ovz = table.totals[2]
+    if isinstance(ovz, int) and ovz:
+        sentence += f"; для детей с ОВЗ — {ovz}"
+    return sentence + "."
+
+
 def paragraph(report: dict[str, Any], phrase: str) -> str:
     """Plain text, ready to paste into the annual report (escape it for Telegram HTML).
 
@@ -90,6 +113,9 @@ def paragraph(report: dict[str, Any], phrase: str) -> str:
     if kinds:
         first.append(kinds)
     paragraphs = [" ".join(first)]
+    catalogue = _catalogue_sentence(report)
+    if catalogue:
+        paragraphs.append(catalogue)
     bot = _bot_sentences(report)
     if bot:
         paragraphs.append(" ".join(bot))

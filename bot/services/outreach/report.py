@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, extract, func, select
+from sqlalchemy import ColumnElement, case, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.directions import Direction
@@ -165,7 +165,8 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
     people = func.count(func.distinct(ActivityEvent.user_id))
     rows = await session.execute(
         select(ActivityEvent.kind, func.count(), people)
-        .where(*_event_filter(scope))
+        # `kind >= ''` is always true; it lets SQLite answer from ix_activity_events_report alone.
+        .where(ActivityEvent.kind >= "", *_event_filter(scope))
         .group_by(ActivityEvent.kind)
     )
     by_kind = {kind: {"events": int(n), "people": int(p)} for kind, n, p in rows}
@@ -176,17 +177,18 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
     def persons(kind: Kind) -> int:
         return by_kind.get(str(kind), {}).get("people", 0)
 
-    # FAQ: outcomes and topics
-    rows = await session.execute(
-        select(ActivityEvent.outcome, func.count(), people)
+    # FAQ: outcomes and topics. Distinct people come from the by-kind pass above; the
+    # breakdowns count events only, so each is one cheap pass over an index range.
+    outcome_rows = await session.execute(
+        select(ActivityEvent.outcome, func.count())
         .where(*_event_filter(scope, Kind.FAQ_QUESTION))
         .group_by(ActivityEvent.outcome)
     )
-    outcomes = {str(o): int(n) for o, n, _ in rows}
+    outcomes = {str(o): int(n) for o, n in outcome_rows}
     questions = sum(n for o, n in outcomes.items() if o != "smalltalk")
     without_staff = outcomes.get("answer", 0) + outcomes.get("suggest", 0)
-    rows = await session.execute(
-        select(ActivityEvent.topic, func.count().label("n"), people)
+    topic_rows = await session.execute(
+        select(ActivityEvent.topic, func.count())
         .where(
             *_event_filter(scope, Kind.FAQ_QUESTION),
             ActivityEvent.topic.is_not(None),
@@ -196,42 +198,35 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
         .order_by(func.count().desc(), ActivityEvent.topic)
         .limit(TOP_TOPICS)
     )
-    top_topics = [{"topic": t, "questions": int(n), "people": int(p)} for t, n, p in rows]
-    faq_people = await session.scalar(
-        select(people).where(*_event_filter(scope, Kind.FAQ_QUESTION), ActivityEvent.outcome != "smalltalk")
-    )
+    top_topics = [{"topic": t, "questions": int(n)} for t, n in topic_rows]
 
     # hand-offs
     answered = events(Kind.HANDOFF_ANSWERED)
     median = await _median(session, scope, Kind.HANDOFF_ANSWERED, answered)
 
-    # program search
+    # program search: by direction (with searches that found nothing) and by age
+    nothing_found = func.sum(case((ActivityEvent.value == 0, 1), else_=0))
     rows = await session.execute(
-        select(ActivityEvent.topic, func.count(), people)
+        select(ActivityEvent.topic, func.count(), nothing_found)
         .where(*_event_filter(scope, Kind.PROGRAM_SEARCH))
         .group_by(ActivityEvent.topic)
     )
-    by_direction_raw = {t: (int(n), int(p)) for t, n, p in rows}
+    by_direction_raw = {t: (int(n), int(z or 0)) for t, n, z in rows}
+    no_results = sum(z for _, z in by_direction_raw.values())
     by_direction = []
     for d in Direction:
-        n, p = by_direction_raw.pop(d.code, (0, 0))
-        by_direction.append({"direction": d.code, "title": d.title, "searches": n, "people": p})
-    for code, (n, p) in sorted(by_direction_raw.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
+        n, z = by_direction_raw.pop(d.code, (0, 0))
+        by_direction.append({"direction": d.code, "title": d.title, "searches": n, "no_results": z})
+    for code, (n, z) in sorted(by_direction_raw.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
         title = "без направленности" if code is None else code
-        by_direction.append({"direction": code, "title": title, "searches": n, "people": p})
-    rows = await session.execute(
-        select(ActivityEvent.age, func.count(), people)
+        by_direction.append({"direction": code, "title": title, "searches": n, "no_results": z})
+    age_rows = await session.execute(
+        select(ActivityEvent.age, func.count())
         .where(*_event_filter(scope, Kind.PROGRAM_SEARCH))
         .group_by(ActivityEvent.age)
-        .order_by(ActivityEvent.age)
     )
-    by_age = [
-        {"age": None if a is None else int(a), "searches": int(n), "people": int(p)} for a, n, p in rows
-    ]
+    by_age = [{"age": None if a is None else int(a), "searches": int(n)} for a, n in age_rows]
     by_age.sort(key=lambda item: (item["age"] is None, item["age"] or 0))
-    no_results = await session.scalar(
-        select(func.count()).where(*_event_filter(scope, Kind.PROGRAM_SEARCH), ActivityEvent.value == 0)
-    )
 
     # broadcasts
     broadcast_rows = await session.execute(
@@ -273,7 +268,7 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
         "by_kind": dict(sorted(by_kind.items())),
         "consultations": {
             "questions": questions,
-            "people": int(faq_people or 0),
+            "people": persons(Kind.FAQ_QUESTION),
             "answered": outcomes.get("answer", 0),
             "suggested": outcomes.get("suggest", 0),
             "fallback": outcomes.get("fallback", 0),
@@ -291,7 +286,7 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
         "search": {
             "searches": events(Kind.PROGRAM_SEARCH),
             "people": persons(Kind.PROGRAM_SEARCH),
-            "no_results": int(no_results or 0),
+            "no_results": no_results,
             "by_direction": by_direction,
             "by_age": by_age,
         },

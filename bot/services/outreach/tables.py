@@ -237,7 +237,7 @@ def build_tables(report: dict[str, Any]) -> list[Table]:
             ["Показатель", "Значение"],
             [
                 ["Вопросов родителей (без приветствий и благодарностей)", c["questions"]],
-                ["Человек задали вопросы", c["people"]],
+                ["Человек писали боту", c["people"]],
                 ["Бот ответил сам", c["answered"]],
                 ["Бот предложил подходящие ответы", c["suggested"]],
                 ["Бот не нашёл ответа", c["fallback"]],
@@ -281,33 +281,30 @@ def build_tables(report: dict[str, Any]) -> list[Table]:
         Table(
             "Темы вопросов",
             "10 самых частых тем вопросов",
-            ["Тема (раздел FAQ)", "Вопросов", "Человек"],
-            [[t["topic"], t["questions"], t["people"]] for t in bot["top_topics"]],
+            ["Тема (раздел FAQ)", "Вопросов"],
+            [[t["topic"], t["questions"]] for t in bot["top_topics"]],
             None,
-            [40, 12, 12],
+            [40, 12],
         )
     )
     tables.append(
         Table(
             "Поиск по направленностям",
             "Спрос на кружки по направленностям",
-            ["Направленность", "Запросов", "Человек"],
-            [[d["title"], d["searches"], d["people"]] for d in s["by_direction"]],
-            ["Итого", sum(d["searches"] for d in s["by_direction"]), s["people"]],
-            [34, 12, 12],
+            ["Направленность", "Запросов", "Из них без результата"],
+            [[d["title"], d["searches"], d["no_results"]] for d in s["by_direction"]],
+            ["Итого", sum(d["searches"] for d in s["by_direction"]), s["no_results"]],
+            [34, 12, 22],
         )
     )
     tables.append(
         Table(
             "Поиск по возрасту",
             "Спрос на кружки по возрасту ребёнка",
-            ["Возраст, лет", "Запросов", "Человек"],
-            [
-                ["не указан" if a["age"] is None else a["age"], a["searches"], a["people"]]
-                for a in s["by_age"]
-            ],
-            ["Итого", sum(a["searches"] for a in s["by_age"]), s["people"]],
-            [14, 12, 12],
+            ["Возраст, лет", "Запросов"],
+            [["не указан" if a["age"] is None else a["age"], a["searches"]] for a in s["by_age"]],
+            ["Итого", sum(a["searches"] for a in s["by_age"])],
+            [14, 12],
         )
     )
     tables.append(

@@ -1,4 +1,4 @@
-"""outreach: offline activities staff log, and their audit trail
+"""outreach: offline activities staff log, their audit trail, and the report's index
 
 Revision ID: 0005
 Revises: 0001
@@ -58,9 +58,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_outreach_audit_activity_id", "outreach_audit", ["activity_id"])
     op.create_index("ix_outreach_audit_actor_id", "outreach_audit", ["actor_id"])
+    # A covering index for the report's by-kind pass over the foundation's activity log
+    # (events and distinct people per kind, optionally per municipality).
+    op.create_index(
+        "ix_activity_events_report",
+        "activity_events",
+        ["kind", "occurred_at", "municipality_id", "user_id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_activity_events_report", table_name="activity_events")
     op.drop_index("ix_outreach_audit_actor_id", table_name="outreach_audit")
     op.drop_index("ix_outreach_audit_activity_id", table_name="outreach_audit")
     op.drop_table("outreach_audit")
