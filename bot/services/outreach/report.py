@@ -148,17 +148,24 @@ async def _activities(
     ]
 
 
-async def _median(session: AsyncSession, scope: ReportScope, kind: Kind, count: int) -> float | None:
-    """Median of `value` for a kind, by two ordered look-ups (portable, no rows loaded)."""
-    if count == 0:
+async def _median(session: AsyncSession, scope: ReportScope, kind: Kind) -> float | None:
+    """Median of `value` for a kind: count, then the middle one or two values by an ordered look-up."""
+    count = await session.scalar(select(func.count(ActivityEvent.value)).where(*_event_filter(scope, kind)))
+    if not count:
         return None
-    base = select(ActivityEvent.value).where(*_event_filter(scope, kind), ActivityEvent.value.is_not(None))
-    base = base.order_by(ActivityEvent.value)
-    low = await session.scalar(base.offset((count - 1) // 2).limit(1))
-    high = await session.scalar(base.offset(count // 2).limit(1))
-    if low is None or high is None:
+    middle = await session.scalars(
+        select(ActivityEvent.value)
+        .where(*_event_filter(scope, kind), ActivityEvent.value.is_not(None))
+        .order_by(ActivityEvent.value)
+        .offset((count - 1) // 2)
+        .limit(2)
+    )
+    values = [float(v) for v in middle if v is not None]
+    if not values:
         return None
-    return (float(low) + float(high)) / 2
+    if count % 2 == 1 or len(values) == 1:
+        return values[0]
+    return (values[0] + values[1]) / 2
 
 
 async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
@@ -177,22 +184,18 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
     def persons(kind: Kind) -> int:
         return by_kind.get(str(kind), {}).get("people", 0)
 
-    # FAQ: outcomes and topics. Distinct people come from the by-kind pass above; the
-    # breakdowns count events only, so each is one cheap pass over an index range.
-    outcome_rows = await session.execute(
-        select(ActivityEvent.outcome, func.count())
-        .where(*_event_filter(scope, Kind.FAQ_QUESTION))
-        .group_by(ActivityEvent.outcome)
-    )
-    outcomes = {str(o): int(n) for o, n in outcome_rows}
-    questions = sum(n for o, n in outcomes.items() if o != "smalltalk")
-    without_staff = outcomes.get("answer", 0) + outcomes.get("suggest", 0)
+    # FAQ: outcomes by conditional sums (one pass, no sorting), then the topics answered.
+    # Distinct people come from the by-kind pass above.
+    faq_filter = _event_filter(scope, Kind.FAQ_QUESTION)
+    sums = [func.sum(case((ActivityEvent.outcome == o, 1), else_=0)) for o in FAQ_OUTCOMES]
+    counts = (await session.execute(select(*sums).where(*faq_filter))).one()
+    outcomes = {o: int(n or 0) for o, n in zip(FAQ_OUTCOMES, counts, strict=True)}
+    questions = events(Kind.FAQ_QUESTION) - outcomes["smalltalk"]
+    without_staff = outcomes["answer"] + outcomes["suggest"]
     topic_rows = await session.execute(
         select(ActivityEvent.topic, func.count())
         .where(
-            *_event_filter(scope, Kind.FAQ_QUESTION),
-            ActivityEvent.topic.is_not(None),
-            ActivityEvent.outcome.in_(("answer", "suggest")),
+            *faq_filter, ActivityEvent.topic.is_not(None), ActivityEvent.outcome.in_(("answer", "suggest"))
         )
         .group_by(ActivityEvent.topic)
         .order_by(func.count().desc(), ActivityEvent.topic)
@@ -202,16 +205,22 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
 
     # hand-offs
     answered = events(Kind.HANDOFF_ANSWERED)
-    median = await _median(session, scope, Kind.HANDOFF_ANSWERED, answered)
+    median = await _median(session, scope, Kind.HANDOFF_ANSWERED)
 
-    # program search: by direction (with searches that found nothing) and by age
+    # program search by direction and age in one pass (at most 7 x 14 groups)
     nothing_found = func.sum(case((ActivityEvent.value == 0, 1), else_=0))
-    rows = await session.execute(
-        select(ActivityEvent.topic, func.count(), nothing_found)
+    search_rows = await session.execute(
+        select(ActivityEvent.topic, ActivityEvent.age, func.count(), nothing_found)
         .where(*_event_filter(scope, Kind.PROGRAM_SEARCH))
-        .group_by(ActivityEvent.topic)
+        .group_by(ActivityEvent.topic, ActivityEvent.age)
     )
-    by_direction_raw = {t: (int(n), int(z or 0)) for t, n, z in rows}
+    by_direction_raw: dict[str | None, tuple[int, int]] = {}
+    by_age_raw: dict[int | None, int] = {}
+    for topic, age, n, z in search_rows:
+        searches, empty = by_direction_raw.get(topic, (0, 0))
+        by_direction_raw[topic] = (searches + int(n), empty + int(z or 0))
+        key = None if age is None else int(age)
+        by_age_raw[key] = by_age_raw.get(key, 0) + int(n)
     no_results = sum(z for _, z in by_direction_raw.values())
     by_direction = []
     for d in Direction:
@@ -220,13 +229,10 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
     for code, (n, z) in sorted(by_direction_raw.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
         title = "без направленности" if code is None else code
         by_direction.append({"direction": code, "title": title, "searches": n, "no_results": z})
-    age_rows = await session.execute(
-        select(ActivityEvent.age, func.count())
-        .where(*_event_filter(scope, Kind.PROGRAM_SEARCH))
-        .group_by(ActivityEvent.age)
-    )
-    by_age = [{"age": None if a is None else int(a), "searches": int(n)} for a, n in age_rows]
-    by_age.sort(key=lambda item: (item["age"] is None, item["age"] or 0))
+    by_age = [
+        {"age": age, "searches": n}
+        for age, n in sorted(by_age_raw.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+    ]
 
     # broadcasts
     broadcast_rows = await session.execute(

@@ -58,12 +58,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_outreach_audit_activity_id", "outreach_audit", ["activity_id"])
     op.create_index("ix_outreach_audit_actor_id", "outreach_audit", ["actor_id"])
-    # A covering index for the report's by-kind pass over the foundation's activity log
-    # (events and distinct people per kind, optionally per municipality).
+    # A covering index for the report's queries over the foundation's activity log (events and
+    # distinct people per kind, FAQ outcomes and topics, searches by direction and age, medians).
     op.create_index(
         "ix_activity_events_report",
         "activity_events",
-        ["kind", "occurred_at", "municipality_id", "user_id"],
+        ["kind", "occurred_at", "municipality_id", "user_id", "outcome", "topic", "age", "value"],
     )
 
 
