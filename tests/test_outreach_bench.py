@@ -33,7 +33,7 @@ def test_bench_runs_on_a_tiny_log(tmp_path: Path, capsys: pytest.CaptureFixture[
     asyncio.run(bench.time_handlers(url, updates=5, rounds=1, warmup=2))
     out = capsys.readouterr().out
     for fmt in ("json", "text", "csv", "xlsx", "png"):
-        assert f"  {fmt} " in out
+        assert f"  {fmt:5s} " in out
     assert "3000 bot events in the year" in out
     assert "with activity logging" in out
     with sqlite3.connect(path) as conn:
