@@ -345,11 +345,11 @@ async def on_stale_dialog_button(query: CallbackQuery) -> None:
     await query.answer("Этот шаг уже пройден или запись отменена. Начните заново: /log", show_alert=True)
 
 
+@router.message(LogDialog.big, F.text, NOT_A_COMMAND)
+@router.message(LogDialog.one_line_big, F.text, NOT_A_COMMAND)
 @router.message(LogDialog.extras, F.text, NOT_A_COMMAND)
 async def on_extras_text(message: Message) -> None:
-    await message.answer(
-        "Выберите кнопку под карточкой записи: «✅ Записать» или дополнительные поля. /cancel — отмена."
-    )
+    await message.answer("Выберите кнопку под сообщением выше или отмените запись: /cancel")
 
 
 @router.message(LogDialog.date, ~F.text)
