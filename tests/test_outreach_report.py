@@ -251,3 +251,33 @@ def test_seed_fixture_quotes_the_seed() -> None:
             pytest.skip("the seeds are not next to this checkout")
     seed = (PROJECT_ROOT / BATAYSK["seed"]).resolve().read_text(encoding="utf-8")
     assert BATAYSK["seed_sentence"] in seed
+
+
+@pytest.mark.postgres
+async def test_report_on_postgres(pg_url: str) -> None:
+    """The same SQL on PostgreSQL: dates, extract(), conditional sums, JSON columns, medians."""
+    from db import migrate
+    from db.engine import create_engine, create_sessionmaker
+
+    await migrate.upgrade_async(pg_url)
+    engine = create_engine(pg_url)
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as session:
+            await log_bataysk(session)
+            item = ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 50, "zima",
+                                 directions=("tech",))  # fmt: skip
+            await log.create(session, item, None)
+            await session.commit()
+            await _bot_events(session)
+        async with sessionmaker() as session:
+            report = await build_report(session, calendar_year(2025, TZ), TZ)
+    finally:
+        await engine.dispose()
+    assert report["outreach"]["total"] == {"events": 94, "reached": 5026}
+    assert sum(m["parents"] for m in report["by_month"]) == 3102
+    assert report["bot"]["handoffs"]["median_answer_seconds"] == 1800.0
+    assert report["bot"]["consultations"]["answered_without_staff"] == 5
+    publication = next(a for a in report["activities"] if a["title"] == "Публикация")
+    assert publication["directions"] == ["tech"] and publication["date"] == "2025-05-05"
+    assert render.paragraph(report, "В 2025 году").startswith("В 2025 году проведены 45 мероприятий")
