@@ -16,6 +16,7 @@ FEATURE_MODULES: list[str] = [
     # e.g. "bot.services.catalogue", added by each feature
     "bot.services.catalogue",
     "bot.services.announcements",
+    "bot.services.outreach",
 ]
 
 

@@ -11,6 +11,7 @@ def get_routers() -> list[Router]:
     from handlers.catalogue import router as catalogue_router
     from handlers.catalogue_import import router as catalogue_import_router
     from handlers import announce_staff, announcements, errors, fallback, privacy, staff, start
+    from handlers import errors, fallback, outreach_log, outreach_report, privacy, staff, start
 
     routers = [
         errors.router,
@@ -23,6 +24,8 @@ def get_routers() -> list[Router]:
         catalogue_router,
         announce_staff.router,
         announcements.router,
+        outreach_log.router,
+        outreach_report.router,
         fallback.router,
     ]
     return _detached(routers)

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from bot.cli import core
 from bot.cli.catalogue import register as register_catalogue
 from bot.cli import announcements, core
+from bot.cli import core, outreach
 
 # Each module has `register(subparsers)`; the order is the order in `mocbot --help`.
 COMMAND_MODULES: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     core.register,
     register_catalogue,
     announcements.register,
+    outreach.register,
 ]
 
 

@@ -12,3 +12,7 @@ from db.models.user import User
 
 __all__ = ["ActivityEvent", "Base", "User"]
 __all__ += ["Broadcast", "DeliveryPause", "Event", "EventSignup", "OutboxMessage", "Subscription"]
+from db.models.outreach import OutreachActivity, OutreachAudit
+from db.models.user import User
+
+__all__ = ["ActivityEvent", "Base", "OutreachActivity", "OutreachAudit", "User"]
