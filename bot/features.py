@@ -14,6 +14,7 @@ import importlib
 
 FEATURE_MODULES: list[str] = [
     # e.g. "bot.services.catalogue", added by each feature
+    "bot.services.faq",
 ]
 
 

@@ -7,7 +7,7 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     """All routers in the order they must be tried; catch-alls last."""
-    from handlers import errors, fallback, privacy, staff, start
+    from handlers import errors, fallback, faq, privacy, staff, start
 
     routers = [
         errors.router,
@@ -15,6 +15,9 @@ def get_routers() -> list[Router]:
         privacy.router,
         staff.router,
         # Feature routers go here, before the fallback.
+        faq.staff_router,
+        faq.replies_router,
+        faq.router,  # all other private-chat free text: keep it just before the fallback
         fallback.router,
     ]
     return _detached(routers)

@@ -5,3 +5,6 @@ from db.models.activity import ActivityEvent
 from db.models.user import User
 
 __all__ = ["ActivityEvent", "Base", "User"]
+from db.models.faq import FaqHandoff, FaqQuestion
+
+__all__ += ["FaqHandoff", "FaqQuestion"]

@@ -1,0 +1,335 @@
+"""Matching a parent's question to knowledge-base entries.
+
+Pure module (no I/O, no bot): build a `Matcher` once from the entries, then
+`match(text)` returns every candidate's score and a decision:
+
+- **answer**: confident — the top entry is good, clearly ahead of the next one,
+  and the question carries a domain signal (an everyday word such as
+  «оформить» or «пожаловаться» alone never answers);
+- **suggest**: plausible — show the top 3 as buttons;
+- **fallback**: not about this bot's topics;
+- **smalltalk**: a greeting, thanks, «ты бот?» — a short friendly reply.
+
+Scoring (all over lemmas, see `normalize.py`): an inverted index over every
+phrasing; each entry gets the best idf-weighted overlap with one of its
+phrasings, a BM25 score over all its phrasings together, a bonus for its
+keywords found in the question, and a rapidfuzz token-set similarity against
+its nearest phrasings (typos the lemmatiser missed). The weights and
+thresholds were tuned on the `tune` split of bench/data/faq_eval.yaml only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rapidfuzz import fuzz
+
+from bot.services.faq.normalize import Normalized, Normalizer
+
+MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
+
+
+class Decision(StrEnum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    FALLBACK = "fallback"
+    SMALLTALK = "smalltalk"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the matcher needs of one knowledge-base entry."""
+
+    id: str
+    title: str
+    questions: Sequence[str]
+    keywords: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    question: str
+    decision: Decision
+    candidates: tuple[Candidate, ...]  # best first, up to 3
+    smalltalk: str | None = None  # greeting | thanks | bot | bye
+    english: bool = False  # written in English (not a layout slip)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def id(self) -> str | None:
+        return self.best.id if self.decision is Decision.ANSWER and self.best else None
+
+    @property
+    def score(self) -> float:
+        return self.best.score if self.best else 0.0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "decision": str(self.decision),
+            "id": self.best.id if self.best and self.decision is not Decision.FALLBACK else None,
+            "score": round(self.score, 4),
+            "candidates": [{"id": c.id, "score": round(c.score, 4)} for c in self.candidates],
+        }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    answer: float = 0.50  # top score needed to answer
+    margin: float = 0.06  # lead over the second entry needed to answer
+    suggest: float = 0.25  # top score needed to suggest
+    # weights of the score parts
+    w_phrase: float = 0.45
+    w_bm25: float = 0.25
+    w_fuzzy: float = 0.20
+    w_keyword: float = 0.10
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Lemmas that say a question is about this bot's domain (additional education,
+# the certificate, the Navigator, enrolment). The entries' keywords add to them.
+DOMAIN_LEMMAS: frozenset[str] = _words(
+    (
+        "сертификат пфдо соцсертификат номинал навигатор кружок секция дополнительный "
+        "допобразование госуслуга госуслуги программа заявка зачисление зачислить записаться запись "
+        "записать моц рмц овз пмпк договор направленность студия учет финансирование "
+        "персонифицированный персонифицировать реестр сертифицированный баланс остаток резерв "
+        "зарезервировать аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин "
+        "активация активировать аннулирование аннулировать отчисление отчислить отчислиться "
+        "спортшкола художка музыкалка тренер педагог занятие соцзаказ опорный общеразвивающий "
+        "предпрофессиональный кружка внеурочка робототехника"
+    )
+)
+
+# Lemmas of neighbouring topics the bot does not cover: with one of these, a
+# question never gets a confident answer, even if it also says «сертификат».
+FOREIGN_LEMMAS: frozenset[str] = _words(
+    (
+        "маткапитал материнский капитал ипотека пособие выплата пенсия инвалидность налог вычет "
+        "садик сад детсад ясли егэ огэ экзамен балл вуз колледж поступление дневник "
+        "прививка вакцинация вакцина врач поликлиника педиатр больница погода анекдот "
+        "подарочный ремонт жилье квартира коляска работа вакансия зарплата уборщица водитель "
+        "автобус проезд пробка матч загранпаспорт питание столовая меню "
+        "каникулы урок дз домашка домашний задача контрольный оценка учитель первоклассник"
+    )
+)
+
+_GREETING = re.compile(
+    r"^(привет\w*|здравствуй\w*|здрасьте|здрасте|добр\w+ (день|утро|вечер|ночи)|доброго времени суток|"
+    r"хай|hi|hello|салют|доброе утро|добрый день|добрый вечер)$"
+)
+_THANKS = re.compile(
+    r"^(спасибо|спс|благодар\w*|большое спасибо|спасибо большое|спасибо огромное|огромное спасибо|"
+    r"thanks|thank you|пасиб\w*|супер спасибо|понятно спасибо|спасибо понятно|ок спасибо|"
+    r"хорошо спасибо|отлично спасибо|спасибо за помощь|спасибо вам)$"
+)
+_BOT = re.compile(
+    r"^(ты|вы)? ?(бот|робот|человек|живой|живой человек|настоящий человек)\b.*$|"
+    r"^(кто ты|кто вы|ты кто|вы кто|с кем я говорю|с кем я разговариваю|это бот|это робот)$"
+)
+_BYE = re.compile(r"^(пока|до свидания|всего доброго|всего хорошего|bye)$")
+_OK = re.compile(r"^(ок|окей|ok|okay|хорошо|понятно|ясно|ладно|отлично|супер|класс|угу|ага|да|нет)$")
+
+
+def _smalltalk(text: str) -> str | None:
+    t = " ".join(re.findall(r"[a-zа-я]+", text.lower().replace("ё", "е")))
+    if not t:
+        return None
+    t2 = re.sub(r"\b(а|ну|ой|и|же|вам|тебе|пожалуйста)\b", " ", t)
+    t2 = " ".join(t2.split())
+    for kind, pattern in (("greeting", _GREETING), ("thanks", _THANKS), ("bye", _BYE), ("ok", _OK)):
+        if pattern.match(t2):
+            return kind
+    if len(t2.split()) <= 6 and _BOT.match(t2):
+        return "bot"
+    parts = [p for p in re.split(r"\s+(?:и|,)\s+|\s{2,}", t2) if p]
+    # «привет как дела», «здравствуйте спасибо»: only pleasantries
+    words = t2.split()
+    pleasant = {"привет", "здравствуйте", "здравствуй", "спасибо", "как", "дела", "ваши", "твои", "делишки"}
+    if parts and words and all(w in pleasant for w in words) and words[0] in {"привет", "здравствуйте"}:
+        return "greeting"
+    return None
+
+
+@dataclass
+class _Phrase:
+    entry: int
+    terms: frozenset[str]
+    norm: float
+    text: str
+
+
+@dataclass
+class Matcher:
+    """An index over the entries; build once, then call `match()` for each question."""
+
+    entries: Sequence[IndexEntry]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    normalizer: Normalizer | None = None
+
+    def __post_init__(self) -> None:
+        base = self.normalizer or Normalizer()
+        self._ids = [e.id for e in self.entries]
+        raw_phrases: list[tuple[int, Normalized]] = []
+        keywords: list[list[tuple[str, ...]]] = []
+        # first pass without a vocabulary (no typo correction of the content itself)
+        for i, entry in enumerate(self.entries):
+            for text in [entry.title, *entry.questions]:
+                raw_phrases.append((i, base.normalize(text)))
+            keywords.append([t for t in (base.normalize(k).tokens for k in entry.keywords) if t])
+        vocabulary: set[str] = set()
+        for _, norm in raw_phrases:
+            vocabulary.update(norm.tokens)
+        for kws in keywords:
+            for kw in kws:
+                vocabulary.update(kw)
+        self.normalizer = base.with_vocabulary(vocabulary)
+        self._keywords = keywords
+        self.domain = DOMAIN_LEMMAS - FOREIGN_LEMMAS
+        # document frequencies over entries
+        n = max(1, len(self.entries))
+        entry_terms: list[dict[str, int]] = [defaultdict(int) for _ in self.entries]
+        for i, norm in raw_phrases:
+            for term in _terms(norm.tokens):
+                entry_terms[i][term] += 1
+        for i, kws in enumerate(keywords):
+            for kw in kws:
+                for term in _terms(kw):
+                    entry_terms[i][term] += 2
+        df: dict[str, int] = defaultdict(int)
+        for terms in entry_terms:
+            for term in terms:
+                df[term] += 1
+        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        self._entry_terms = entry_terms
+        lengths = [sum(t.values()) for t in entry_terms]
+        self._avg_len = sum(lengths) / n if lengths else 1.0
+        self._entry_len = lengths
+        self._postings_entry: dict[str, list[int]] = defaultdict(list)
+        for i, terms in enumerate(entry_terms):
+            for term in terms:
+                self._postings_entry[term].append(i)
+        self._phrases: list[_Phrase] = []
+        self._postings_phrase: dict[str, list[int]] = defaultdict(list)
+        for i, norm in raw_phrases:
+            phrase_terms = frozenset(_terms(norm.tokens))
+            if not phrase_terms:
+                continue
+            norm_w = sum(self._idf.get(t, 0.0) for t in phrase_terms)
+            pid = len(self._phrases)
+            self._phrases.append(_Phrase(i, phrase_terms, norm_w, " ".join(norm.tokens)))
+            for term in phrase_terms:
+                self._postings_phrase[term].append(pid)
+
+    # --- scoring --------------------------------------------------------------------
+    def _idf_of(self, term: str) -> float:
+        return self._idf.get(term, self._unknown_idf if " " not in term else 0.0)
+
+    def scores(self, norm: Normalized) -> dict[int, float]:
+        th = self.thresholds
+        q_terms = set(_terms(norm.tokens))
+        if not q_terms:
+            return {}
+        q_norm = sum(self._idf_of(t) for t in q_terms)
+        if q_norm <= 0:
+            return {}
+        # best phrasing overlap per entry (Dice over idf weights)
+        acc: dict[int, float] = defaultdict(float)
+        for term in q_terms:
+            w = self._idf.get(term)
+            if w is None:
+                continue
+            for pid in self._postings_phrase.get(term, ()):
+                acc[pid] += w
+        phrase_best: dict[int, float] = {}
+        phrase_pid: dict[int, int] = {}
+        for pid, shared in acc.items():
+            phrase = self._phrases[pid]
+            sim = 2 * shared / (q_norm + phrase.norm)
+            if sim > phrase_best.get(phrase.entry, -1.0):
+                phrase_best[phrase.entry] = sim
+                phrase_pid[phrase.entry] = pid
+        # BM25 over each entry's phrasings taken together, scaled to 0..1
+        k1, b = 1.2, 0.5
+        bm25: dict[int, float] = defaultdict(float)
+        for term in q_terms:
+            w = self._idf.get(term)
+            if w is None:
+                continue
+            for i in self._postings_entry.get(term, ()):
+                tf = self._entry_terms[i][term]
+                denom = tf + k1 * (1 - b + b * self._entry_len[i] / self._avg_len)
+                bm25[i] += w * tf * (k1 + 1) / denom
+        max_bm25 = q_norm * (k1 + 1)
+        q_set = set(norm.tokens)
+        text = " ".join(norm.tokens)
+        result: dict[int, float] = {}
+        for i in set(phrase_best) | set(bm25):
+            kw_hit = 0.0
+            for kw in self._keywords[i]:
+                if all(t in q_set for t in kw):
+                    kw_hit = max(kw_hit, min(1.0, 0.5 + 0.25 * len(kw)))
+            fuzzy = 0.0
+            if i in phrase_pid:
+                fuzzy = fuzz.token_set_ratio(text, self._phrases[phrase_pid[i]].text) / 100.0
+            result[i] = (
+                th.w_phrase * phrase_best.get(i, 0.0)
+                + th.w_bm25 * min(1.0, bm25.get(i, 0.0) / max_bm25 * 2.2)
+                + th.w_fuzzy * fuzzy
+                + th.w_keyword * kw_hit
+            )
+        return result
+
+    # --- the decision ---------------------------------------------------------------
+    def match(self, question: str) -> MatchResult:
+        assert self.normalizer is not None
+        text = question[:MAX_QUESTION_CHARS]
+        talk = _smalltalk(text)
+        if talk is not None:
+            return MatchResult(question, Decision.SMALLTALK, (), smalltalk=talk)
+        norm = self.normalizer.normalize(text)
+        english = norm.latin_words > 0 and norm.latin_words * 2 >= norm.words
+        scored = self.scores(norm)
+        ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)[:3]
+        candidates = tuple(Candidate(self._ids[i], round(s, 4)) for i, s in ranked)
+        th = self.thresholds
+        if not candidates or candidates[0].score < th.suggest:
+            return MatchResult(question, Decision.FALLBACK, candidates, english=english)
+        lemmas = set(norm.tokens)
+        domain = bool(lemmas & self.domain)
+        foreign = bool(lemmas & FOREIGN_LEMMAS)
+        top = candidates[0].score
+        second = candidates[1].score if len(candidates) > 1 else 0.0
+        if domain and not foreign and top >= th.answer and top - second >= th.margin:
+            return MatchResult(question, Decision.ANSWER, candidates)
+        if not domain and (foreign or top < th.answer):
+            return MatchResult(question, Decision.FALLBACK, candidates, english=english)
+        return MatchResult(question, Decision.SUGGEST, candidates)
+
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+
+def _terms(tokens: Iterable[str]) -> list[str]:
+    """Unigrams and adjacent bigrams (bigrams carry word order: «сертификат учет»)."""
+    tokens = list(tokens)
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
