@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from bot.services.faq.normalize import Normalized, Normalizer
@@ -107,29 +108,25 @@ def _words(text: str) -> frozenset[str]:
 # Lemmas that say a question is about this bot's domain (additional education,
 # the certificate, the Navigator, enrolment). The entries' keywords add to them.
 DOMAIN_LEMMAS: frozenset[str] = _words(
-    (
-        "сертификат пфдо соцсертификат номинал навигатор кружок секция дополнительный "
-        "допобразование госуслуга госуслуги программа заявка зачисление зачислить записаться запись "
-        "записать моц рмц овз пмпк договор направленность студия учет финансирование "
-        "персонифицированный персонифицировать реестр сертифицированный баланс остаток резерв "
-        "зарезервировать аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин "
-        "активация активировать аннулирование аннулировать отчисление отчислить отчислиться "
-        "спортшкола художка музыкалка тренер педагог занятие соцзаказ опорный общеразвивающий "
-        "предпрофессиональный кружка внеурочка робототехника"
-    )
+    "сертификат пфдо соцсертификат номинал навигатор кружок секция дополнительный "
+    "допобразование госуслуга госуслуги программа заявка зачисление зачислить записаться запись "
+    "записать моц рмц овз пмпк договор направленность студия учет финансирование "
+    "персонифицированный персонифицировать реестр сертифицированный баланс остаток резерв "
+    "зарезервировать аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин "
+    "активация активировать аннулирование аннулировать отчисление отчислить отчислиться "
+    "спортшкола художка музыкалка тренер педагог занятие соцзаказ опорный общеразвивающий "
+    "предпрофессиональный кружка внеурочка робототехника"
 )
 
 # Lemmas of neighbouring topics the bot does not cover: with one of these, a
 # question never gets a confident answer, even if it also says «сертификат».
 FOREIGN_LEMMAS: frozenset[str] = _words(
-    (
-        "маткапитал материнский капитал ипотека пособие выплата пенсия инвалидность налог вычет "
-        "садик сад детсад ясли егэ огэ экзамен балл вуз колледж поступление дневник "
-        "прививка вакцинация вакцина врач поликлиника педиатр больница погода анекдот "
-        "подарочный ремонт жилье квартира коляска работа вакансия зарплата уборщица водитель "
-        "автобус проезд пробка матч загранпаспорт питание столовая меню "
-        "каникулы урок дз домашка домашний задача контрольный оценка учитель первоклассник"
-    )
+    "маткапитал материнский капитал ипотека пособие выплата пенсия инвалидность налог вычет "
+    "садик сад детсад ясли егэ огэ экзамен балл вуз колледж поступление дневник "
+    "прививка вакцинация вакцина врач поликлиника педиатр больница погода анекдот "
+    "подарочный ремонт жилье квартира коляска работа вакансия зарплата уборщица водитель "
+    "автобус проезд пробка матч загранпаспорт питание столовая меню "
+    "каникулы урок дз домашка домашний задача контрольный оценка учитель первоклассник"
 )
 
 _GREETING = re.compile(
@@ -170,14 +167,6 @@ def _smalltalk(text: str) -> str | None:
 
 
 @dataclass
-class _Phrase:
-    entry: int
-    terms: frozenset[str]
-    norm: float
-    text: str
-
-
-@dataclass
 class Matcher:
     """An index over the entries; build once, then call `match()` for each question."""
 
@@ -190,7 +179,7 @@ class Matcher:
         self._ids = [e.id for e in self.entries]
         raw_phrases: list[tuple[int, Normalized]] = []
         keywords: list[list[tuple[str, ...]]] = []
-        # first pass without a vocabulary (no typo correction of the content itself)
+        # the content itself is not typo-corrected (no vocabulary yet)
         for i, entry in enumerate(self.entries):
             for text in [entry.title, *entry.questions]:
                 raw_phrases.append((i, base.normalize(text)))
@@ -204,11 +193,11 @@ class Matcher:
         self.normalizer = base.with_vocabulary(vocabulary)
         self._keywords = keywords
         self.domain = DOMAIN_LEMMAS - FOREIGN_LEMMAS
-        # document frequencies over entries
+        # document frequencies over entries (an entry = all its phrasings and keywords)
         n = max(1, len(self.entries))
         entry_terms: list[dict[str, int]] = [defaultdict(int) for _ in self.entries]
         for i, norm in raw_phrases:
-            for term in _terms(norm.tokens):
+            for term in set(_terms(norm.tokens)):
                 entry_terms[i][term] += 1
         for i, kws in enumerate(keywords):
             for kw in kws:
@@ -220,83 +209,84 @@ class Matcher:
                 df[term] += 1
         self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
-        self._entry_terms = entry_terms
+        # BM25 contribution of each term to each entry, precomputed (query independent)
+        k1, b = 1.2, 0.5
         lengths = [sum(t.values()) for t in entry_terms]
-        self._avg_len = sum(lengths) / n if lengths else 1.0
-        self._entry_len = lengths
-        self._postings_entry: dict[str, list[int]] = defaultdict(list)
+        avg_len = (sum(lengths) / n) if lengths else 1.0
+        bm25_rows: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
         for i, terms in enumerate(entry_terms):
-            for term in terms:
-                self._postings_entry[term].append(i)
-        self._phrases: list[_Phrase] = []
-        self._postings_phrase: dict[str, list[int]] = defaultdict(list)
+            for term, tf in terms.items():
+                denom = tf + k1 * (1 - b + b * lengths[i] / avg_len)
+                rows = bm25_rows[term]
+                rows[0].append(i)
+                rows[1].append(tf * (k1 + 1) / denom)
+        self._bm25 = {
+            t: (np.asarray(ix, dtype=np.int64), np.asarray(w, dtype=np.float64))
+            for t, (ix, w) in bm25_rows.items()
+        }
+        self._k1 = k1
+        # phrasings, stored grouped by entry (every entry has at least its title)
+        phrase_entry: list[int] = []
+        phrase_norm: list[float] = []
+        self._phrase_text: list[str] = []
+        postings: dict[str, list[int]] = defaultdict(list)
+        starts: list[int] = []
         for i, norm in raw_phrases:
-            phrase_terms = frozenset(_terms(norm.tokens))
-            if not phrase_terms:
-                continue
-            norm_w = sum(self._idf.get(t, 0.0) for t in phrase_terms)
-            pid = len(self._phrases)
-            self._phrases.append(_Phrase(i, phrase_terms, norm_w, " ".join(norm.tokens)))
-            for term in phrase_terms:
-                self._postings_phrase[term].append(pid)
+            if not starts or phrase_entry[-1] != i:
+                starts.append(len(phrase_entry))
+            pterms = set(_terms(norm.tokens))
+            pid = len(phrase_entry)
+            phrase_entry.append(i)
+            phrase_norm.append(sum(self._idf.get(t, 0.0) for t in pterms) or 1.0)
+            self._phrase_text.append(" ".join(norm.tokens))
+            for term in pterms:
+                postings[term].append(pid)
+        self._phrase_entry = np.asarray(phrase_entry, dtype=np.int64)
+        self._phrase_norm = np.asarray(phrase_norm, dtype=np.float64)
+        self._starts = np.asarray(starts, dtype=np.int64)
+        self._ends = np.append(self._starts[1:], len(phrase_entry))
+        self._postings = {t: np.asarray(p, dtype=np.int64) for t, p in postings.items()}
 
     # --- scoring --------------------------------------------------------------------
     def _idf_of(self, term: str) -> float:
         return self._idf.get(term, self._unknown_idf if " " not in term else 0.0)
 
-    def scores(self, norm: Normalized) -> dict[int, float]:
+    def scores(self, norm: Normalized, top: int = 15) -> dict[int, float]:
+        """Scores of the best `top` entries (index -> score)."""
         th = self.thresholds
-        q_terms = set(_terms(norm.tokens))
-        if not q_terms:
-            return {}
+        q_terms = [t for t in dict.fromkeys(_terms(norm.tokens))]
         q_norm = sum(self._idf_of(t) for t in q_terms)
-        if q_norm <= 0:
+        known = [t for t in q_terms if t in self._idf]
+        if q_norm <= 0 or not known or not len(self._phrase_entry):
             return {}
-        # best phrasing overlap per entry (Dice over idf weights)
-        acc: dict[int, float] = defaultdict(float)
-        for term in q_terms:
-            w = self._idf.get(term)
-            if w is None:
-                continue
-            for pid in self._postings_phrase.get(term, ()):
-                acc[pid] += w
-        phrase_best: dict[int, float] = {}
-        phrase_pid: dict[int, int] = {}
-        for pid, shared in acc.items():
-            phrase = self._phrases[pid]
-            sim = 2 * shared / (q_norm + phrase.norm)
-            if sim > phrase_best.get(phrase.entry, -1.0):
-                phrase_best[phrase.entry] = sim
-                phrase_pid[phrase.entry] = pid
-        # BM25 over each entry's phrasings taken together, scaled to 0..1
-        k1, b = 1.2, 0.5
-        bm25: dict[int, float] = defaultdict(float)
-        for term in q_terms:
-            w = self._idf.get(term)
-            if w is None:
-                continue
-            for i in self._postings_entry.get(term, ()):
-                tf = self._entry_terms[i][term]
-                denom = tf + k1 * (1 - b + b * self._entry_len[i] / self._avg_len)
-                bm25[i] += w * tf * (k1 + 1) / denom
-        max_bm25 = q_norm * (k1 + 1)
+        n_phr, n_ent = len(self._phrase_entry), len(self._ids)
+        lists = [(self._postings[t], self._idf[t]) for t in known if t in self._postings]
+        idx = np.concatenate([p for p, _ in lists]) if lists else np.zeros(0, dtype=np.int64)
+        w = np.concatenate([np.full(len(p), wt) for p, wt in lists]) if lists else np.zeros(0)
+        shared = np.bincount(idx, weights=w, minlength=n_phr)
+        sim = 2 * shared / (q_norm + self._phrase_norm)  # Dice over idf weights
+        phrase_best = np.maximum.reduceat(sim, self._starts)
+        bidx = np.concatenate([self._bm25[t][0] for t in known])
+        bw = np.concatenate([self._bm25[t][1] * self._idf[t] for t in known])
+        bm25 = np.bincount(bidx, weights=bw, minlength=n_ent)
+        bm25 = np.minimum(1.0, bm25 / (q_norm * (self._k1 + 1)) * 2.2)
+        prelim = th.w_phrase * phrase_best + th.w_bm25 * bm25
+        k = min(top, n_ent)
+        best = np.argpartition(-prelim, k - 1)[:k]
         q_set = set(norm.tokens)
         text = " ".join(norm.tokens)
         result: dict[int, float] = {}
-        for i in set(phrase_best) | set(bm25):
+        for i in best.tolist():
+            if prelim[i] <= 0:
+                continue
             kw_hit = 0.0
             for kw in self._keywords[i]:
                 if all(t in q_set for t in kw):
                     kw_hit = max(kw_hit, min(1.0, 0.5 + 0.25 * len(kw)))
-            fuzzy = 0.0
-            if i in phrase_pid:
-                fuzzy = fuzz.token_set_ratio(text, self._phrases[phrase_pid[i]].text) / 100.0
-            result[i] = (
-                th.w_phrase * phrase_best.get(i, 0.0)
-                + th.w_bm25 * min(1.0, bm25.get(i, 0.0) / max_bm25 * 2.2)
-                + th.w_fuzzy * fuzzy
-                + th.w_keyword * kw_hit
-            )
+            lo, hi = int(self._starts[i]), int(self._ends[i])
+            pid = lo + int(np.argmax(sim[lo:hi]))
+            fuzzy = fuzz.token_set_ratio(text, self._phrase_text[pid]) / 100.0
+            result[i] = float(prelim[i]) + th.w_fuzzy * fuzzy + th.w_keyword * kw_hit
         return result
 
     # --- the decision ---------------------------------------------------------------
