@@ -55,9 +55,16 @@ def load_items(path: Path) -> list[Item]:
     return [Item(str(i["q"]), i.get("id"), str(i.get("split", "tune"))) for i in data["items"]]
 
 
-def evaluate(items: Sequence[Item], run: Callable[[str], Outcome]) -> dict[str, dict[str, float]]:
+def evaluate(
+    items: Sequence[Item], run: Callable[[str], Outcome], topic_of: dict[str, str] | None = None
+) -> dict[str, dict[str, float]]:
+    """Shares per split. With `topic_of`, an entry that declares `topic: X` counts as X."""
     results: dict[str, dict[str, float]] = {}
-    outcomes = [(item, run(item.q)) for item in items]
+    lift = topic_of or {}
+    outcomes = [
+        (item, Outcome(o.decision, tuple(lift.get(i, i) for i in o.ids)))
+        for item, o in ((it, run(it.q)) for it in items)
+    ]
     for split in ("tune", "holdout", "all"):
         chosen = [(i, o) for i, o in outcomes if split in ("all", i.split)]
         inside = [(i, o) for i, o in chosen if i.id is not None]
@@ -175,10 +182,16 @@ def main(argv: list[str] | None = None) -> int:
         f"index built in {build_s * 1000:.0f} ms"
     )
 
+    topic_of = {e.id: e.topic for e in kb if e.topic}
     run = matcher_runner(matcher)
-    print_quality("mocbot matcher", evaluate(items, run))
+    print_quality("mocbot matcher, exact id", evaluate(items, run))
+    print_quality(
+        f"mocbot matcher, by topic (the {len(topic_of)} entries that declare `topic:` count as it)",
+        evaluate(items, run, topic_of),
+    )
     base = baseline_runner(entries)
-    print_quality("naive baseline (rapidfuzz WRatio, best phrasing wins)", evaluate(items, base))
+    print_quality("naive baseline (rapidfuzz WRatio, best phrasing wins), exact id", evaluate(items, base))
+    print_quality("naive baseline, by topic", evaluate(items, base, topic_of))
 
     questions = [i.q for i in items]
     big_entries = scaled_entries(entries, args.scale)

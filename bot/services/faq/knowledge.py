@@ -58,6 +58,8 @@ class FaqEntry(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9-]{1,48}$")
     title: str = Field(min_length=1, max_length=TITLE_LIMIT)
+    # A required topic this entry answers a part of (the topic was split for parents).
+    topic: str | None = None
     questions: tuple[str, ...] = Field(min_length=1)
     keywords: tuple[str, ...] = ()
     answer: str = Field(min_length=1)
@@ -188,6 +190,8 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
                     )
             entries.append(entry)
     for entry in entries:
+        if entry.topic is not None and (entry.topic == entry.id or entry.topic not in where):
+            problems.append(ContentProblem(where[entry.id], entry.id, f"topic: unknown id {entry.topic!r}"))
         for rid in entry.related:
             if rid == entry.id:
                 problems.append(ContentProblem(where[entry.id], entry.id, "related: refers to itself"))
