@@ -8,10 +8,12 @@ import sys
 from collections.abc import Callable
 
 from bot.cli import core
+from bot.cli import faq as faq_cli
 
 # Each module has `register(subparsers)`; the order is the order in `mocbot --help`.
 COMMAND_MODULES: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     core.register,
+    faq_cli.register,
 ]
 
 
