@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     content = load_content(args.content)
     kb = content.section("faq")
     assert isinstance(kb, KnowledgeBase)
-    entries = [IndexEntry(e.id, e.title, e.questions, e.keywords) for e in kb]
+    entries = [IndexEntry(e.id, e.title, e.questions, e.keywords, e.topic) for e in kb]
     items = load_items(args.eval)
     start = time.perf_counter()
     matcher = Matcher(entries, normalizer=shared_normalizer())

@@ -30,13 +30,16 @@ def knowledge_base(content: Content) -> KnowledgeBase:
     return kb
 
 
-def _fingerprint(kb: KnowledgeBase) -> tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...]:
-    return tuple((e.id, e.title, e.questions, e.keywords) for e in kb)
+Fingerprint = tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None], ...]
+
+
+def _fingerprint(kb: KnowledgeBase) -> Fingerprint:
+    return tuple((e.id, e.title, e.questions, e.keywords, e.topic) for e in kb)
 
 
 @lru_cache(maxsize=4)
-def _build(fingerprint: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...]) -> Matcher:
-    entries = [IndexEntry(i, t, q, k) for i, t, q, k in fingerprint]
+def _build(fingerprint: Fingerprint) -> Matcher:
+    entries = [IndexEntry(i, t, q, k, topic) for i, t, q, k, topic in fingerprint]
     return Matcher(entries, normalizer=shared_normalizer())
 
 

@@ -190,12 +190,12 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
                     )
             entries.append(entry)
     for entry in entries:
-        if entry.topic is not None and (entry.topic == entry.id or entry.topic not in where):
+        if entry.topic is not None and (entry.topic == entry.id or entry.topic not in where.keys() | failed):
             problems.append(ContentProblem(where[entry.id], entry.id, f"topic: unknown id {entry.topic!r}"))
         for rid in entry.related:
             if rid == entry.id:
                 problems.append(ContentProblem(where[entry.id], entry.id, "related: refers to itself"))
-            elif rid not in where:
+            elif rid not in where and rid not in failed:
                 problems.append(ContentProblem(where[entry.id], entry.id, f"related: unknown id {rid!r}"))
     for rid in REQUIRED_IDS:
         if rid not in where and rid not in failed:

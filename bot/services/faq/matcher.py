@@ -51,6 +51,7 @@ class IndexEntry:
     title: str
     questions: Sequence[str]
     keywords: Sequence[str] = ()
+    topic: str | None = None  # the broader topic this entry is a part of
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Thresholds:
     answer: float = 0.60  # top score needed to answer
     margin: float = 0.10  # lead over the second entry needed to answer
     suggest: float = 0.25  # top score needed to suggest
+    suggest_no_domain: float = 0.45  # ... when the question has no domain word
     # weights of the score parts
     w_phrase: float = 0.40
     w_bm25: float = 0.30
@@ -177,6 +179,7 @@ class Matcher:
     def __post_init__(self) -> None:
         base = self.normalizer or Normalizer()
         self._ids = [e.id for e in self.entries]
+        self._family = [e.topic or e.id for e in self.entries]
         raw_phrases: list[tuple[int, Normalized]] = []
         keywords: list[list[tuple[str, ...]]] = []
         # the content itself is not typo-corrected (no vocabulary yet)
@@ -299,19 +302,21 @@ class Matcher:
         norm = self.normalizer.normalize(text)
         english = norm.latin_words > 0 and norm.latin_words * 2 >= norm.words
         scored = self.scores(norm)
-        ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)[:3]
-        candidates = tuple(Candidate(self._ids[i], round(s, 4)) for i, s in ranked)
+        ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)[:5]
+        candidates = tuple(Candidate(self._ids[i], round(s, 4)) for i, s in ranked[:3])
         th = self.thresholds
         if not candidates or candidates[0].score < th.suggest:
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         lemmas = set(norm.tokens)
         domain = bool(lemmas & self.domain)
         foreign = bool(lemmas & FOREIGN_LEMMAS)
-        top = candidates[0].score
-        second = candidates[1].score if len(candidates) > 1 else 0.0
+        top = ranked[0][1]
+        # the runner-up of the same topic family is no real doubt: either answer fits
+        family = self._family[ranked[0][0]]
+        second = max((sc for i, sc in ranked[1:] if self._family[i] != family), default=0.0)
         if domain and not foreign and top >= th.answer and top - second >= th.margin:
             return MatchResult(question, Decision.ANSWER, candidates)
-        if not domain and (foreign or top < th.answer):
+        if not domain and (foreign or top < th.suggest_no_domain):
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         return MatchResult(question, Decision.SUGGEST, candidates)
 
