@@ -71,7 +71,7 @@ def test_typos_are_corrected_against_the_vocabulary(matcher: Matcher) -> None:
         ("серт на кружки как получить??", "certificate-how-to-get"),
         ("навегатор не пускает", "navigator-login"),
         ("xnj nfrjt cthnbabrfn", "certificate-what"),
-        ("как записаться в кружок через навигатор", "navigator-apply"),
+        ("как подать заявку на программу в навигаторе", "navigator-apply"),
     ],
 )
 def test_typical_questions_are_answered(matcher: Matcher, question: str, expected: str) -> None:

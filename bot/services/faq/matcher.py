@@ -93,15 +93,15 @@ class MatchResult:
 @dataclass(frozen=True)
 class Thresholds:
     # Tuned on the `tune` split of bench/data/faq_eval.yaml only (holdout never used).
-    answer: float = 0.60  # top score needed to answer
-    margin: float = 0.10  # lead over the second entry needed to answer
+    answer: float = 0.55  # top score needed to answer
+    margin: float = 0.15  # lead over the best entry of another topic needed to answer
     suggest: float = 0.25  # top score needed to suggest
     suggest_no_domain: float = 0.45  # ... when the question has no domain word
     # weights of the score parts
-    w_phrase: float = 0.40
+    w_phrase: float = 0.35
     w_bm25: float = 0.30
     w_fuzzy: float = 0.20
-    w_keyword: float = 0.10
+    w_keyword: float = 0.15
 
 
 def _words(text: str) -> frozenset[str]:
