@@ -95,6 +95,8 @@ class Thresholds:
     # Tuned on the `tune` split of bench/data/faq_eval.yaml only (holdout never used).
     answer: float = 0.55  # top score needed to answer
     margin: float = 0.15  # lead over the best entry of another topic needed to answer
+    high: float = 0.70  # a top score this high needs only `high_margin` of lead
+    high_margin: float = 0.06
     suggest: float = 0.25  # top score needed to suggest
     suggest_no_domain: float = 0.45  # ... when the question has no domain word
     # weights of the score parts
@@ -314,7 +316,9 @@ class Matcher:
         # the runner-up of the same topic family is no real doubt: either answer fits
         family = self._family[ranked[0][0]]
         second = max((sc for i, sc in ranked[1:] if self._family[i] != family), default=0.0)
-        if domain and not foreign and top >= th.answer and top - second >= th.margin:
+        lead = top - second
+        confident = (top >= th.answer and lead >= th.margin) or (top >= th.high and lead >= th.high_margin)
+        if domain and not foreign and confident:
             return MatchResult(question, Decision.ANSWER, candidates)
         if not domain and (foreign or top < th.suggest_no_domain):
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
