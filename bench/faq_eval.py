@@ -90,7 +90,7 @@ def evaluate(
     return results
 
 
-def latency(run: Callable[[str], object], questions: Sequence[str], rounds: int = 3) -> tuple[float, float]:
+def latency(run: Callable[[str], object], questions: Sequence[str], rounds: int = 5) -> tuple[float, float]:
     """p50 and p99 in ms over questions; each question's time is its median of `rounds` runs
     (so a moment when another process takes the CPU does not count as the matcher's time)."""
     for q in questions:  # warm the caches once, as a running bot would be

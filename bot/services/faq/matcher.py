@@ -197,6 +197,7 @@ class Matcher:
                 vocabulary.update(kw)
         self.normalizer = base.with_vocabulary(vocabulary)
         self._keywords = keywords
+        self._keyword_sets = [[(frozenset(kw), len(kw)) for kw in kws] for kws in keywords]
         self.domain = DOMAIN_LEMMAS - FOREIGN_LEMMAS
         # document frequencies over entries (an entry = all its phrasings and keywords)
         n = max(1, len(self.entries))
@@ -256,7 +257,7 @@ class Matcher:
     def _idf_of(self, term: str) -> float:
         return self._idf.get(term, self._unknown_idf if " " not in term else 0.0)
 
-    def scores(self, norm: Normalized, top: int = 15) -> dict[int, float]:
+    def scores(self, norm: Normalized, top: int = 10) -> dict[int, float]:
         """Scores of the best `top` entries (index -> score)."""
         th = self.thresholds
         q_terms = [t for t in dict.fromkeys(_terms(norm.tokens))]
@@ -285,9 +286,9 @@ class Matcher:
             if prelim[i] <= 0:
                 continue
             kw_hit = 0.0
-            for kw in self._keywords[i]:
-                if all(t in q_set for t in kw):
-                    kw_hit = max(kw_hit, min(1.0, 0.5 + 0.25 * len(kw)))
+            for kw_set, kw_len in self._keyword_sets[i]:
+                if kw_set <= q_set:
+                    kw_hit = max(kw_hit, min(1.0, 0.5 + 0.25 * kw_len))
             lo, hi = int(self._starts[i]), int(self._ends[i])
             pid = lo + int(np.argmax(sim[lo:hi]))
             fuzzy = fuzz.token_set_ratio(text, self._phrase_text[pid]) / 100.0
