@@ -45,6 +45,7 @@ staff_router.callback_query.middleware(RoleGuard(Role.STAFF))
 
 # Replies in the staff chat: anyone may write there, so the role is checked inside.
 replies_router = Router(name=f"{__name__}.replies")
+replies_router.message.filter(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
 
 PAGE_SIZE = 8
 QUOTE_LIMIT = 300

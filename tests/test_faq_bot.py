@@ -276,11 +276,27 @@ async def test_mydata_forget_and_unanswered_report(tester: BotTester) -> None:
         assert await unanswered_source(session, scope) == []
 
 
-async def test_catalogue_like_text_while_in_other_state_is_not_stolen(tester: BotTester) -> None:
+async def test_cancel_leaves_ask_mode_and_replies_in_private_are_questions(tester: BotTester) -> None:
     await tester.start_and_consent()
-    await tester.click("Вопрос специалисту") if False else None
     await tester.send("/ask")
     await tester.send("/cancel")
     sent = await tester.send("как получить сертификат")
     assert "передан" not in texts(sent)
-    assert PARENT_ID
+    # a parent who replies (Telegram «Ответить») to the bot's message still gets an answer
+    reply = tester.factory.message(
+        "сколько действует сертификат", user_id=PARENT_ID, reply_to={**_bot_message(sent[0])}
+    )
+    answered = await tester.feed(reply)
+    assert answered and "18" in answered[0].text
+
+
+def _bot_message(sent: object) -> dict[str, object]:
+    from datetime import UTC, datetime
+
+    return {
+        "message_id": getattr(sent, "message_id", 1),
+        "date": int(datetime.now(UTC).timestamp()),
+        "chat": {"id": PARENT_ID, "type": "private", "first_name": "Анна"},
+        "from": {"id": 42, "is_bot": True, "first_name": "mocbot"},
+        "text": "ответ",
+    }
