@@ -8,6 +8,7 @@ chat replies that the bot delivers to parents.
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -100,13 +101,26 @@ ASK_PROMPT = (
 
 
 # --- keyboards -------------------------------------------------------------------------
+def button_url(url: str) -> str:
+    """ASCII form of a link for a button: the host in punycode (р38.навигатор.дети), the path quoted."""
+    parts = urlsplit(url)
+    try:
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except UnicodeError:
+        return url
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    path = quote(parts.path, safe="/%:@")
+    query = quote(parts.query, safe="=&%:@/?")
+    return urlunsplit((parts.scheme, netloc, path, query, quote(parts.fragment, safe="")))
+
+
 def _entry_keyboard(
     entry: FaqEntry, values: dict[str, str], kb_titles: dict[str, str], question_id: int
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     sizes: list[int] = []
     for title, url in entry.render_links(values):
-        kb.button(text=f"🔗 {title}", url=url)
+        kb.button(text=f"🔗 {title}", url=button_url(url))
         sizes.append(1)
     for rid in entry.related[:4]:
         if rid in kb_titles:

@@ -300,3 +300,14 @@ def _bot_message(sent: object) -> dict[str, object]:
         "from": {"id": 42, "is_bot": True, "first_name": "mocbot"},
         "text": "ответ",
     }
+
+
+def test_button_urls_are_ascii() -> None:
+    from handlers.faq import button_url
+
+    assert button_url("https://р38.навигатор.дети") == "https://xn--38-kmc.xn--80aafey1amqq.xn--d1acj3b"
+    assert (
+        button_url("https://example.ru/путь?q=да")
+        == "https://example.ru/%D0%BF%D1%83%D1%82%D1%8C?q=%D0%B4%D0%B0"
+    )
+    assert button_url("https://pfdo.ru/app") == "https://pfdo.ru/app"
