@@ -17,6 +17,7 @@ FEATURE_MODULES: list[str] = [
     "bot.services.catalogue",
     "bot.services.announcements",
     "bot.services.outreach",
+    "bot.services.faq",
 ]
 
 

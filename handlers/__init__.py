@@ -12,6 +12,7 @@ def get_routers() -> list[Router]:
     from handlers.catalogue_import import router as catalogue_import_router
     from handlers import announce_staff, announcements, errors, fallback, privacy, staff, start
     from handlers import errors, fallback, outreach_log, outreach_report, privacy, staff, start
+    from handlers import errors, fallback, faq, privacy, staff, start
 
     routers = [
         errors.router,
@@ -26,6 +27,9 @@ def get_routers() -> list[Router]:
         announcements.router,
         outreach_log.router,
         outreach_report.router,
+        faq.staff_router,
+        faq.replies_router,
+        faq.router,  # all other private-chat free text: keep it just before the fallback
         fallback.router,
     ]
     return _detached(routers)

@@ -11,6 +11,7 @@ from bot.cli import core
 from bot.cli.catalogue import register as register_catalogue
 from bot.cli import announcements, core
 from bot.cli import core, outreach
+from bot.cli import faq as faq_cli
 
 # Each module has `register(subparsers)`; the order is the order in `mocbot --help`.
 COMMAND_MODULES: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
@@ -18,6 +19,7 @@ COMMAND_MODULES: list[Callable[[argparse._SubParsersAction[argparse.ArgumentPars
     register_catalogue,
     announcements.register,
     outreach.register,
+    faq_cli.register,
 ]
 
 

@@ -16,3 +16,6 @@ from db.models.outreach import OutreachActivity, OutreachAudit
 from db.models.user import User
 
 __all__ = ["ActivityEvent", "Base", "OutreachActivity", "OutreachAudit", "User"]
+from db.models.faq import FaqHandoff, FaqQuestion
+
+__all__ += ["FaqHandoff", "FaqQuestion"]

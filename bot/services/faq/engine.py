@@ -1,0 +1,79 @@
+"""The live matcher: built once per knowledge base, rebuilt when content reloads."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from functools import lru_cache
+
+from bot.content import Content, ContentStore
+from bot.services.faq.knowledge import FAQ_DIR, KnowledgeBase
+from bot.services.faq.matcher import IndexEntry, Matcher
+from bot.services.faq.normalize import Normalizer
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_engines: weakref.WeakKeyDictionary[ContentStore, FaqEngine] = weakref.WeakKeyDictionary()
+
+
+@lru_cache(maxsize=1)
+def shared_normalizer() -> Normalizer:
+    """pymorphy3's dictionaries load once per process."""
+    return Normalizer()
+
+
+def knowledge_base(content: Content) -> KnowledgeBase:
+    kb = content.section(FAQ_DIR)
+    assert isinstance(kb, KnowledgeBase)
+    return kb
+
+
+Fingerprint = tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None], ...]
+
+
+def _fingerprint(kb: KnowledgeBase) -> Fingerprint:
+    return tuple((e.id, e.title, e.questions, e.keywords, e.topic) for e in kb)
+
+
+@lru_cache(maxsize=4)
+def _build(fingerprint: Fingerprint) -> Matcher:
+    entries = [IndexEntry(i, t, q, k, topic) for i, t, q, k, topic in fingerprint]
+    return Matcher(entries, normalizer=shared_normalizer())
+
+
+def build_matcher(kb: KnowledgeBase) -> Matcher:
+    """A matcher for this knowledge base (identical content shares one index)."""
+    return _build(_fingerprint(kb))
+
+
+class FaqEngine:
+    """Holds the matcher for one ContentStore and swaps it on /reload."""
+
+    def __init__(self, store: ContentStore) -> None:
+        self._kb = knowledge_base(store.current)
+        self._matcher = build_matcher(self._kb)
+        store.on_reload(self._on_reload)
+
+    def _on_reload(self, content: Content) -> None:
+        kb = knowledge_base(content)
+        matcher = build_matcher(kb)
+        self._kb, self._matcher = kb, matcher
+        logger.info("FAQ matcher rebuilt: %d entries", len(kb))
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._matcher
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._kb
+
+
+def engine_for(store: ContentStore) -> FaqEngine:
+    with _lock:
+        engine = _engines.get(store)
+        if engine is None:
+            engine = _engines[store] = FaqEngine(store)
+        return engine

@@ -1,0 +1,205 @@
+"""The FAQ knowledge base under `content/faq/`: loading and validation.
+
+Format: see content/faq/README.md. Every problem is reported with the file, the
+entry id and the reason; the bot refuses to start on invalid content and a
+failed /reload keeps the previous knowledge base live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.content import (
+    PLACEHOLDERS,
+    Content,
+    ContentError,
+    ContentProblem,
+    placeholders_in,
+    read_yaml,
+    render,
+)
+from bot.html import html_errors, visible_length
+
+FAQ_DIR = "faq"
+ANSWER_LIMIT = 1200  # characters after rendering, for every municipality
+TITLE_LIMIT = 60
+QUESTION_LIMIT = 200
+
+# The ids the product requires (issue: parent FAQ); each must exist.
+REQUIRED_IDS: tuple[str, ...] = (
+    "certificate-what", "certificate-types", "certificate-how-to-get", "certificate-docs",
+    "certificate-confirm", "certificate-number-recover", "certificate-balance",
+    "certificate-nominal-reset", "certificate-funds-out", "certificate-expired", "certificate-cancel",
+    "certificate-use", "age-limits", "teen-14", "navigator-what", "navigator-register",
+    "navigator-login", "navigator-add-child", "navigator-edit-child", "navigator-interface",
+    "program-search", "navigator-apply", "application-status", "gosuslugi", "contract",
+    "leave-program", "paid-programs", "multiple-programs", "registries", "quality-assessment", "ovz",
+    "duplicate-account", "moc-contacts", "coercion-complaints", "relocation",
+)  # fmt: skip
+MIN_QUESTIONS_REQUIRED = 10
+MIN_QUESTIONS = 6
+
+
+class Link(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1, max_length=60)
+    url: str = Field(min_length=1)
+
+
+class FaqEntry(BaseModel):
+    """One answer of the knowledge base."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9-]{1,48}$")
+    title: str = Field(min_length=1, max_length=TITLE_LIMIT)
+    # A required topic this entry answers a part of (the topic was split for parents).
+    topic: str | None = None
+    questions: tuple[str, ...] = Field(min_length=1)
+    keywords: tuple[str, ...] = ()
+    answer: str = Field(min_length=1)
+    tags: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for q in value:
+            if not q.strip():
+                raise ValueError("empty phrasing")
+            if len(q) > QUESTION_LIMIT:
+                raise ValueError(f"phrasing longer than {QUESTION_LIMIT} characters: {q[:40]!r}…")
+        return tuple(q.strip() for q in value)
+
+    def render_answer(self, values: dict[str, str]) -> str:
+        return render(self.answer.strip(), values)
+
+    def render_links(self, values: dict[str, str]) -> list[tuple[str, str]]:
+        return [(link.title, render(link.url, values)) for link in self.links]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """All entries, in file order, with lookup by id."""
+
+    entries: tuple[FaqEntry, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[FaqEntry]:
+        return iter(self.entries)
+
+    def get(self, entry_id: str) -> FaqEntry | None:
+        by_id: dict[str, FaqEntry] = object.__getattribute__(self, "_by_id")
+        return by_id.get(entry_id)
+
+
+def _check_template(text: str, where: str) -> list[str]:
+    try:
+        unknown = placeholders_in(text) - set(PLACEHOLDERS)
+    except ValueError as exc:
+        return [f"{where}: bad placeholder braces: {exc}"]
+    return [f"{where}: unknown placeholder(s): {sorted(unknown)}"] if unknown else []
+
+
+def validate_entry(entry: FaqEntry, content: Content) -> list[str]:
+    """Reasons this entry is not acceptable (placeholders, HTML, length per municipality)."""
+    reasons: list[str] = []
+    if "{" in entry.title or "}" in entry.title:
+        reasons.append("title: placeholders are not allowed in titles")
+    for q in entry.questions:
+        if "{" in q or "}" in q:
+            reasons.append(f"questions: braces are not allowed: {q[:40]!r}")
+    minimum = MIN_QUESTIONS_REQUIRED if entry.id in REQUIRED_IDS else MIN_QUESTIONS
+    if len(entry.questions) < minimum:
+        reasons.append(f"questions: at least {minimum} phrasings needed, found {len(entry.questions)}")
+    template_problems = _check_template(entry.answer, "answer")
+    for link in entry.links:
+        template_problems += _check_template(link.url, f"links: {link.title}")
+    reasons.extend(template_problems)
+    if template_problems:
+        return reasons
+    for municipality in content.municipalities.values():
+        values = municipality.placeholders()
+        rendered = entry.render_answer(values)
+        errors = html_errors(rendered)
+        if errors:
+            reasons.extend(f"answer: {e}" for e in errors)
+            break
+        if visible_length(rendered) > ANSWER_LIMIT:
+            reasons.append(
+                f"answer: {visible_length(rendered)} characters for municipality {municipality.id} "
+                f"(at most {ANSWER_LIMIT})"
+            )
+            break
+        for title, url in entry.render_links(values):
+            if not url.startswith(("https://", "http://", "tg://")):
+                reasons.append(f"links: {title}: url must start with https://")
+    return reasons
+
+
+def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
+    """The `content.register_section` loader: parse and validate content/faq/*.yaml."""
+    folder = directory / FAQ_DIR
+    problems: list[ContentProblem] = []
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    if not files:
+        raise ContentError([ContentProblem(f"{FAQ_DIR}/", "-", "no FAQ files (*.yaml) found")])
+    entries: list[FaqEntry] = []
+    where: dict[str, str] = {}
+    phrasings: dict[str, str] = {}
+    failed: set[str] = set()
+    for path in files:
+        rel = str(path.relative_to(directory))
+        data = read_yaml(path, directory)
+        if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+            problems.append(ContentProblem(rel, "-", "must contain a list 'entries'"))
+            continue
+        for index, raw in enumerate(data["entries"], start=1):
+            name = str(raw.get("id", f"#{index}")) if isinstance(raw, dict) else f"#{index}"
+            try:
+                entry = FaqEntry.model_validate(raw)
+            except ValidationError as exc:
+                failed.add(name)
+                for err in exc.errors():
+                    loc = ".".join(str(p) for p in err["loc"]) or "-"
+                    problems.append(ContentProblem(rel, name, f"{loc}: {err['msg']}"))
+                continue
+            if entry.id in where:
+                problems.append(ContentProblem(rel, entry.id, f"duplicate id (also in {where[entry.id]})"))
+                continue
+            where[entry.id] = rel
+            for reason in validate_entry(entry, content):
+                problems.append(ContentProblem(rel, entry.id, reason))
+            for q in entry.questions:
+                key = " ".join(q.lower().replace("ё", "е").split())
+                other = phrasings.setdefault(key, entry.id)
+                if other != entry.id:
+                    problems.append(
+                        ContentProblem(rel, entry.id, f"questions: {q[:40]!r} is also a phrasing of {other}")
+                    )
+            entries.append(entry)
+    for entry in entries:
+        if entry.topic is not None and (entry.topic == entry.id or entry.topic not in where.keys() | failed):
+            problems.append(ContentProblem(where[entry.id], entry.id, f"topic: unknown id {entry.topic!r}"))
+        for rid in entry.related:
+            if rid == entry.id:
+                problems.append(ContentProblem(where[entry.id], entry.id, "related: refers to itself"))
+            elif rid not in where and rid not in failed:
+                problems.append(ContentProblem(where[entry.id], entry.id, f"related: unknown id {rid!r}"))
+    for rid in REQUIRED_IDS:
+        if rid not in where and rid not in failed:
+            problems.append(ContentProblem(f"{FAQ_DIR}/", rid, "required entry is missing"))
+    if problems:
+        raise ContentError(problems)
+    return KnowledgeBase(tuple(entries))

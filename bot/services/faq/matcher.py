@@ -1,0 +1,335 @@
+"""Matching a parent's question to knowledge-base entries.
+
+Pure module (no I/O, no bot): build a `Matcher` once from the entries, then
+`match(text)` returns every candidate's score and a decision:
+
+- **answer**: confident — the top entry is good, clearly ahead of the next one,
+  and the question carries a domain signal (an everyday word such as
+  «оформить» or «пожаловаться» alone never answers);
+- **suggest**: plausible — show the top 3 as buttons;
+- **fallback**: not about this bot's topics;
+- **smalltalk**: a greeting, thanks, «ты бот?» — a short friendly reply.
+
+Scoring (all over lemmas, see `normalize.py`): an inverted index over every
+phrasing; each entry gets the best idf-weighted overlap with one of its
+phrasings, a BM25 score over all its phrasings together, a bonus for its
+keywords found in the question, and a rapidfuzz token-set similarity against
+its nearest phrasings (typos the lemmatiser missed). The weights and
+thresholds were tuned on the `tune` split of bench/data/faq_eval.yaml only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from bot.services.faq.normalize import Normalized, Normalizer
+
+MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
+
+
+class Decision(StrEnum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    FALLBACK = "fallback"
+    SMALLTALK = "smalltalk"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the matcher needs of one knowledge-base entry."""
+
+    id: str
+    title: str
+    questions: Sequence[str]
+    keywords: Sequence[str] = ()
+    topic: str | None = None  # the broader topic this entry is a part of
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    question: str
+    decision: Decision
+    candidates: tuple[Candidate, ...]  # best first, up to 3
+    smalltalk: str | None = None  # greeting | thanks | bot | bye
+    english: bool = False  # written in English (not a layout slip)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def id(self) -> str | None:
+        return self.best.id if self.decision is Decision.ANSWER and self.best else None
+
+    @property
+    def score(self) -> float:
+        return self.best.score if self.best else 0.0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "decision": str(self.decision),
+            "id": self.best.id if self.best and self.decision is not Decision.FALLBACK else None,
+            "score": round(self.score, 4),
+            "candidates": [{"id": c.id, "score": round(c.score, 4)} for c in self.candidates],
+        }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # Tuned on the `tune` split of bench/data/faq_eval.yaml only (holdout never used).
+    answer: float = 0.55  # top score needed to answer
+    margin: float = 0.15  # lead over the best entry of another topic needed to answer
+    high: float = 0.70  # a top score this high needs only `high_margin` of lead
+    high_margin: float = 0.06
+    suggest: float = 0.25  # top score needed to suggest
+    suggest_no_domain: float = 0.45  # ... when the question has no domain word
+    # weights of the score parts
+    w_phrase: float = 0.35
+    w_bm25: float = 0.30
+    w_fuzzy: float = 0.20
+    w_keyword: float = 0.15
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Lemmas that say a question is about this bot's domain (additional education,
+# the certificate, the Navigator, enrolment). The entries' keywords add to them.
+DOMAIN_LEMMAS: frozenset[str] = _words(
+    "сертификат пфдо соцсертификат номинал навигатор кружок секция дополнительный "
+    "допобразование госуслуга госуслуги программа заявка зачисление зачислить записаться запись "
+    "записать моц рмц овз пмпк договор направленность студия учет финансирование "
+    "персонифицированный персонифицировать реестр сертифицированный баланс остаток резерв "
+    "зарезервировать аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин "
+    "активация активировать аннулирование аннулировать отчисление отчислить отчислиться "
+    "спортшкола художка музыкалка тренер педагог занятие соцзаказ опорный общеразвивающий "
+    "предпрофессиональный кружка внеурочка робототехника"
+)
+
+# Lemmas of neighbouring topics the bot does not cover: with one of these, a
+# question never gets a confident answer, even if it also says «сертификат».
+FOREIGN_LEMMAS: frozenset[str] = _words(
+    "маткапитал материнский капитал ипотека пособие выплата пенсия налог вычет "
+    "садик сад детсад ясли егэ огэ экзамен вуз колледж поступление дневник "
+    "прививка вакцинация вакцина поликлиника педиатр больница погода анекдот "
+    "подарочный ремонт жилье квартира коляска вакансия зарплата уборщица водитель "
+    "автобус проезд пробка матч загранпаспорт питание столовая домашка"
+)
+
+_GREETING = re.compile(
+    r"^(привет\w*|здравствуй\w*|здрасьте|здрасте|добр\w+ (день|утро|вечер|ночи)|доброго времени суток|"
+    r"хай|hi|hello|салют|доброе утро|добрый день|добрый вечер)$"
+)
+_THANKS = re.compile(
+    r"^(спасибо|спс|благодар\w*|большое спасибо|спасибо большое|спасибо огромное|огромное спасибо|"
+    r"thanks|thank you|пасиб\w*|супер спасибо|понятно спасибо|спасибо понятно|ок спасибо|"
+    r"хорошо спасибо|отлично спасибо|спасибо за помощь|спасибо вам)$"
+)
+_BOT = re.compile(
+    r"^(ты|вы)? ?(бот|робот|человек|живой|живой человек|настоящий человек)\b.*$|"
+    r"^(кто ты|кто вы|ты кто|вы кто|с кем я говорю|с кем я разговариваю|это бот|это робот)$"
+)
+_BYE = re.compile(r"^(пока|до свидания|всего доброго|всего хорошего|bye)$")
+_OK = re.compile(r"^(ок|окей|ok|okay|хорошо|понятно|ясно|ладно|отлично|супер|класс|угу|ага|да|нет)$")
+
+
+def _smalltalk(text: str) -> str | None:
+    t = " ".join(re.findall(r"[a-zа-я]+", text.lower().replace("ё", "е")))
+    if not t:
+        return None
+    t2 = re.sub(r"\b(а|ну|ой|и|же|вам|тебе|пожалуйста)\b", " ", t)
+    t2 = " ".join(t2.split())
+    for kind, pattern in (("greeting", _GREETING), ("thanks", _THANKS), ("bye", _BYE), ("ok", _OK)):
+        if pattern.match(t2):
+            return kind
+    if len(t2.split()) <= 6 and _BOT.match(t2):
+        return "bot"
+    parts = [p for p in re.split(r"\s+(?:и|,)\s+|\s{2,}", t2) if p]
+    # «привет как дела», «здравствуйте спасибо»: only pleasantries
+    words = t2.split()
+    pleasant = {"привет", "здравствуйте", "здравствуй", "спасибо", "как", "дела", "ваши", "твои", "делишки"}
+    if parts and words and all(w in pleasant for w in words) and words[0] in {"привет", "здравствуйте"}:
+        return "greeting"
+    return None
+
+
+@dataclass
+class Matcher:
+    """An index over the entries; build once, then call `match()` for each question."""
+
+    entries: Sequence[IndexEntry]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    normalizer: Normalizer | None = None
+
+    def __post_init__(self) -> None:
+        base = self.normalizer or Normalizer()
+        self._ids = [e.id for e in self.entries]
+        self._family = [e.topic or e.id for e in self.entries]
+        raw_phrases: list[tuple[int, Normalized]] = []
+        keywords: list[list[tuple[str, ...]]] = []
+        # the content itself is not typo-corrected (no vocabulary yet)
+        for i, entry in enumerate(self.entries):
+            for text in [entry.title, *entry.questions]:
+                raw_phrases.append((i, base.normalize(text)))
+            keywords.append([t for t in (base.normalize(k).tokens for k in entry.keywords) if t])
+        vocabulary: set[str] = set()
+        for _, norm in raw_phrases:
+            vocabulary.update(norm.tokens)
+        for kws in keywords:
+            for kw in kws:
+                vocabulary.update(kw)
+        self.normalizer = base.with_vocabulary(vocabulary)
+        self._keywords = keywords
+        self._keyword_sets = [[(frozenset(kw), len(kw)) for kw in kws] for kws in keywords]
+        self.domain = DOMAIN_LEMMAS - FOREIGN_LEMMAS
+        # document frequencies over entries (an entry = all its phrasings and keywords)
+        n = max(1, len(self.entries))
+        entry_terms: list[dict[str, int]] = [defaultdict(int) for _ in self.entries]
+        for i, norm in raw_phrases:
+            for term in set(_terms(norm.tokens)):
+                entry_terms[i][term] += 1
+        for i, kws in enumerate(keywords):
+            for kw in kws:
+                for term in _terms(kw):
+                    entry_terms[i][term] += 2
+        df: dict[str, int] = defaultdict(int)
+        for terms in entry_terms:
+            for term in terms:
+                df[term] += 1
+        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        # BM25 contribution of each term to each entry, precomputed (query independent)
+        k1, b = 1.2, 0.5
+        lengths = [sum(t.values()) for t in entry_terms]
+        avg_len = (sum(lengths) / n) if lengths else 1.0
+        bm25_rows: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        for i, terms in enumerate(entry_terms):
+            for term, tf in terms.items():
+                denom = tf + k1 * (1 - b + b * lengths[i] / avg_len)
+                rows = bm25_rows[term]
+                rows[0].append(i)
+                rows[1].append(tf * (k1 + 1) / denom)
+        self._bm25 = {
+            t: (np.asarray(ix, dtype=np.int64), np.asarray(w, dtype=np.float64))
+            for t, (ix, w) in bm25_rows.items()
+        }
+        self._k1 = k1
+        # phrasings, stored grouped by entry (every entry has at least its title)
+        phrase_entry: list[int] = []
+        phrase_norm: list[float] = []
+        self._phrase_text: list[str] = []
+        postings: dict[str, list[int]] = defaultdict(list)
+        starts: list[int] = []
+        for i, norm in raw_phrases:
+            if not starts or phrase_entry[-1] != i:
+                starts.append(len(phrase_entry))
+            pterms = set(_terms(norm.tokens))
+            pid = len(phrase_entry)
+            phrase_entry.append(i)
+            phrase_norm.append(sum(self._idf.get(t, 0.0) for t in pterms) or 1.0)
+            self._phrase_text.append(" ".join(norm.tokens))
+            for term in pterms:
+                postings[term].append(pid)
+        self._phrase_entry = np.asarray(phrase_entry, dtype=np.int64)
+        self._phrase_norm = np.asarray(phrase_norm, dtype=np.float64)
+        self._starts = np.asarray(starts, dtype=np.int64)
+        self._ends = np.append(self._starts[1:], len(phrase_entry))
+        self._postings = {t: np.asarray(p, dtype=np.int64) for t, p in postings.items()}
+
+    # --- scoring --------------------------------------------------------------------
+    def _idf_of(self, term: str) -> float:
+        return self._idf.get(term, self._unknown_idf if " " not in term else 0.0)
+
+    def scores(self, norm: Normalized, top: int = 10) -> dict[int, float]:
+        """Scores of the best `top` entries (index -> score)."""
+        th = self.thresholds
+        q_terms = [t for t in dict.fromkeys(_terms(norm.tokens))]
+        q_norm = sum(self._idf_of(t) for t in q_terms)
+        known = [t for t in q_terms if t in self._idf]
+        if q_norm <= 0 or not known or not len(self._phrase_entry):
+            return {}
+        n_phr, n_ent = len(self._phrase_entry), len(self._ids)
+        lists = [(self._postings[t], self._idf[t]) for t in known if t in self._postings]
+        idx = np.concatenate([p for p, _ in lists]) if lists else np.zeros(0, dtype=np.int64)
+        w = np.concatenate([np.full(len(p), wt) for p, wt in lists]) if lists else np.zeros(0)
+        shared = np.bincount(idx, weights=w, minlength=n_phr)
+        sim = 2 * shared / (q_norm + self._phrase_norm)  # Dice over idf weights
+        phrase_best = np.maximum.reduceat(sim, self._starts)
+        bidx = np.concatenate([self._bm25[t][0] for t in known])
+        bw = np.concatenate([self._bm25[t][1] * self._idf[t] for t in known])
+        bm25 = np.bincount(bidx, weights=bw, minlength=n_ent)
+        bm25 = np.minimum(1.0, bm25 / (q_norm * (self._k1 + 1)) * 2.2)
+        prelim = th.w_phrase * phrase_best + th.w_bm25 * bm25
+        k = min(top, n_ent)
+        best = np.argpartition(-prelim, k - 1)[:k]
+        q_set = set(norm.tokens)
+        text = " ".join(norm.tokens)
+        result: dict[int, float] = {}
+        for i in best.tolist():
+            if prelim[i] <= 0:
+                continue
+            kw_hit = 0.0
+            for kw_set, kw_len in self._keyword_sets[i]:
+                if kw_set <= q_set:
+                    kw_hit = max(kw_hit, min(1.0, 0.5 + 0.25 * kw_len))
+            lo, hi = int(self._starts[i]), int(self._ends[i])
+            pid = lo + int(np.argmax(sim[lo:hi]))
+            fuzzy = fuzz.token_set_ratio(text, self._phrase_text[pid]) / 100.0
+            result[i] = float(prelim[i]) + th.w_fuzzy * fuzzy + th.w_keyword * kw_hit
+        return result
+
+    # --- the decision ---------------------------------------------------------------
+    def match(self, question: str) -> MatchResult:
+        assert self.normalizer is not None
+        text = question[:MAX_QUESTION_CHARS]
+        talk = _smalltalk(text)
+        if talk is not None:
+            return MatchResult(question, Decision.SMALLTALK, (), smalltalk=talk)
+        norm = self.normalizer.normalize(text)
+        english = norm.latin_words > 0 and norm.latin_words * 2 >= norm.words
+        scored = self.scores(norm)
+        ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)[:5]
+        candidates = tuple(Candidate(self._ids[i], round(s, 4)) for i, s in ranked[:3])
+        th = self.thresholds
+        if not candidates or candidates[0].score < th.suggest:
+            return MatchResult(question, Decision.FALLBACK, candidates, english=english)
+        lemmas = set(norm.tokens)
+        domain = bool(lemmas & self.domain)
+        foreign = bool(lemmas & FOREIGN_LEMMAS)
+        top = ranked[0][1]
+        # the runner-up of the same topic family is no real doubt: either answer fits
+        family = self._family[ranked[0][0]]
+        second = max((sc for i, sc in ranked[1:] if self._family[i] != family), default=0.0)
+        lead = top - second
+        confident = (top >= th.answer and lead >= th.margin) or (top >= th.high and lead >= th.high_margin)
+        if domain and not foreign and confident:
+            return MatchResult(question, Decision.ANSWER, candidates)
+        if not domain and (foreign or top < th.suggest_no_domain):
+            return MatchResult(question, Decision.FALLBACK, candidates, english=english)
+        return MatchResult(question, Decision.SUGGEST, candidates)
+
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+
+def _terms(tokens: Iterable[str]) -> list[str]:
+    """Unigrams and adjacent bigrams (bigrams carry word order: «сертификат учет»)."""
+    tokens = list(tokens)
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]

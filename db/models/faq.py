@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+
+class FaqQuestion(Base):
+    """One free-text question a person asked the bot, and what the matcher decided.
+
+    `normalized` (lower case, no punctuation) groups identical questions for the
+    "unanswered questions" report. /forget blanks both texts and re-keys
+    `user_id` to an anonymous id, so the counts survive without the person.
+    """
+
+    __tablename__ = "faq_questions"
+    __table_args__ = (
+        Index("ix_faq_questions_user_id", "user_id"),
+        Index("ix_faq_questions_decision_asked_at", "decision", "asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None]
+    municipality_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(String(400))
+    decision: Mapped[str] = mapped_column(String(16))  # answer | suggest | fallback | smalltalk | ask
+    matched_id: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class FaqHandoff(Base):
+    """A question passed to staff: the message in the staff chat and its answer."""
+
+    __tablename__ = "faq_handoffs"
+    __table_args__ = (
+        UniqueConstraint("staff_chat_id", "staff_message_id"),
+        Index("ix_faq_handoffs_answered_at", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("faq_questions.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    staff_chat_id: Mapped[int]
+    staff_message_id: Mapped[int]
+    answered_by: Mapped[int | None]
+    answered_at: Mapped[datetime | None]

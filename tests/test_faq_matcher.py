@@ -1,0 +1,220 @@
+"""The FAQ matcher and the knowledge base loader: unit and property tests, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.content import ContentError, load_content
+from bot.services.faq.engine import build_matcher, knowledge_base, shared_normalizer
+from bot.services.faq.knowledge import REQUIRED_IDS
+from bot.services.faq.matcher import Decision, IndexEntry, Matcher, MatchResult
+from bot.services.faq.normalize import switch_layout
+from bot.services.faq.service import normalize_for_report
+from bot.settings import PROJECT_ROOT
+
+CONTENT = PROJECT_ROOT / "content"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return build_matcher(knowledge_base(load_content(CONTENT)))
+
+
+def test_shipped_content_has_required_topics_and_many_phrasings() -> None:
+    kb = knowledge_base(load_content(CONTENT))
+    assert len(kb) >= 80
+    for rid in REQUIRED_IDS:
+        entry = kb.get(rid)
+        assert entry is not None, rid
+        assert len(entry.questions) >= 10, rid
+
+
+def test_normalisation_case_yo_punctuation_repeats_and_morphology() -> None:
+    norm = shared_normalizer()
+    a = norm.normalize("СЕРТИФИКАТА!!! 😀 ещё")
+    b = norm.normalize("сертификатом")
+    assert a.tokens[0] == b.tokens[0] == "сертификат"
+    assert norm.normalize("сертификааааат").tokens == ("сертификат",)
+    assert norm.normalize("серт").tokens == ("сертификат",)
+    assert norm.normalize("навик").tokens == ("навигатор",)
+    assert "госуслуга" in norm.normalize("через госы").tokens
+    assert norm.normalize("ДО").tokens == ("дополнительный", "образование")
+    assert norm.normalize("до 18 лет").tokens == ("18", "год")
+
+
+def test_wrong_layout_is_retyped() -> None:
+    assert switch_layout("cthnbabrfn") == "сертификат"
+    norm = shared_normalizer()
+    assert norm.normalize("xnj nfrjt cthnbabrfn").tokens[-1] == "сертификат"
+    # English stays English
+    assert norm.normalize("how to get a certificate").latin_words == 5
+
+
+def test_typos_are_corrected_against_the_vocabulary(matcher: Matcher) -> None:
+    assert matcher.normalizer is not None
+    assert "навигатор" in matcher.normalizer.normalize("навегатор").tokens
+    assert "сертификат" in matcher.normalizer.normalize("сертификатт").tokens
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("серт на кружки как получить??", "certificate-how-to-get"),
+        ("навегатор не пускает", "navigator-login"),
+        ("xnj nfrjt cthnbabrfn", "certificate-what"),
+        ("как подать заявку на программу в навигаторе", "navigator-apply"),
+    ],
+)
+def test_typical_questions_are_answered(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.decision is Decision.ANSWER
+    assert result.id == expected
+
+
+@pytest.mark.parametrize(
+    "question", ["как оформить", "какие нужны документы", "хочу пожаловаться", "помогите"]
+)
+def test_everyday_words_alone_never_answer(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).decision is not Decision.ANSWER
+
+
+@pytest.mark.parametrize("question", ["какая погода завтра", "как оформить пособие на ребенка", "егэ когда"])
+def test_out_of_scope_is_not_answered(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).decision is Decision.FALLBACK
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Привет!", "greeting"),
+        ("добрый день", "greeting"),
+        ("спасибо большое!", "thanks"),
+        ("ты бот?", "bot"),
+    ],
+)
+def test_smalltalk(matcher: Matcher, question: str, kind: str) -> None:
+    result = matcher.match(question)
+    assert result.decision is Decision.SMALLTALK and result.smalltalk == kind
+
+
+def test_greeting_with_a_question_is_a_question(matcher: Matcher) -> None:
+    result = matcher.match("Здравствуйте! как получить сертификат на ребенка")
+    assert result.decision is Decision.ANSWER and result.id == "certificate-how-to-get"
+
+
+def test_json_shape(matcher: Matcher) -> None:
+    data = matcher.match("номинал сертификата").as_json()
+    assert set(data) == {"question", "decision", "id", "score", "candidates"}
+    assert len(data["candidates"]) <= 3  # type: ignore[arg-type]
+
+
+def test_tiny_index_and_unknown_words() -> None:
+    m = Matcher(
+        [
+            IndexEntry("a", "Про сертификат", ["что такое сертификат", "зачем сертификат"], ["сертификат"]),
+            IndexEntry("b", "Про навигатор", ["что такое навигатор", "где навигатор"], ["навигатор"]),
+        ],
+        normalizer=shared_normalizer(),
+    )
+    assert m.match("зачем нужен сертификат").candidates[0].id == "a"
+    assert m.match("абракадабра").decision is Decision.FALLBACK
+    assert Matcher([], normalizer=shared_normalizer()).match("сертификат").decision is Decision.FALLBACK
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_any_text_gives_a_valid_result(matcher: Matcher, text: str) -> None:
+    result = matcher.match(text)
+    assert isinstance(result, MatchResult)
+    assert len(result.candidates) <= 3
+    scores = [c.score for c in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    json.dumps(result.as_json(), ensure_ascii=False)
+    if result.decision is Decision.ANSWER:
+        assert result.id == result.candidates[0].id
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(["сертификат", "навигатор", "номинал", "госуслуги"]),
+    st.sampled_from(["!!!", "??", " 😀", ""]),
+)
+def test_punctuation_and_emoji_do_not_change_the_match(matcher: Matcher, word: str, tail: str) -> None:
+    base = matcher.match(f"как получить {word}")
+    noisy = matcher.match(f"КАК получить {word}{tail}")
+    assert [c.id for c in base.candidates] == [c.id for c in noisy.candidates]
+
+
+def test_normalize_for_report_groups_variants() -> None:
+    assert normalize_for_report("Какая ПОГОДА завтра?!") == normalize_for_report("какая погода завтра")
+    assert normalize_for_report("😀😀") == ""
+
+
+def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    path = target / "faq" / "certificate.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("  - id: certificate-types\n", "  - id: certificate-what\n", "duplicate id"),
+        ("related: [", "related: [nope, ", "unknown id 'nope'"),
+        ("{navigator_name}", "{navigator_nam}", "unknown placeholder"),
+        ("<b>Сертификат дополнительного образования</b>", "<b>Сертификат", "unclosed tag"),
+        ("    answer: |\n", "    answer: |\n      " + "очень длинный текст " * 70 + "\n", "at most 1200"),
+        ("    title: Что такое сертификат", "    titel: Что такое сертификат", "titel"),
+    ],
+)
+def test_invalid_faq_is_refused_with_file_entry_and_reason(
+    tmp_path: Path, old: str, new: str, reason: str
+) -> None:
+    with pytest.raises(ContentError) as err:
+        load_content(_broken_copy(tmp_path, old, new))
+    text = str(err.value)
+    assert "faq/certificate.yaml" in text and reason in text
+
+
+def _cli(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BOT_TOKEN": ""}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_ask_json_and_stdin() -> None:
+    one = _cli(["ask", "серт на кружки как получить??", "--json"])
+    assert one.returncode == 0, one.stderr
+    data = json.loads(one.stdout)
+    assert data["decision"] == "answer" and data["id"] == "certificate-how-to-get"
+    many = _cli(["ask", "--json"], stdin="привет\nкакая погода\n\nнавегатор не пускает\n")
+    lines = [json.loads(line) for line in many.stdout.splitlines()]
+    assert [d["decision"] for d in lines] == ["smalltalk", "fallback", "answer"]
+
+
+def test_content_check_reports_faq_errors(tmp_path: Path) -> None:
+    broken = _broken_copy(tmp_path, "related: [", "related: [nope, ")
+    result = _cli(["content", "check", "--dir", str(broken)])
+    assert result.returncode == 1
+    assert "faq/certificate.yaml" in result.stderr and "nope" in result.stderr
