@@ -54,9 +54,16 @@ def _int(value: Any) -> int | None:
 
 
 def _catalogue(data: Any) -> Table | None:
-    """Accepts {"by_direction": {code: n}, "ovz": {code: n} | n} or a flat {code: n, "ovz": n}."""
+    """Accepts the catalogue's {"directions": [{"direction", "programs", "ovz_programs"}, ...]},
+    {"by_direction": {code: n}, "ovz": {code: n} | n} or a flat {code: n, "ovz": n}."""
     if not isinstance(data, dict):
         return None
+    listed = data.get("directions")
+    if isinstance(listed, list) and all(isinstance(r, dict) and "direction" in r for r in listed):
+        data = {
+            "by_direction": {str(r["direction"]): r.get("programs") for r in listed},
+            "ovz": {str(r["direction"]): r.get("ovz_programs", 0) for r in listed},
+        }
     by_direction = data.get("by_direction", data.get("directions"))
     if not isinstance(by_direction, dict):
         by_direction = {k: v for k, v in data.items() if Direction.from_code(str(k)) is not None}
