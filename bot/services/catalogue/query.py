@@ -308,6 +308,7 @@ _FAQ_STEMS = (
     "отчисл", "мероприят", "собрани", "открытых", "оплат", "деньг", "выплат", "снилс",
     "паспорт", "получ", "оформ", "активир", "мфц", "моц", "жалоб", "отказ", "ошибк",
     "телефон", "адрес", "контакт", "почт", "отпис", "подпис",
+    "плат", "заплат", "одновремен", "оба", "обе",
 )  # fmt: skip
 _FAQ_EXACT = frozenset({"как", "что", "чем", "кто", "куда", "когда", "зачем", "почему", "сколько"})
 
@@ -414,6 +415,9 @@ def parse_program_query(text: str) -> ProgramQuery | None:
     age_answer, norm = find_age(norm)
     words = norm.split()
     if _is_faq(words):
+        return None
+    # «можно ...?» asks whether something is allowed: a question for the FAQ.
+    if "можно" in words and "?" in text:
         return None
     subjects: dict[str, str] = {}  # stem → the word the parent typed
     direction_words: list[Direction] = []
