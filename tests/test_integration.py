@@ -63,3 +63,63 @@ async def test_every_feature_reaches_the_report(tester: BotTester, caplog: pytes
     assert {"Каталог", "Вопросы без ответа"} <= titles
     text = paragraph(report, "За период")
     assert "мероприятие" in text and "технической направленности" in text
+
+
+@pytest.mark.postgres
+async def test_last_place_goes_to_one_parent_on_postgres(pg_url: str) -> None:
+    """Parents pressing «Пойду» at the same instant never exceed the capacity."""
+    import asyncio
+
+    from bot.services.announcements.events import SignupError, sign_up
+    from db import migrate
+    from db.engine import create_engine, create_sessionmaker
+    from db.models import Event, EventSignup, User
+
+    await asyncio.to_thread(migrate.upgrade, pg_url)
+    engine = create_engine(pg_url)
+    sessions = create_sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            event = await create_event(
+                session,
+                EventDraft(
+                    title="Мастер-класс",
+                    starts_at=utcnow() + timedelta(days=1),
+                    timezone="Asia/Irkutsk",
+                    place="ДДТ",
+                    organisation="ДДТ",
+                    directions=(),
+                    audience="parents",
+                    capacity=1,
+                    description="",
+                    municipality_id=None,
+                ),
+                created_by=None,
+            )
+            for uid in range(1, 9):
+                session.add(User(id=uid, child_ages=[], role="parent", is_active=True))
+            await session.commit()
+            event_id = event.id
+
+        async def try_sign_up(uid: int) -> bool:
+            async with sessions() as session:
+                ev = await session.get(Event, event_id)
+                user = await session.get(User, uid)
+                assert ev is not None and user is not None
+                try:
+                    ok = await sign_up(session, ev, user)
+                except SignupError:
+                    await session.rollback()
+                    return False
+                await session.commit()
+                return ok
+
+        results = await asyncio.gather(*(try_sign_up(uid) for uid in range(1, 9)))
+        assert sum(results) == 1
+        async with sessions() as session:
+            from sqlalchemy import func, select
+
+            count = await session.scalar(select(func.count()).where(EventSignup.event_id == event_id))
+            assert count == 1
+    finally:
+        await engine.dispose()

@@ -140,6 +140,10 @@ async def sign_up(session: AsyncSession, event: Event, user: User) -> bool:
         raise SignupError("Это мероприятие уже прошло.")
     if await is_signed_up(session, event.id, user.id):
         return False
+    if event.capacity is not None:
+        # Serialise sign-ups for one event on PostgreSQL (a row lock until commit);
+        # SQLite already serialises writers, and its dialect leaves FOR UPDATE out.
+        await session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
     if event.capacity is not None and await signup_count(session, event.id) >= event.capacity:
         raise SignupError("К сожалению, все места уже заняты.")
     signup = EventSignup(event_id=event.id, user_id=user.id, created_at=utcnow())
