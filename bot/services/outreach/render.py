@@ -94,6 +94,8 @@ def _catalogue_sentence(report: dict[str, Any]) -> str | None:
         f"{by_title.get(str(row[0]), str(row[0]))} направленности — {row[1]}" for row in table.rows if row[1]
     ]
     total = int(table.totals[1] or 0)
+    if total == 0:  # no catalogue loaded: nothing worth a sentence
+        return None
     sentence = f"В каталоге программ — {russian.PROGRAM.count(total)}"
     if parts:
         sentence += ": " + ", ".join(parts)

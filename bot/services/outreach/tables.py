@@ -75,7 +75,7 @@ def _catalogue(data: Any) -> Table | None:
             return None
         ovz_n = _int(ovz.get(code, 0)) if isinstance(ovz, dict) else None
         rows.append([_direction_title(code), n, ovz_n])
-    if not rows:
+    if not rows or not any(r[1] for r in rows):  # no catalogue loaded
         return None
     ovz_total = sum(int(r[2] or 0) for r in rows) if isinstance(ovz, dict) else _int(ovz)
     return Table(
