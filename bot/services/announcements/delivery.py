@@ -675,6 +675,8 @@ class DeliveryWorker:
     async def _safe_send(self, chat_id: int, text: str) -> Message | None:
         for _ in range(3):
             await self._wait_pause()
+            if self._stopping and self._paused_until is not None:
+                return None  # stopped while Telegram still wants a pause: send nothing
             await self.limiter.acquire()
             try:
                 return await self.bot.send_message(chat_id, text)
@@ -688,6 +690,9 @@ class DeliveryWorker:
     async def _safe_edit(
         self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
     ) -> None:
+        await self._wait_pause()
+        if self._stopping and self._paused_until is not None:
+            return
         await self.limiter.acquire()
         try:
             await self.bot.edit_message_text(
