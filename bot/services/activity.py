@@ -95,6 +95,7 @@ def forget_buffered(session: AsyncSession, user_id: int, anonymous_id: int) -> N
 _PENDING = "mocbot_activity"
 _FORGOTTEN = "mocbot_activity_forgotten"
 _MARKS = "mocbot_activity_marks"
+_WRITER = "mocbot_activity_writer"
 _WRITERS: dict[Any, ActivityWriter] = {}
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class ActivityWriter:
         self._late: dict[int, int] = {}  # forgotten while a batch was being written
         self._wake = asyncio.Event()
         self._stopping = False
+        self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.written = 0
@@ -136,6 +138,7 @@ class ActivityWriter:
         if key in _WRITERS:
             raise RuntimeError("an activity writer is already running for this engine")
         self._stopping = False
+        self._closed = False
         self._task = asyncio.create_task(self._run(), name="activity-writer")
         _WRITERS[key] = self
 
@@ -149,11 +152,16 @@ class ActivityWriter:
         self._wake.set()
         await self._task
         self._task = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:
+            # Shutdown goes on (storage, engine); the rows are lost, and the log says how many.
+            logger.exception("activity writer: %d activity rows could not be written", len(self._buffer))
+        self._closed = True
 
     def put(self, rows: list[dict[str, Any]]) -> None:
         """Rows of a committed transaction (called from the session's after_commit hook)."""
-        if self._task is None:
+        if self._closed:
             # Only reachable when a commit finishes after stop() has written the last batch.
             logger.error("activity writer stopped: %d committed activity rows not written", len(rows))
             return
@@ -216,7 +224,12 @@ def _before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its rows stay pending until the whole transaction commits
     rows = session.info.get(_PENDING)
-    if rows and _writer_for(session) is None:
+    writer = _writer_for(session)
+    if writer is not None:
+        # The writer that takes the rows, even if stop() unregisters it while the commit runs.
+        if rows or session.info.get(_FORGOTTEN):
+            session.info[_WRITER] = writer
+    elif rows:
         # The writer stopped between record() and this commit: insert in this transaction.
         session.execute(insert(ActivityEvent), list(rows))
         rows.clear()
@@ -228,7 +241,7 @@ def _after_commit(session: Session) -> None:
         return
     rows = session.info.pop(_PENDING, None)
     forgotten = session.info.pop(_FORGOTTEN, None)
-    writer = _writer_for(session)
+    writer = session.info.pop(_WRITER, None)
     if writer is None:
         return
     if rows:
@@ -262,5 +275,5 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
 
 
 def _discard(session: Session) -> None:
-    for key in (_PENDING, _FORGOTTEN, _MARKS):
+    for key in (_PENDING, _FORGOTTEN, _MARKS, _WRITER):
         session.info.pop(key, None)
