@@ -193,3 +193,27 @@ async def test_writer_on_postgres(pg_url: str) -> None:
         assert await db.count() == 8
     finally:
         await db.engine.dispose()
+
+
+async def test_rows_follow_the_writer_that_was_running_when_the_commit_began(
+    db: Db, writer: ActivityWriter
+) -> None:
+    from sqlalchemy import event
+
+    from bot.services import activity
+    from db.base import utcnow
+    from db.models import User
+
+    async with db.sessionmaker() as session:
+        await record(session, Kind.SUBSCRIBED, user_id=5)
+        session.add(User(id=5, first_seen_at=utcnow(), last_seen_at=utcnow(), child_ages=[]))
+
+        def unregister(*_: object) -> None:
+            # what stop() does first, here in the middle of the commit (after before_commit)
+            activity._WRITERS.pop(db.engine.sync_engine, None)
+
+        event.listen(session.sync_session, "after_flush", unregister)
+        await session.commit()
+    assert writer.buffered == 1  # neither lost nor inserted twice
+    await writer.stop()
+    assert await db.count(user_id=5) == 1
