@@ -675,6 +675,8 @@ class DeliveryWorker:
     async def _safe_send(self, chat_id: int, text: str) -> Message | None:
         for _ in range(3):
             await self._wait_pause()
+            if self._paused_until is not None:
+                return None  # stopping while Telegram still asks to wait: send nothing now
             await self.limiter.acquire()
             try:
                 return await self.bot.send_message(chat_id, text)
