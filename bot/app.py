@@ -125,14 +125,20 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     scheduler = AsyncIOScheduler(timezone="UTC")
     dp = create_dispatcher(settings, sessionmaker, content, scheduler=scheduler, storage=storage)
     app = App(settings, engine, sessionmaker, content, scheduler, dp)
+    from bot.services.activity import ActivityWriter
     from bot.services.announcements.delivery import DeliveryWorker
 
     workers: list[DeliveryWorker] = []
+    activity_writers: list[ActivityWriter] = []
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot)
         if not scheduler.running:
             scheduler.start()
+        if not activity_writers:
+            # Activity rows leave the update's transaction and are written in batches.
+            activity_writers.append(ActivityWriter(engine))
+            await activity_writers[-1].start()
         from bot.local_api import LocalBotSession
 
         if isinstance(bot.session, LocalBotSession) and settings.bot_token is not None:
@@ -148,6 +154,8 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             await workers.pop().stop()
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        while activity_writers:
+            await activity_writers.pop().stop()  # writes every buffered row
         await dp.storage.close()
         await engine.dispose()
         logger.info("mocbot stopped")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -18,6 +17,7 @@ from typing import TextIO
 from aiogram import Bot
 
 from bot.app import App, create_bot
+from bot.console_hooks import STARTUP_HOOKS, StartupHook
 from bot.html import strip_tags
 from bot.local_api import LocalBotSession, Sent, UpdateFactory, staff_chat_message
 
@@ -26,8 +26,7 @@ DEFAULT_USER_ID = 1001
 DEFAULT_STAFF_CHAT_ID = -1000000000001
 
 # Features add coroutines run once the console is ready (e.g. load demo data).
-StartupHook = Callable[[App, Callable[[str], None]], Awaitable[None]]
-STARTUP_HOOKS: list[StartupHook] = []
+__all__ = ["STARTUP_HOOKS", "Console", "StartupHook", "render_html", "run_console"]
 
 CONSOLE_HELP = """Команды консоли (всё остальное уходит боту как сообщение):
   #N              нажать кнопку N из последнего ответа; # — показать кнопки

@@ -187,10 +187,14 @@ def register_section(name: str, loader: SectionLoader) -> None:
     _SECTION_LOADERS[name] = loader
 
 
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path, base: Path) -> Any:
     rel = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader when PyYAML has it (several times faster), the same safe subset
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except FileNotFoundError:
         raise ContentError([ContentProblem(rel, "-", "file is missing")]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

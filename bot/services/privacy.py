@@ -70,6 +70,9 @@ async def _describe_user(session: AsyncSession, user: User, content: Content, tz
 
 
 async def _forget_activity(session: AsyncSession, user_id: int, anonymous_id: int) -> None:
+    from bot.services.activity import forget_buffered
+
+    forget_buffered(session, user_id, anonymous_id)
     await session.execute(
         update(ActivityEvent).where(ActivityEvent.user_id == user_id).values(user_id=anonymous_id)
     )

@@ -53,7 +53,7 @@ async def _console_demo(app: App, say: Callable[[str], None]) -> None:
 
 
 def _register() -> None:
-    from bot.console import STARTUP_HOOKS
+    from bot.console_hooks import STARTUP_HOOKS
 
     privacy.register_owner(privacy.DataOwner("catalogue", _describe, _forget))
     register_source("catalogue", _report)

@@ -184,24 +184,24 @@ async def _bot(session: AsyncSession, scope: ReportScope) -> dict[str, Any]:
     def persons(kind: Kind) -> int:
         return by_kind.get(str(kind), {}).get("people", 0)
 
-    # FAQ: outcomes by conditional sums (one pass, no sorting), then the topics answered.
-    # Distinct people come from the by-kind pass above.
-    faq_filter = _event_filter(scope, Kind.FAQ_QUESTION)
-    sums = [func.sum(case((ActivityEvent.outcome == o, 1), else_=0)) for o in FAQ_OUTCOMES]
-    counts = (await session.execute(select(*sums).where(*faq_filter))).one()
-    outcomes = {o: int(n or 0) for o, n in zip(FAQ_OUTCOMES, counts, strict=True)}
+    # FAQ: outcomes and the topics answered in one pass, grouped by (outcome, topic): a few
+    # hundred groups at most. Distinct people come from the by-kind pass above.
+    outcome_topic_rows = await session.execute(
+        select(ActivityEvent.outcome, ActivityEvent.topic, func.count())
+        .where(*_event_filter(scope, Kind.FAQ_QUESTION))
+        .group_by(ActivityEvent.outcome, ActivityEvent.topic)
+    )
+    outcomes = dict.fromkeys(FAQ_OUTCOMES, 0)
+    topic_counts: dict[str, int] = {}
+    for outcome, topic, n in outcome_topic_rows:
+        if outcome in outcomes:
+            outcomes[outcome] += int(n)
+        if topic is not None and outcome in ("answer", "suggest"):
+            topic_counts[topic] = topic_counts.get(topic, 0) + int(n)
     questions = events(Kind.FAQ_QUESTION) - outcomes["smalltalk"]
     without_staff = outcomes["answer"] + outcomes["suggest"]
-    topic_rows = await session.execute(
-        select(ActivityEvent.topic, func.count())
-        .where(
-            *faq_filter, ActivityEvent.topic.is_not(None), ActivityEvent.outcome.in_(("answer", "suggest"))
-        )
-        .group_by(ActivityEvent.topic)
-        .order_by(func.count().desc(), ActivityEvent.topic)
-        .limit(TOP_TOPICS)
-    )
-    top_topics = [{"topic": t, "questions": int(n)} for t, n in topic_rows]
+    ranked = sorted(topic_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TOPICS]
+    top_topics = [{"topic": t, "questions": n} for t, n in ranked]
 
     # hand-offs
     answered = events(Kind.HANDOFF_ANSWERED)
