@@ -63,3 +63,39 @@ async def test_dialog_state_lives_in_redis(settings: Settings, redis_url: str) -
             await storage.redis.delete(name)
         await storage.close()
         await app.engine.dispose()
+
+
+async def _concurrent_first_updates(url: str) -> None:
+    import asyncio
+
+    from db.engine import create_engine, create_sessionmaker
+    from db.repositories.users import UserRepo
+
+    engine = create_engine(url)
+    sessions = create_sessionmaker(engine)
+    try:
+
+        async def first_update() -> int:
+            async with sessions() as session:
+                user = await UserRepo(session).get_or_create(777)
+                await asyncio.sleep(0.05)  # both transactions open at once
+                await session.commit()
+                return user.id
+
+        assert await asyncio.gather(*(first_update() for _ in range(4))) == [777] * 4
+        async with sessions() as session:
+            assert await session.get(User, 777) is not None
+    finally:
+        await engine.dispose()
+
+
+async def test_new_user_with_simultaneous_updates_sqlite(db_url: str) -> None:
+    await _concurrent_first_updates(db_url)
+
+
+@pytest.mark.postgres
+async def test_new_user_with_simultaneous_updates_postgres(pg_url: str) -> None:
+    import asyncio
+
+    await asyncio.to_thread(migrate.upgrade, pg_url)
+    await _concurrent_first_updates(pg_url)

@@ -6,6 +6,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
+from db.upsert import insert_ignore
 
 
 class UserRepo:
@@ -16,11 +17,20 @@ class UserRepo:
         return await self.session.get(User, user_id)
 
     async def get_or_create(self, user_id: int) -> User:
+        """The user's row, created with only the id if missing.
+
+        Two updates of a new user can arrive at once (polling handles updates
+        concurrently); the insert ignores a row the other one just created.
+        """
         user = await self.session.get(User, user_id)
         if user is None:
-            user = User(id=user_id, child_ages=[], role="parent", is_active=True)
-            self.session.add(user)
-            await self.session.flush()
+            await insert_ignore(
+                self.session,
+                User.__table__,  # type: ignore[arg-type]
+                {"id": user_id, "child_ages": [], "role": "parent", "is_active": True},
+            )
+            user = await self.session.get(User, user_id, populate_existing=True)
+            assert user is not None
         return user
 
     async def list_by_role(self, role: str) -> list[User]:
