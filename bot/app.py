@@ -125,14 +125,27 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     scheduler = AsyncIOScheduler(timezone="UTC")
     dp = create_dispatcher(settings, sessionmaker, content, scheduler=scheduler, storage=storage)
     app = App(settings, engine, sessionmaker, content, scheduler, dp)
+    from bot.services.announcements.delivery import DeliveryWorker
+
+    workers: list[DeliveryWorker] = []
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot)
         if not scheduler.running:
             scheduler.start()
+        from bot.local_api import LocalBotSession
+
+        if isinstance(bot.session, LocalBotSession) and settings.bot_token is not None:
+            # A console next to a configured bot: the real bot delivers from this database.
+            logger.info("local console with BOT_TOKEN set: the delivery worker is not started")
+        else:
+            workers.append(DeliveryWorker(bot, sessionmaker, settings))  # broadcasts and reminders
+            await workers[-1].start()
         logger.info("mocbot started")
 
     async def on_shutdown() -> None:
+        while workers:
+            await workers.pop().stop()
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await dp.storage.close()

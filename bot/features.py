@@ -13,7 +13,9 @@ from __future__ import annotations
 import importlib
 
 FEATURE_MODULES: list[str] = [
-    # e.g. "bot.services.catalogue", added by each feature
+    "bot.services.catalogue",
+    "bot.services.announcements",
+    "bot.services.outreach",
     "bot.services.faq",
 ]
 

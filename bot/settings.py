@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     throttle_rate: float = 1.0
     throttle_burst: int = 5
 
+    # --- Announcements ----------------------------------------------------------------
+    broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
+    broadcast_concurrency: int = Field(default=16, ge=1, le=256)
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:

@@ -7,17 +7,37 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     """All routers in the order they must be tried; catch-alls last."""
-    from handlers import errors, fallback, faq, privacy, staff, start
+    from handlers import (
+        announce_staff,
+        announcements,
+        catalogue,
+        catalogue_import,
+        errors,
+        fallback,
+        faq,
+        outreach_log,
+        outreach_report,
+        privacy,
+        staff,
+        start,
+    )
 
     routers = [
         errors.router,
         start.router,
         privacy.router,
         staff.router,
-        # Feature routers go here, before the fallback.
+        # Feature routers: commands, buttons and dialog states ...
+        catalogue_import.router,
+        announce_staff.router,
+        announcements.router,
+        outreach_log.router,
+        outreach_report.router,
         faq.staff_router,
         faq.replies_router,
-        faq.router,  # all other private-chat free text: keep it just before the fallback
+        # ... then free text: program searches before the FAQ, which takes all other text.
+        catalogue.router,
+        faq.router,
         fallback.router,
     ]
     return _detached(routers)

@@ -78,4 +78,7 @@ async def test_run_console_reads_piped_lines(app: App) -> None:
 
 
 def test_render_html_keeps_links_readable() -> None:
-    assert render_html('<b>Сайт</b>: <a href="https://x.ru">тут</a> &amp; всё') == "Сайт: тут (https://x.ru) & всё"
+    assert (
+        render_html('<b>Сайт</b>: <a href="https://x.ru">тут</a> &amp; всё')
+        == "Сайт: тут (https://x.ru) & всё"
+    )

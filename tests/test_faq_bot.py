@@ -246,7 +246,7 @@ async def test_reload_keeps_old_content_on_error_and_rebuilds_matcher(
         faq_file.write_text(original + extra, encoding="utf-8")
         reply = texts(await tester.send("/reload", user_id=ADMIN_ID))
         assert "перезагружен" in reply and "не перезагружен" not in reply
-        sent = await tester.send("кружок где дракон огнедышащий")
+        sent = await tester.send("сертификат и дракон огнедышащий")
         assert "Драконов в кружках нет" in sent[0].text
     finally:
         await app.engine.dispose()

@@ -7,13 +7,17 @@ import logging
 import sys
 from collections.abc import Callable
 
-from bot.cli import core
+from bot.cli import announcements, core, outreach
 from bot.cli import faq as faq_cli
+from bot.cli.catalogue import register as register_catalogue
 
 # Each module has `register(subparsers)`; the order is the order in `mocbot --help`.
 COMMAND_MODULES: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     core.register,
     faq_cli.register,
+    register_catalogue,
+    announcements.register,
+    outreach.register,
 ]
 
 

@@ -49,6 +49,11 @@ def _fmt(dt: object, tz: ZoneInfo) -> str:
 
 
 async def _describe_user(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
+    if user.consent_at is None:
+        return [
+            f"• Идентификатор Telegram: <code>{user.id}</code>",
+            "• Согласие на обработку данных ещё не дано — кроме идентификатора ничего не хранится.",
+        ]
     lines = [
         f"• Идентификатор Telegram: <code>{user.id}</code>",
         f"• Согласие на обработку данных: {_fmt(user.consent_at, tz)}",

@@ -2,9 +2,26 @@
 
 from db.base import Base
 from db.models.activity import ActivityEvent
+from db.models.announcements import Broadcast, DeliveryPause, Event, EventSignup, OutboxMessage, Subscription
+from db.models.catalogue import PendingImport, Program
+from db.models.faq import FaqHandoff, FaqQuestion
+from db.models.outreach import OutreachActivity, OutreachAudit
 from db.models.user import User
 
-__all__ = ["ActivityEvent", "Base", "User"]
-from db.models.faq import FaqHandoff, FaqQuestion
-
-__all__ += ["FaqHandoff", "FaqQuestion"]
+__all__ = [
+    "ActivityEvent",
+    "Base",
+    "Broadcast",
+    "DeliveryPause",
+    "Event",
+    "EventSignup",
+    "FaqHandoff",
+    "FaqQuestion",
+    "OutboxMessage",
+    "OutreachActivity",
+    "OutreachAudit",
+    "PendingImport",
+    "Program",
+    "Subscription",
+    "User",
+]

@@ -1,0 +1,247 @@
+"""Broadcast benchmark: the real bot process against a local fake Bot API.
+
+    .venv/bin/python bench/broadcast.py [--recipients 5000] [--limit 100] [--latency 0.05]
+
+It starts a fake Bot API server (tests/support/fake_api.py) that allows
+`--limit` messages per second (429 with retry_after beyond that) and one per
+second per chat, answers every request after `--latency` seconds, and has some
+chats blocked (403). It subscribes `--recipients` users in a fresh SQLite
+database, records one broadcast, and runs `python -m bot run` with BOT_TOKEN set
+to a fake token and TELEGRAM_API_URL pointing at the fake server, so the
+delivery worker in the bot process does the work.
+
+Run 1 measures: delivered / blocked / failed (adding up to the recipients),
+duplicates (must be 0), the achieved rate as a share of the limit (target
+>= 0.9) and the 429s received. Run 2 kills the bot process with SIGKILL
+half-way, starts it again, and shows 0 duplicates, how many messages were
+"uncertain" (in flight at the kill: never sent again) and that every other
+recipient got the message exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from bot.services.announcements.broadcasts import create_broadcast, state_counts  # noqa: E402
+from bot.services.announcements.subscriptions import Target  # noqa: E402
+from db import migrate  # noqa: E402
+from db.engine import create_engine, create_sessionmaker  # noqa: E402
+from db.models import Broadcast  # noqa: E402
+from tests.support.announce import add_subscribers  # noqa: E402
+from tests.support.fake_api import SEND_METHODS, FakeBotAPI  # noqa: E402
+
+STAFF_CHAT = -1001234567890
+FIRST_ID = 10_000_000
+TEXT = "<b>День открытых дверей</b> в Доме детского творчества: суббота, 11:00. Ждём вас!"
+
+
+class Run:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.db_path = workdir / "bench.sqlite3"
+        self.url = f"sqlite+aiosqlite:///{self.db_path}"
+        self.ids = list(range(FIRST_ID, FIRST_ID + args.recipients))
+        step = max(int(1 / args.blocked_share), 1) if args.blocked_share > 0 else 0
+        self.blocked = set(self.ids[::step]) if step else set()
+        self.api = FakeBotAPI(
+            rate_limit=args.limit,
+            per_chat_interval=1.0,
+            latency=args.latency,
+            blocked=set(self.blocked),
+            long_poll_cap=1.0,
+        )
+        self.engine = create_engine(self.url)
+        self.sessionmaker = create_sessionmaker(self.engine)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "bot.log"
+        self.broadcast_id = 0
+
+    async def prepare(self) -> None:
+        await asyncio.to_thread(migrate.upgrade, self.url)
+        async with self.sessionmaker() as session:
+            await add_subscribers(session, self.ids)
+            b = await create_broadcast(session, text=TEXT, target=Target(), created_by=None)
+            await session.commit()
+            self.broadcast_id = b.id
+        await self.api.start()
+
+    def start_bot(self) -> None:
+        env = {
+            **os.environ,
+            "BOT_TOKEN": "42:bench-fake-token",
+            "TELEGRAM_API_URL": self.api.base_url,
+            "DATABASE_URL": self.url,
+            "STAFF_CHAT_ID": str(STAFF_CHAT),
+            "ADMIN_IDS": "",
+            "BROADCAST_RATE": str(self.args.limit),
+            "BROADCAST_CONCURRENCY": str(self.args.concurrency),
+            "LOG_LEVEL": "WARNING",
+        }
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
+
+    def stop_bot(self, sig: int = signal.SIGTERM) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def broadcast_sends(self) -> int:
+        return sum(n for chat, n in self.api.delivered.items() if chat > 0)
+
+    async def wait_finished(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            async with self.sessionmaker() as session:
+                finished = await session.scalar(
+                    select(Broadcast.finished_at).where(Broadcast.id == self.broadcast_id)
+                )
+            if finished is not None:
+                return
+            if self.proc is not None and self.proc.poll() is not None:
+                raise SystemExit(f"the bot process exited early; see {self.log}")
+            await asyncio.sleep(0.5)
+        raise SystemExit(f"the broadcast did not finish in {timeout:.0f} s; see {self.log}")
+
+    async def counts(self) -> dict[str, int]:
+        async with self.sessionmaker() as session:
+            return await state_counts(session, self.broadcast_id)
+
+    def rate(self) -> float:
+        accepted = [
+            r.at
+            for r in self.api.received
+            if r.method in SEND_METHODS and (r.chat_id or 0) > 0 and r.status != 429
+        ]
+        if len(accepted) < 2:
+            return 0.0
+        return (len(accepted) - 1) / (accepted[-1] - accepted[0])
+
+    async def close(self) -> None:
+        await self.api.stop()
+        await self.engine.dispose()
+
+
+async def run_full(args: argparse.Namespace, workdir: Path) -> bool:
+    run = Run(args, workdir)
+    await run.prepare()
+    started = time.monotonic()
+    run.start_bot()
+    try:
+        await run.wait_finished(timeout=args.recipients / args.limit * 4 + 60)
+    finally:
+        run.stop_bot()
+    elapsed = time.monotonic() - started
+    c = await run.counts()
+    delivered, blocked, failed = c.get("sent", 0), c.get("blocked", 0), c.get("failed", 0)
+    rate = run.rate()
+    duplicates = run.api.duplicates({TEXT})
+    print(f"Run 1: one broadcast to {args.recipients} subscribers "
+          f"(limit {args.limit:g} msg/s, {args.latency * 1000:.0f} ms per request, "
+          f"{len(run.blocked)} chats blocked, {args.concurrency} sends in flight)")  # fmt: skip
+    print(f"  delivered {delivered}, blocked {blocked}, failed {failed}; "
+          f"sum {delivered + blocked + failed} of {args.recipients}")  # fmt: skip
+    print(f"  duplicates: {duplicates}")
+    print(f"  achieved rate: {rate:.1f} msg/s = {rate / args.limit:.2f} of the limit (target >= 0.90)")
+    print(f"  429 answers received: {run.api.too_many_requests}")
+    print(f"  wall time with start-up: {elapsed:.1f} s")
+    await run.close()
+    return (
+        delivered + blocked + failed == args.recipients
+        and duplicates == 0
+        and delivered == args.recipients - len(run.blocked)
+    )
+
+
+async def run_killed(args: argparse.Namespace, workdir: Path) -> bool:
+    run = Run(args, workdir)
+    await run.prepare()
+    run.start_bot()
+    half = args.recipients // 2
+    deadline = time.monotonic() + args.recipients / args.limit * 4 + 60
+    while run.broadcast_sends() < half:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the bot never got half-way; see {run.log}")
+        await asyncio.sleep(0.01)
+    run.stop_bot(signal.SIGKILL)
+    at_kill = run.broadcast_sends()
+    run.start_bot()
+    try:
+        await run.wait_finished(timeout=args.recipients / args.limit * 4 + 60)
+    finally:
+        run.stop_bot()
+    c = await run.counts()
+    uncertain = c.get("uncertain", 0)
+    async with run.sessionmaker() as session:
+        from db.models import OutboxMessage
+
+        rows = (
+            await session.execute(
+                select(OutboxMessage.user_id, OutboxMessage.state).where(
+                    OutboxMessage.broadcast_id == run.broadcast_id
+                )
+            )
+        ).all()
+    uncertain_ids = {uid for uid, state in rows if state == "uncertain"}
+    received_uncertain = sum(1 for uid in uncertain_ids if run.api.delivered[uid])
+    others = [uid for uid in run.ids if uid not in run.blocked and uid not in uncertain_ids]
+    missing = [uid for uid in others if run.api.delivered_texts[(uid, TEXT)] != 1]
+    duplicates = run.api.duplicates({TEXT})
+    print(f"Run 2: SIGKILL of the bot process after {at_kill} messages, then a restart")
+    print(f"  delivered {c.get('sent', 0)}, blocked {c.get('blocked', 0)}, failed {c.get('failed', 0)}, "
+          f"uncertain {uncertain}; sum {sum(c.values())} of {args.recipients}")  # fmt: skip
+    print(f"  duplicates: {duplicates}")
+    print(f"  uncertain (in flight at the kill, not sent again): {uncertain} (the server had "
+          f"received {received_uncertain} of them; at most {args.concurrency} possible)")  # fmt: skip
+    print(f"  every other recipient delivered exactly once: {'yes' if not missing else 'NO'} "
+          f"({len(others) - len(missing)} of {len(others)})")  # fmt: skip
+    await run.close()
+    return duplicates == 0 and not missing and uncertain <= args.concurrency
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--recipients", type=int, default=5000)
+    parser.add_argument("--limit", type=float, default=100.0, help="fake server's msg/s (and BROADCAST_RATE)")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
+    parser.add_argument(
+        "--blocked-share", type=float, default=0.02, help="share of chats that blocked the bot"
+    )
+    parser.add_argument("--concurrency", type=int, default=16, help="BROADCAST_CONCURRENCY of the bot")
+    parser.add_argument("--skip-kill", action="store_true", help="only run 1")
+    parser.add_argument("--only-kill", action="store_true", help="only run 2 (used by the smoke test)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mocbot-bench-") as tmp:
+        ok = True
+        if not args.only_kill:
+            ok = asyncio.run(run_full(args, Path(tmp)))
+        if not args.skip_kill:
+            second = Path(tmp) / "kill"
+            second.mkdir()
+            ok = asyncio.run(run_killed(args, second)) and ok
+    print("RESULT:", "OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

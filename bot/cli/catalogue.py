@@ -1,0 +1,165 @@
+"""Catalogue subcommands: import-programs, search."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli.core import CliError, load_settings, setup_logging
+from bot.content import Content, ContentError, load_content
+from bot.settings import Settings
+
+
+def _content(settings: Settings) -> Content:
+    try:
+        return load_content(settings.content_dir, settings.default_municipality)
+    except ContentError as exc:
+        raise CliError(f"invalid content ({settings.content_dir}):\n{exc}") from None
+
+
+def _municipality(content: Content, name: str | None) -> str | None:
+    from bot.services.catalogue.store import resolve_municipality
+
+    if name is None:
+        return None
+    mid = resolve_municipality(content, name)
+    if mid is None:
+        known = ", ".join(f"{m.name} ({mid})" for mid, m in content.municipalities.items())
+        raise CliError(f"unknown municipality {name!r}; known: {known}")
+    return mid
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.services.catalogue.importer import describe
+    from bot.services.catalogue.store import parse_for_content
+
+    settings = load_settings()
+    setup_logging("WARNING")
+    content = _content(settings)
+    path: Path = args.file
+    if not path.is_file():
+        raise CliError(f"file not found: {path}")
+    override = _municipality(content, args.municipality)
+    parsed = parse_for_content(path.read_bytes(), content, override, path.name)
+    if parsed.unknown_columns:
+        print("unknown columns (ignored): " + ", ".join(parsed.unknown_columns))
+    if parsed.file_error is not None:
+        raise CliError(f"{path.name}: {describe(parsed.file_error, 'en')}; nothing was imported")
+    if parsed.row_errors:
+        for problem in parsed.row_errors:
+            print(describe(problem, "en"), file=sys.stderr)
+        raise CliError(
+            f"{path.name}: {len(parsed.row_errors)} invalid row(s) of {parsed.rows}; nothing was imported"
+        )
+    plan = asyncio.run(_import(settings, parsed.records, args.dry_run))
+    counts = plan.counts()
+    verb = "would be" if args.dry_run else "were"
+    print(
+        f"{path.name}: {parsed.rows} rows; programs that {verb} added: {counts['added']}, "
+        f"updated: {counts['updated']}, unchanged: {counts['unchanged']}, removed: {counts['removed']}"
+    )
+    for label, ids in (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed)):
+        if ids and args.verbose:
+            print(f"  {label}: " + ", ".join(ids))
+    if args.dry_run:
+        print("dry run: the database was not changed")
+    return 0
+
+
+async def _import(settings: Settings, records: list[dict[str, Any]], dry_run: bool) -> Any:
+    from bot.services.catalogue.store import apply_import, plan_import
+    from db.engine import create_engine, create_sessionmaker
+    from db.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            if dry_run:
+                return await plan_import(session, records)
+            plan = await apply_import(session, records)
+            await session.commit()
+            return plan
+    finally:
+        await engine.dispose()
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from bot.directions import parse_direction
+    from bot.services.catalogue.query import AgeRange, keywords_from_text
+    from bot.services.catalogue.search import SearchFilters
+
+    settings = load_settings()
+    setup_logging("WARNING")
+    content = _content(settings)
+    direction = None
+    if args.direction:
+        direction = parse_direction(args.direction)
+        if direction is None:
+            raise CliError(f"unknown direction {args.direction!r}; use one of the six направленности")
+    age = None
+    if args.age is not None:
+        age = AgeRange.parse_code(str(args.age))
+        if age is None:
+            raise CliError("--age must be from 5 to 18")
+    filters = SearchFilters(
+        municipality_id=_municipality(content, args.municipality),
+        direction=direction,
+        age=age,
+        funding="free" if args.free else "cert" if args.certificate else None,
+        ovz=args.ovz,
+        keywords=keywords_from_text(args.query) if args.query else (),
+    )
+    hits = asyncio.run(_search(settings, filters, args.limit))
+    if args.json:
+        print(json.dumps([h.as_json() for h in hits], ensure_ascii=False, indent=2))
+    else:
+        for h in hits:
+            print(f"{h.external_id}\t{h.title}\t{h.age_from}-{h.age_to}\t{h.organisation}")
+        print(f"{len(hits)} program(s)", file=sys.stderr)
+    return 0
+
+
+async def _search(settings: Settings, filters: Any, limit: int | None) -> Any:
+    from bot.services.catalogue.search import search
+    from db.engine import create_engine, create_sessionmaker
+    from db.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await search(session, filters, limit)
+    finally:
+        await engine.dispose()
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "import-programs",
+        help="import the program catalogue from an XLSX or CSV file (all or nothing)",
+        description="Import programs from a Navigator export (XLSX or CSV). Programs of the file's "
+        "municipalities that are missing from the file are removed. Any invalid row refuses the "
+        "whole file.",
+    )
+    p.add_argument("file", type=Path, help="XLSX or CSV file")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    p.add_argument("--municipality", metavar="NAME", help="put every row in this municipality (name or id)")
+    p.add_argument("-v", "--verbose", action="store_true", help="list the ids added, updated, removed")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("search", help="search programs as the bot does (ranked)")
+    p.add_argument("--direction", metavar="NAME", help="направленность (forgiving: «техн.», «ФСП»)")
+    p.add_argument("--age", type=int, metavar="N", help="child's age, 5-18")
+    p.add_argument("--query", metavar="TEXT", help="keywords, e.g. «робототехника»")
+    p.add_argument("--municipality", metavar="NAME", help="municipality name or id (default: all)")
+    p.add_argument("--free", action="store_true", help="only free programs")
+    p.add_argument("--certificate", action="store_true", help="only programs paid by certificate")
+    p.add_argument("--ovz", action="store_true", help="only programs adapted for children with ОВЗ")
+    p.add_argument("--limit", type=int, default=None, help="print at most N programs")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_search)

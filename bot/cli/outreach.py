@@ -1,0 +1,233 @@
+"""Outreach subcommands: log-event, import-events, report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.core import CliError, load_settings
+from bot.content import Content, ContentError, load_content
+from bot.settings import Settings
+
+T = TypeVar("T")
+FORMATS = ("json", "xlsx", "csv", "png", "text")
+
+
+def _content(settings: Settings) -> Content:
+    try:
+        return load_content(settings.content_dir, settings.default_municipality)
+    except ContentError as exc:
+        raise CliError(f"invalid content in {settings.content_dir}:\n{exc}") from None
+
+
+async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from db.engine import create_engine, create_sessionmaker
+    from db.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+# --- log-event ----------------------------------------------------------------------------
+
+
+def cmd_log_event(args: argparse.Namespace) -> int:
+    from bot.services.outreach import log
+    from bot.services.outreach.errors import OutreachError
+    from bot.services.outreach.log import ActivityInput
+    from bot.services.outreach.periods import parse_date
+    from bot.services.outreach.service import find_municipality
+
+    settings = load_settings()
+    content = _content(settings)
+    try:
+        title = log.check_title(args.title)
+        draft = ActivityInput(
+            held_on=parse_date(args.date, settings.tz),
+            title=title,
+            kind=log.check_kind(args.kind),
+            audience=log.check_audience(args.audience),
+            reached=log.parse_reached(str(args.reached)),
+            municipality_id=(
+                find_municipality(content, args.municipality)
+                if args.municipality
+                else content.default_municipality_id
+            ),
+            organisation=log.check_organisation(args.organisation) if args.organisation else None,
+            directions=log.check_directions(",".join(args.direction)) if args.direction else (),
+            format=log.check_format(args.format) if args.format else None,
+        )
+    except OutreachError as exc:
+        raise CliError(exc.en) from None
+    if draft.needs_confirmation and not args.yes:
+        raise CliError(
+            f"{draft.reached} people at one activity is more than {log.CONFIRM_ABOVE}: "
+            "check the number, or repeat with --yes if it is right"
+        )
+
+    async def work(session: AsyncSession) -> int:
+        activity = await log.create(session, draft, None, source="cli")
+        return activity.id
+
+    activity_id = asyncio.run(_with_session(settings, work))
+    print(
+        f"logged activity #{activity_id}: {draft.held_on.isoformat()} {draft.audience} "
+        f"{draft.reached} people, {draft.kind}: {draft.title}"
+    )
+    return 0
+
+
+# --- import-events ------------------------------------------------------------------------
+
+
+def cmd_import_events(args: argparse.Namespace) -> int:
+    from bot.services.outreach.errors import OutreachError
+    from bot.services.outreach.sheets import ImportResult, SheetError, import_file
+
+    settings = load_settings()
+    content = _content(settings)
+
+    async def work(session: AsyncSession) -> ImportResult:
+        result = await import_file(session, args.file, settings.tz, content, confirm_large=args.yes)
+        if result.errors:
+            await session.rollback()
+        return result
+
+    try:
+        result = asyncio.run(_with_session(settings, work))
+    except (SheetError, OutreachError) as exc:
+        message = exc.en if isinstance(exc, OutreachError) else str(exc)
+        raise CliError(f"{args.file}: {message}; nothing was imported") from None
+    if result.errors:
+        shown = result.errors[:50]
+        more = len(result.errors) - len(shown)
+        lines = "\n".join(f"  {e}" for e in shown) + (f"\n  ... and {more} more" if more else "")
+        raise CliError(
+            f"{args.file}: {len(result.errors)} problem(s); nothing was imported, "
+            f"fix them and run again:\n{lines}"
+        )
+    print(f"imported {result.imported} activities ({result.reached} people reached) from {args.file}")
+    return 0
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def _period(args: argparse.Namespace, settings: Settings) -> Any:
+    from bot.services.outreach.periods import academic_year, calendar_year, date_range, parse_date
+
+    chosen = [args.year is not None, args.academic_year is not None, bool(args.date_from or args.date_to)]
+    if sum(chosen) != 1:
+        raise CliError("choose one period: --year YYYY, --academic-year YYYY, or --from DATE --to DATE")
+    if args.year is not None:
+        return calendar_year(args.year, settings.tz)
+    if args.academic_year is not None:
+        return academic_year(args.academic_year, settings.tz)
+    if not (args.date_from and args.date_to):
+        raise CliError("--from and --to go together (YYYY-MM-DD each)")
+    start = parse_date(args.date_from, settings.tz, allow_future=True)
+    end = parse_date(args.date_to, settings.tz, allow_future=True)
+    return date_range(start, end, settings.tz)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.services.outreach import render
+    from bot.services.outreach.chart import to_png
+    from bot.services.outreach.errors import OutreachError
+    from bot.services.outreach.service import find_municipality, make_report
+
+    settings = load_settings()
+    content = _content(settings)
+    try:
+        period = _period(args, settings)
+        municipality = find_municipality(content, args.municipality) if args.municipality else None
+    except OutreachError as exc:
+        raise CliError(exc.en) from None
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await make_report(session, period, settings.tz, content, municipality)
+
+    report = asyncio.run(_with_session(settings, work))
+    fmt = args.format
+    data: bytes
+    if fmt == "json":
+        data = (render.to_json(report) + "\n").encode()
+    elif fmt == "text":
+        data = (render.paragraph(report, period.phrase) + "\n").encode()
+    elif fmt == "csv":
+        data = render.to_csv(report).encode("utf-8-sig")
+    elif fmt == "xlsx":
+        data = render.to_xlsx(report)
+    else:
+        data = to_png(report, render.chart_title(report))
+    output: Path | None = args.output
+    if output is None and fmt in {"xlsx", "png"}:
+        output = Path(f"otchet-moc-{period.slug}.{fmt}")
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc.strerror}") from None
+    print(
+        f"report for {period.start.isoformat()}..{period.end.isoformat()} "
+        f"written to {output} ({len(data)} bytes)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "log-event", help="log an offline activity (parent meeting, seminar...) for the report"
+    )
+    p.add_argument("--date", required=True, help="YYYY-MM-DD (not in the future)")
+    p.add_argument("--audience", required=True, help="parents | students | educators | other")
+    p.add_argument(
+        "--kind",
+        required=True,
+        help="meeting | open_day | consultation | master_class | seminar | round_table | competition | "
+        "publication | other",
+    )
+    p.add_argument("--reached", required=True, type=int, help="people reached (over 100000 needs --yes)")
+    p.add_argument("--title", required=True)
+    p.add_argument("--organisation", default=None)
+    p.add_argument(
+        "--direction", action="append", default=[], help="направленность (repeat or comma-separate)"
+    )
+    p.add_argument("--format", default=None, help="offline | online")
+    p.add_argument("--municipality", default=None, help="id or name (default: DEFAULT_MUNICIPALITY)")
+    p.add_argument("--yes", action="store_true", help="confirm a headcount over 100000")
+    p.set_defaults(handler=cmd_log_event)
+
+    p = sub.add_parser(
+        "import-events", help="import past activities from an XLSX or CSV file (all or nothing)"
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("--yes", action="store_true", help="accept headcounts over 100000")
+    p.set_defaults(handler=cmd_import_events)
+
+    p = sub.add_parser("report", help="the outreach report for a year, an academic year or a date range")
+    p.add_argument("--year", type=int, default=None, help="calendar year, e.g. 2025")
+    p.add_argument("--academic-year", type=int, default=None, help="2024 means 1 Sep 2024 - 31 Aug 2025")
+    p.add_argument("--from", dest="date_from", default=None, help="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", default=None, help="YYYY-MM-DD (inclusive)")
+    p.add_argument("--municipality", default=None, help="id or name (default: the whole region)")
+    p.add_argument("--format", choices=FORMATS, default="json")
+    p.add_argument("-o", "--output", type=Path, default=None, help="file (default: stdout for json/csv/text)")
+    p.set_defaults(handler=cmd_report)

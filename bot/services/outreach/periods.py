@@ -1,0 +1,197 @@
+"""Report periods: a calendar year, an academic year (1 September - 31 August) or a range.
+
+Boundaries are calendar days in the municipality's time zone; `scope()` turns
+them into the UTC instants the activity log is stored in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.services.outreach.errors import OutreachError
+from bot.services.report_sources import ReportScope
+
+EARLIEST_YEAR = 2000
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_RU = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})$")
+_RU_SHORT = re.compile(r"^(\d{1,2})\.(\d{1,2})\.?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date  # first day, inclusive
+    end: date  # last day, inclusive
+    kind: str  # "year" | "academic" | "range"
+
+    @property
+    def label(self) -> str:
+        """«2025 год», «2024/2025 учебный год», «01.01.2025 — 31.03.2025»."""
+        if self.kind == "year":
+            return f"{self.start.year} год"
+        if self.kind == "academic":
+            return f"{self.start.year}/{self.end.year} учебный год"
+        return f"{self.start:%d.%m.%Y} — {self.end:%d.%m.%Y}"
+
+    @property
+    def phrase(self) -> str:
+        """The opening of the report sentence: «В 2025 году», «В 2024/2025 учебном году»."""
+        if self.kind == "year":
+            return f"В {self.start.year} году"
+        if self.kind == "academic":
+            return f"В {self.start.year}/{self.end.year} учебном году"
+        return f"С {self.start:%d.%m.%Y} по {self.end:%d.%m.%Y}"
+
+    @property
+    def slug(self) -> str:
+        """For file names: report-2025, report-2024-2025, report-2025-01-01_2025-03-31."""
+        if self.kind == "year":
+            return str(self.start.year)
+        if self.kind == "academic":
+            return f"{self.start.year}-{self.end.year}"
+        return f"{self.start.isoformat()}_{self.end.isoformat()}"
+
+    def months(self) -> list[date]:
+        """First days of every month the period touches, in order."""
+        result: list[date] = []
+        current = self.start.replace(day=1)
+        while current <= self.end:
+            result.append(current)
+            current = (current + timedelta(days=32)).replace(day=1)
+        return result
+
+    def scope(self, tz: ZoneInfo, municipality_id: str | None) -> ReportScope:
+        """UTC instants [start, end) of the local days (midnight in `tz`)."""
+        start = datetime.combine(self.start, time.min, tzinfo=tz)
+        end = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=tz)
+        return ReportScope(start.astimezone(UTC), end.astimezone(UTC), municipality_id)
+
+
+def today(tz: ZoneInfo) -> date:
+    return datetime.now(tz).date()
+
+
+def parse_date(text: str, tz: ZoneInfo, *, allow_future: bool = False) -> date:
+    """«2025-03-14», «14.03.2025», «14.03.25», «14.03» (this year), «сегодня», «вчера».
+
+    A date that does not exist (31.02) or lies in the future is refused.
+    """
+    raw = text.strip().lower()
+    now = today(tz)
+    if raw in {"сегодня", "today"}:
+        return now
+    if raw in {"вчера", "yesterday"}:
+        return now - timedelta(days=1)
+    if m := _ISO.match(raw):
+        y, mo, d = int(m[1]), int(m[2]), int(m[3])
+    elif m := _RU.match(raw):
+        d, mo, y = int(m[1]), int(m[2]), int(m[3])
+        if y < 100:
+            y += 2000
+    elif m := _RU_SHORT.match(raw):
+        d, mo, y = int(m[1]), int(m[2]), now.year
+    else:
+        raise OutreachError(
+            f"Не понял дату «{text.strip()[:40]}». Напишите, например, 14.03.2025 или 2025-03-14.",
+            f"cannot read the date {text.strip()[:40]!r}: use YYYY-MM-DD, e.g. 2025-03-14",
+        )
+    try:
+        value = date(y, mo, d)
+    except ValueError:
+        raise OutreachError(
+            f"Такой даты нет в календаре: {text.strip()[:40]}. Проверьте день и месяц.",
+            f"the date {text.strip()[:40]!r} does not exist",
+        ) from None
+    if value.year < EARLIEST_YEAR:
+        raise OutreachError(
+            f"Дата {value:%d.%m.%Y} слишком ранняя: журнал ведётся с {EARLIEST_YEAR} года.",
+            f"the date {value.isoformat()} is before {EARLIEST_YEAR}",
+        )
+    if not allow_future and value > now:
+        raise OutreachError(
+            f"Дата {value:%d.%m.%Y} ещё не наступила: записывайте мероприятия, которые уже прошли.",
+            f"the date {value.isoformat()} is in the future (today is {now.isoformat()})",
+        )
+    return value
+
+
+def _check_year(year: int, now: date, what_ru: str, what_en: str) -> None:
+    if year < EARLIEST_YEAR:
+        raise OutreachError(
+            f"{what_ru} {year} слишком ранний: данные есть начиная с {EARLIEST_YEAR} года.",
+            f"{what_en} {year} is before {EARLIEST_YEAR}",
+        )
+    if year > now.year:
+        raise OutreachError(
+            f"{what_ru} {year} ещё не наступил: отчёт строится только за прошедший или текущий период.",
+            f"{what_en} {year} is in the future (today is {now.isoformat()})",
+        )
+
+
+def calendar_year(year: int, tz: ZoneInfo) -> Period:
+    _check_year(year, today(tz), "Год", "the year")
+    return Period(date(year, 1, 1), date(year, 12, 31), "year")
+
+
+def academic_year(first_year: int, tz: ZoneInfo) -> Period:
+    """`first_year` 2024 is 1 September 2024 - 31 August 2025."""
+    now = today(tz)
+    _check_year(first_year, now, "Учебный год", "the academic year")
+    if date(first_year, 9, 1) > now:
+        raise OutreachError(
+            f"{first_year}/{first_year + 1} учебный год начнётся только 1 сентября {first_year} года.",
+            f"the academic year {first_year}-{first_year + 1} starts on {first_year}-09-01, in the future",
+        )
+    return Period(date(first_year, 9, 1), date(first_year + 1, 8, 31), "academic")
+
+
+def date_range(start: date, end: date, tz: ZoneInfo) -> Period:
+    if end < start:
+        raise OutreachError(
+            f"Конец периода ({end:%d.%m.%Y}) раньше начала ({start:%d.%m.%Y}).",
+            f"--to {end.isoformat()} is before --from {start.isoformat()}",
+        )
+    if start > today(tz):
+        raise OutreachError(
+            f"Период начинается {start:%d.%m.%Y} — это ещё не наступило.",
+            f"the period starts on {start.isoformat()}, in the future",
+        )
+    return Period(start, end, "range")
+
+
+def current_academic_start(tz: ZoneInfo) -> int:
+    now = today(tz)
+    return now.year if now.month >= 9 else now.year - 1
+
+
+_ACADEMIC_TEXT = re.compile(r"^(\d{4})\s*[-/–—]\s*(\d{2}|\d{4})$")
+
+
+def parse_period_text(text: str, tz: ZoneInfo) -> Period:
+    """What staff type after /report: «2025», «2024/2025» or «2024-25» (academic),
+    «01.01.2025 31.03.2025» (a range)."""
+    raw = text.strip()
+    if re.fullmatch(r"\d{4}", raw):
+        return calendar_year(int(raw), tz)
+    if m := _ACADEMIC_TEXT.match(raw):
+        first = int(m[1])
+        second = int(m[2]) if len(m[2]) == 4 else (first // 100) * 100 + int(m[2])
+        if second != first + 1:
+            raise OutreachError(
+                f"Учебный год записывается двумя соседними годами, например 2024/2025, а не «{raw[:20]}».",
+                f"an academic year is two consecutive years, e.g. 2024-2025, not {raw[:20]!r}",
+            )
+        return academic_year(first, tz)
+    parts = raw.split()
+    if len(parts) == 2:
+        start = parse_date(parts[0], tz, allow_future=True)
+        end = parse_date(parts[1], tz, allow_future=True)
+        return date_range(start, end, tz)
+    raise OutreachError(
+        "Не понял период. Примеры: /report 2025 — календарный год, /report 2024/2025 — учебный год, "
+        "/report 01.01.2025 31.03.2025 — произвольный период.",
+        f"cannot read the period {raw[:40]!r}",
+    )

@@ -1,0 +1,318 @@
+"""Program search for parents: /search, the menu button, typed ages and free-text requests."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import BaseFilter, Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import ContentStore
+from bot.keyboards import MenuCD
+from bot.services.activity import Kind, record
+from bot.services.catalogue.query import MAX_AGE, MIN_AGE, ProgramQuery, parse_age, parse_program_query
+from bot.services.catalogue.search import SearchFilters, blocking_filter, load_hits, search_ids
+from bot.services.catalogue.store import get_program
+from bot.services.catalogue.views import (
+    PAGE_SIZE,
+    BadSearchData,
+    SearchCD,
+    SearchState,
+    age_step,
+    direction_step,
+    filter_step,
+    no_results,
+    program_card,
+    results_page,
+)
+from db.models import User
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == ChatType.PRIVATE)
+logger = logging.getLogger(__name__)
+
+AGE_HINT = f"Напишите возраст ребёнка числом от {MIN_AGE} до {MAX_AGE}, например «7» или «10-12»."
+AGE_OUT_OF_RANGE = f"В «Навигаторе» программы для детей от {MIN_AGE} до {MAX_AGE} лет. " + AGE_HINT
+FORGED = "Эта кнопка не подходит к поиску. Начните поиск заново: /search"
+
+
+class SearchStates(StatesGroup):
+    age = State()
+
+
+class ProgramSearchText(BaseFilter):
+    """Passes (with `program_query`) only when the text really is a program search."""
+
+    async def __call__(self, message: Message) -> bool | dict[str, Any]:
+        if not message.text:
+            return False
+        query = parse_program_query(message.text)
+        return {"program_query": query} if query is not None else False
+
+
+def _municipality(user: User | None, content: ContentStore) -> str:
+    c = content.current
+    if user is not None and user.municipality_id in c.municipalities:
+        return user.municipality_id
+    return c.default_municipality_id
+
+
+async def _keywords(state: FSMContext) -> tuple[str, ...]:
+    data = await state.get_data()
+    return tuple(data.get("kw", ()))
+
+
+async def _leave_age_step(state: FSMContext) -> None:
+    """Stop waiting for a typed age, without touching another feature's dialogue."""
+    if await state.get_state() == SearchStates.age.state:
+        await state.set_state(None)
+
+
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Replace the dialogue message; a new one when it cannot be edited."""
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                return
+            logger.info("could not edit the search message: %s", exc.message)
+        await query.message.answer(text, reply_markup=markup)
+
+
+async def _results(
+    *,
+    session: AsyncSession,
+    user: User,
+    content: ContentStore,
+    search: SearchState,
+    keywords: tuple[str, ...],
+    page: int,
+    log: bool,
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """The text of a results page; None when the page does not exist."""
+    municipality = _municipality(user, content)
+    filters = search.filters(municipality, keywords)
+    ids = await search_ids(session, filters)
+    if page and page * PAGE_SIZE >= len(ids):
+        return None
+    if log:
+        await record(
+            session,
+            Kind.PROGRAM_SEARCH,
+            user_id=user.id,
+            municipality_id=municipality,
+            topic=filters.direction.code if filters.direction else None,
+            age=filters.age.low if filters.age else None,
+            value=len(ids),
+            outcome=filters.summary_code(),
+        )
+    if not ids:
+        blocking = await blocking_filter(session, filters)
+        empty = blocking is None and not await search_ids(
+            session, SearchFilters(municipality_id=municipality)
+        )
+        return no_results(search, keywords, blocking, empty_catalogue=empty)
+    hits = await load_hits(session, ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+    return results_page(search, keywords, hits, len(ids), page)
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+
+@router.message(Command("search"))
+async def cmd_search(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    text, markup = direction_step(SearchState())
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(MenuCD.filter(F.item == "search"))
+async def on_menu_search(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await query.answer()
+    if isinstance(query.message, Message):
+        text, markup = direction_step(SearchState())
+        await query.message.answer(text, reply_markup=markup)
+
+
+async def run_text_query(
+    message: Message,
+    *,
+    program_query: ProgramQuery,
+    session: AsyncSession,
+    user: User,
+    content: ContentStore,
+    state: FSMContext,
+) -> None:
+    """Answer a parsed free-text request: results, or the step that is still missing."""
+    await state.clear()
+    if program_query.age_out_of_range:
+        await message.answer(AGE_OUT_OF_RANGE)
+        return
+    keywords = program_query.keywords
+    if keywords:
+        await state.update_data(kw=list(keywords))
+    search = SearchState(
+        direction=program_query.direction,
+        age=program_query.age,
+        funding=program_query.funding,
+        ovz=program_query.ovz,
+        form=program_query.form,
+        keywords=bool(keywords),
+    )
+    if keywords or (search.direction and search.age):
+        shown = await _results(
+            session=session, user=user, content=content, search=search, keywords=keywords, page=0, log=True
+        )
+        assert shown is not None  # page 0 always exists
+        await message.answer(shown[0], reply_markup=shown[1])
+        return
+    if search.direction is None:
+        text, markup = direction_step(search)
+    else:
+        await state.set_state(SearchStates.age)
+        await state.update_data(cd=search.cd("flt").pack())
+        text, markup = age_step(search, user.child_ages)
+    await message.answer(text, reply_markup=markup)
+
+
+class TypedAge(BaseFilter):
+    """Text that holds a number (or a number word): an answer to the age step."""
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text
+        if not text or text.startswith("/") or parse_age(text) is None:
+            return False
+        query = parse_program_query(text)  # «шахматы для 10 лет» is a new search
+        return query is None or not (query.keywords or query.direction)
+
+
+@router.message(SearchStates.age, F.text, TypedAge())
+async def on_typed_age(
+    message: Message, session: AsyncSession, user: User, content: ContentStore, state: FSMContext
+) -> None:
+    answer = parse_age(message.text or "")
+    if answer is None or answer.age is None:
+        await message.answer(AGE_OUT_OF_RANGE)
+        return
+    data = await state.get_data()
+    try:
+        search = SearchState.from_cd(SearchCD.unpack(data.get("cd", "ps:flt")))
+    except (BadSearchData, ValueError, TypeError):
+        search = SearchState()
+    search = replace(search, age=answer.age)
+    await state.set_state(None)
+    text, markup = filter_step(search, await _keywords(state))
+    await message.answer(text, reply_markup=markup)
+
+
+# Other text at the age step may be a new search, or a question for the FAQ router.
+@router.message(StateFilter(None, SearchStates.age), F.text, ProgramSearchText())
+async def on_free_text(
+    message: Message,
+    *,
+    program_query: ProgramQuery,
+    session: AsyncSession,
+    user: User,
+    content: ContentStore,
+    state: FSMContext,
+) -> None:
+    await run_text_query(
+        message, program_query=program_query, session=session, user=user, content=content, state=state
+    )
+
+
+# --- buttons --------------------------------------------------------------------------------
+
+
+@router.callback_query(SearchCD.filter())
+async def on_search_button(
+    query: CallbackQuery,
+    *,
+    callback_data: SearchCD,
+    session: AsyncSession,
+    user: User,
+    content: ContentStore,
+    state: FSMContext,
+) -> None:
+    try:
+        search = SearchState.from_cd(callback_data)
+    except BadSearchData:
+        await query.answer(FORGED, show_alert=True)
+        return
+    keywords = await _keywords(state)
+    if search.keywords and not keywords:
+        await query.answer(
+            "Этот поиск устарел: слова запроса уже забыты. Напишите запрос заново или нажмите /search.",
+            show_alert=True,
+        )
+        return
+    action = callback_data.a
+    if action == "new":
+        await state.clear()
+        await query.answer()
+        await _show(query, *direction_step(SearchState()))
+        return
+    if action == "dir":
+        await _leave_age_step(state)
+        await query.answer()
+        await _show(query, *direction_step(search))
+        return
+    if action == "age":
+        await state.set_state(SearchStates.age)
+        await state.update_data(cd=search.cd("flt").pack())
+        await query.answer()
+        await _show(query, *age_step(search, user.child_ages))
+        return
+    if action == "flt":
+        await _leave_age_step(state)
+        await query.answer()
+        await _show(query, *filter_step(search, keywords))
+        return
+    if action in ("res", "pg"):
+        await _leave_age_step(state)
+        shown = await _results(
+            session=session,
+            user=user,
+            content=content,
+            search=search,
+            keywords=keywords,
+            page=callback_data.p,
+            log=action == "res",
+        )
+        if shown is None:
+            await query.answer("Такой страницы нет. Откройте список заново.", show_alert=True)
+            return
+        await query.answer()
+        await _show(query, *shown)
+        return
+    if action == "open":
+        program = await get_program(session, callback_data.i)
+        if program is None or program.municipality_id != _municipality(user, content):
+            await query.answer(
+                "Программа не найдена: возможно, каталог обновился. Откройте список заново.", show_alert=True
+            )
+            return
+        await record(
+            session,
+            Kind.PROGRAM_VIEW,
+            user_id=user.id,
+            municipality_id=program.municipality_id,
+            topic=program.direction,
+            ref=program.external_id,
+        )
+        await query.answer()
+        name = content.current.municipality(program.municipality_id).name
+        await _show(query, *program_card(program, search, callback_data.p, name))
+        return
+    await query.answer(FORGED, show_alert=True)

@@ -1,0 +1,154 @@
+"""/report: staff get the period's paragraph, the XLSX tables and the chart."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import outreach_ui as ui
+from bot.content import ContentStore
+from bot.html import escape, split_text
+from bot.middlewares import RoleGuard
+from bot.services.outreach.errors import OutreachError
+from bot.services.outreach.periods import (
+    Period,
+    academic_year,
+    calendar_year,
+    current_academic_start,
+    parse_period_text,
+    today,
+)
+from bot.services.outreach.service import find_municipality, make_files
+from bot.services.roles import Role
+from bot.settings import Settings
+from db.models import User
+
+router = Router(name=__name__)
+router.message.middleware(RoleGuard(Role.STAFF))
+router.callback_query.middleware(RoleGuard(Role.STAFF))
+
+USAGE = (
+    "Отчёт об охвате: /report 2025 — календарный год, /report 2024/2025 — учебный год, "
+    "/report 01.01.2025 31.03.2025 — любой период. В конце можно указать муниципалитет: /report 2025 Зима."
+)
+
+
+def _scope(user: User, role: Role, content: ContentStore, explicit: str | None) -> str | None:
+    """Whose figures: the named municipality; else a staff member's own one; an admin sees the region."""
+    c = content.current
+    if explicit is not None:
+        return explicit
+    if c.single_municipality:
+        return None
+    if role < Role.ADMIN and user.municipality_id in c.municipalities:
+        return user.municipality_id
+    return None
+
+
+def _split_municipality(args: str, content: ContentStore) -> tuple[str, str | None]:
+    parts = args.split()
+    if len(parts) >= 2 and not parts[-1][0].isdigit():
+        return " ".join(parts[:-1]), find_municipality(content.current, parts[-1])
+    return args, None
+
+
+@router.message(Command("report"))
+async def cmd_report(
+    message: Message,
+    *,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    content: ContentStore,
+    user: User,
+    role: Role,
+) -> None:
+    args = (command.args or "").strip()
+    tz = settings.tz
+    if not args:
+        now = today(tz)
+        academic = current_academic_start(tz)
+        periods = [calendar_year(now.year, tz), calendar_year(now.year - 1, tz),
+                   academic_year(academic, tz), academic_year(academic - 1, tz)]  # fmt: skip
+        await message.answer(
+            "За какой период построить отчёт?\n\n" + USAGE, reply_markup=ui.period_keyboard(periods)
+        )
+        return
+    try:
+        period_text, municipality = _split_municipality(args, content)
+        period = parse_period_text(period_text, tz)
+    except OutreachError as exc:
+        await message.answer(escape(exc.ru))
+        return
+    await _send_report(
+        message,
+        period,
+        session=session,
+        settings=settings,
+        content=content,
+        municipality_id=_scope(user, role, content, municipality),
+    )
+
+
+@router.callback_query(ui.ReportCD.filter())
+async def on_period(
+    query: CallbackQuery,
+    *,
+    callback_data: ui.ReportCD,
+    session: AsyncSession,
+    settings: Settings,
+    content: ContentStore,
+    user: User,
+    role: Role,
+) -> None:
+    try:
+        if callback_data.kind == "year":
+            period = calendar_year(callback_data.year, settings.tz)
+        elif callback_data.kind == "academic":
+            period = academic_year(callback_data.year, settings.tz)
+        else:
+            raise OutreachError("Этот период выбрать нельзя. Отправьте /report ещё раз.", "bad period kind")
+    except OutreachError as exc:
+        await query.answer(exc.ru, show_alert=True)
+        return
+    await query.answer("Готовлю отчёт…")
+    if isinstance(query.message, Message):
+        await _send_report(
+            query.message,
+            period,
+            session=session,
+            settings=settings,
+            content=content,
+            municipality_id=_scope(user, role, content, None),
+        )
+
+
+async def _send_report(
+    message: Message,
+    period: Period,
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    content: ContentStore,
+    municipality_id: str | None,
+) -> None:
+    files = await make_files(session, period, settings.tz, content.current, municipality_id)
+    where = content.current.municipalities[municipality_id].name if municipality_id else "все муниципалитеты"
+    head = f"<b>Отчёт об охвате — {escape(period.label)} ({escape(where)})</b>\n\n"
+    for part in split_text(head + escape(files.paragraph)):
+        await message.answer(part)
+    name = f"otchet-moc-{period.slug}"
+    total = files.report["outreach"]["total"]
+    await message.answer_document(
+        BufferedInputFile(files.xlsx, filename=f"{name}.xlsx"),
+        caption=(
+            f"Таблицы отчёта ({escape(period.label)}): охват по категориям, виды мероприятий, месяцы, "
+            f"перечень мероприятий ({total['events']}), работа чат-бота. Листы готовы к печати."
+        ),
+    )
+    await message.answer_photo(
+        BufferedInputFile(files.png, filename=f"{name}.png"),
+        caption=f"Охват участников по месяцам — {escape(period.label)}.",
+    )

@@ -1,0 +1,490 @@
+"""Dispatcher-level scenarios: subscriptions, settings, events, broadcasts, reminders."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import select, update
+
+from bot.services.activity import Kind
+from bot.services.announcements.delivery import DeliveryWorker
+from bot.services.announcements.events import EventDraft, create_event
+from bot.services.report_sources import ReportScope, registered_sources
+from db.base import utcnow
+from db.models import ActivityEvent, Broadcast, Event, EventSignup, OutboxMessage, Subscription, User
+from tests.support.announce import add_subscribers
+from tests.support.client import ADMIN_ID, PARENT_ID, STAFF_CHAT_ID, BotTester, texts
+
+OTHER = 1002
+
+
+def worker_for(tester: BotTester) -> DeliveryWorker:
+    tester.app.settings.broadcast_rate = 1000
+    return DeliveryWorker(
+        tester.bot, tester.app.sessionmaker, tester.app.settings, tick=0.02, progress_interval=0
+    )
+
+
+async def run_worker_until(tester: BotTester, condition: object, timeout: float = 5.0) -> DeliveryWorker:
+    worker = worker_for(tester)
+    await worker.start()
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                async with tester.db() as session:
+                    if await condition(session):  # type: ignore[operator]
+                        break
+                await asyncio.sleep(0.02)
+    finally:
+        await worker.stop()
+    return worker
+
+
+async def kinds(tester: BotTester) -> list[str]:
+    async with tester.db() as session:
+        return list(await session.scalars(select(ActivityEvent.kind).order_by(ActivityEvent.id)))
+
+
+async def make_event(tester: BotTester, *, hours: float = 48, capacity: int | None = None) -> Event:
+    async with tester.db() as session:
+        event = await create_event(
+            session,
+            EventDraft(
+                title="День открытых дверей", starts_at=utcnow() + timedelta(hours=hours),
+                timezone="Asia/Irkutsk",
+                place="ул. Ленина, 1", organisation="ДДТ", directions=("tech",), audience="parents",
+                capacity=capacity, description="Покажем кружки <робототехники>",
+                municipality_id="sayansk",
+            ),
+            created_by=ADMIN_ID,
+        )  # fmt: skip
+        return event
+
+
+# --- subscriptions and settings --------------------------------------------------------------
+async def test_subscribe_unsubscribe_and_menu(tester: BotTester) -> None:
+    await tester.start_and_consent()
+    sent = await tester.send("/subscribe")
+    assert "Вы подписаны" in sent[0].text
+    assert "Вы уже подписаны" in texts(await tester.send("/subscribe"))
+    sent = await tester.send("/unsubscribe")
+    assert "отписались" in sent[0].text
+    await tester.click("Подписаться")
+    async with tester.db() as session:
+        sub = await session.get(Subscription, PARENT_ID)
+        assert sub is not None and sub.active
+    assert await kinds(tester) == [Kind.SUBSCRIBED, Kind.UNSUBSCRIBED, Kind.SUBSCRIBED]
+    await tester.send("/menu")
+    sent = await tester.click("Подписка на новости")
+    assert "Вы подписаны" in texts(sent)
+
+
+async def test_settings_ages_directions_municipality(tester: BotTester) -> None:
+    await tester.start_and_consent()
+    sent = await tester.send("/settings")
+    assert "Возраст детей: не указан" in sent[0].text and "Муниципалитет: Саянск" in sent[0].text
+    await tester.click("Возраст детей")
+    for bad, reason in (
+        ("4", "вне диапазона"),
+        ("19", "вне диапазона"),
+        ("семь", "не число"),
+        ("7, 12, x", "не число"),
+    ):
+        assert reason in texts(await tester.send(bad))
+    sent = await tester.send("7, 12 лет")
+    assert "Сохранено: 7, 12" in texts(sent)
+    await tester.click("Направленности")
+    await tester.click("техническая")
+    await tester.click("художественная")
+    await tester.click("Готово")
+    await tester.click("Муниципалитет")
+    sent = await tester.click("Зима")
+    assert "Направленности: техническая, художественная" in texts(sent)
+    async with tester.db() as session:
+        user = await session.get(User, PARENT_ID)
+        sub = await session.get(Subscription, PARENT_ID)
+        assert user is not None and user.child_ages == [7, 12] and user.municipality_id == "zima"
+        assert sub is not None and sub.directions == ["tech", "art"] and not sub.active
+
+
+# --- events -------------------------------------------------------------------------------------
+async def test_staff_creates_event_with_dialog_and_reminders(tester: BotTester) -> None:
+    when = (utcnow() + timedelta(days=5)).astimezone(tester.app.settings.tz).strftime("%d.%m.%Y 11:00")
+    await tester.send("/event_new", user_id=ADMIN_ID)
+    await tester.send("День открытых дверей", user_id=ADMIN_ID)
+    assert "Не понял дату" in texts(await tester.send("завтра", user_id=ADMIN_ID))
+    assert "прошло" in texts(await tester.send("01.01.2020 10:00", user_id=ADMIN_ID))
+    await tester.send(when, user_id=ADMIN_ID)
+    await tester.send("ул. Ленина, 1, актовый зал", user_id=ADMIN_ID)
+    await tester.send("ДДТ «Радуга»", user_id=ADMIN_ID)
+    await tester.click("техническая", user_id=ADMIN_ID)
+    await tester.click("Готово", user_id=ADMIN_ID)
+    await tester.click("родители", user_id=ADMIN_ID)
+    await tester.click("Саянск", user_id=ADMIN_ID)
+    assert "от 1 до 100000" in texts(await tester.send("много", user_id=ADMIN_ID))
+    await tester.send("30", user_id=ADMIN_ID)
+    await tester.send("Покажем кружки & секции", user_id=ADMIN_ID)
+    sent = await tester.click("Без фото", user_id=ADMIN_ID)
+    assert "Проверьте" in texts(sent) and "&amp; секции" in texts(sent)
+    sent = await tester.click("Опубликовать", user_id=ADMIN_ID)
+    assert "опубликовано" in texts(sent)
+    async with tester.db() as session:
+        event = (await session.scalars(select(Event))).one()
+        assert event.capacity == 30 and event.directions == ["tech"]
+        assert event.starts_at.astimezone(tester.app.settings.tz).strftime("%d.%m.%Y %H:%M") == when
+        keys = set(await session.scalars(select(Broadcast.dedup_key).where(Broadcast.kind == "reminder")))
+        assert keys == {f"event:{event.id}:day", f"event:{event.id}:2h"}
+
+
+async def test_parent_signs_up_capacity_cancel_and_ics(tester: BotTester) -> None:
+    from icalendar import Calendar
+
+    event = await make_event(tester, capacity=1)
+    await tester.start_and_consent()
+    await tester.start_and_consent(user_id=OTHER)
+    sent = await tester.send("/events")
+    assert "День открытых дверей" in texts(sent)
+    sent = await tester.click("День открытых дверей")
+    assert "&lt;робототехники&gt;" in sent[0].text and "свободно: 1" in sent[0].text
+    sent = await tester.click("Пойду")
+    assert "Вы записаны" in tester.alerts()[-1]
+    assert "свободно: 0" in sent[-1].text and "✅ Вы записаны" in sent[-1].text
+    await tester.send("/events", user_id=OTHER)
+    await tester.click("День открытых дверей", user_id=OTHER)
+    await tester.click("Пойду", user_id=OTHER)
+    assert "места уже заняты" in tester.alerts()[-1]
+    sent = await tester.click("В календарь")
+    assert sent[0].file_name == f"event-{event.id}.ics"
+    cal = Calendar.from_ical(sent[0].file_bytes or b"")
+    vevent = next(iter(cal.walk("VEVENT")))
+    assert str(vevent["summary"]) == "День открытых дверей"
+    await tester.click("Отменить запись")
+    async with tester.db() as session:
+        assert not (await session.scalars(select(EventSignup))).all()
+    assert Kind.EVENT_SIGNUP in await kinds(tester) and Kind.EVENT_SIGNUP_CANCELLED in await kinds(tester)
+    # staff see the list; a parent forging the staff button is refused
+    await tester.send("/events", user_id=OTHER)
+    await tester.click("День открытых дверей", user_id=OTHER)
+    await tester.click("Пойду", user_id=OTHER)
+    sent = await tester.send(f"/signups {event.id}", user_id=ADMIN_ID)
+    assert "Записались: 1 из 1" in sent[0].text and str(OTHER) in sent[0].text
+    card = tester.last(OTHER)
+    await tester.press(card, f"ev:list:{event.id}", user_id=OTHER)
+    assert "только сотрудникам" in tester.alerts()[-1]
+
+
+# --- broadcasts ----------------------------------------------------------------------------------
+async def compose(tester: BotTester, text: str) -> list:  # type: ignore[type-arg]
+    await tester.send("/broadcast", user_id=ADMIN_ID)
+    return await tester.send(text, user_id=ADMIN_ID)
+
+
+async def test_broadcast_bad_input_is_refused_before_anything_is_sent(
+    tester: BotTester, tmp_path: Path
+) -> None:
+    async with tester.db() as session:
+        await add_subscribers(session, [2001, 2002], ages=[7])
+    assert "HTML" in texts(await compose(tester, "<b>жирный"))
+    assert "4096" in texts(await compose(tester, "а" * 4100))
+    await compose(tester, "б" * 1100)
+    photo = tmp_path / "poster.jpg"
+    photo.write_bytes(b"this is not an image")
+    assert "не является изображением" in texts(await tester.send_document(photo, user_id=ADMIN_ID))
+    good = tmp_path / "good.png"
+    Image.new("RGB", (64, 64), "red").save(good)
+    assert "1024" in texts(await tester.send_document(good, user_id=ADMIN_ID))
+    await compose(tester, "Собрание")
+    await tester.click("Без фото", user_id=ADMIN_ID)
+    await tester.click("По возрасту", user_id=ADMIN_ID)
+    sent = await tester.send("17", user_id=ADMIN_ID)
+    assert "нет ни одного получателя" in texts(sent)
+    await tester.click("По возрасту", user_id=ADMIN_ID)
+    sent = await tester.send("7", user_id=ADMIN_ID)
+    assert "Получателей сейчас: 2" in texts(sent)
+    await tester.click("Запланировать", user_id=ADMIN_ID)
+    assert "прошло" in texts(await tester.send("01.01.2020 10:00", user_id=ADMIN_ID))
+    # a parent pressing a forged staff button gets a refusal
+    await tester.start_and_consent()
+    await tester.press(tester.last(PARENT_ID), "bcn:now:", user_id=PARENT_ID)
+    await tester.press(tester.last(PARENT_ID), "bc:cancel:1", user_id=PARENT_ID)
+    assert all("только сотрудникам" in a for a in tester.alerts()[-2:])
+    async with tester.db() as session:
+        assert not (await session.scalars(select(Broadcast))).all()
+    assert not [s for s in tester.sent if s.chat_id in (2001, 2002)]
+
+
+async def test_broadcast_with_photo_sent_by_worker_with_unsubscribe(
+    tester: BotTester, tmp_path: Path
+) -> None:
+    async with tester.db() as session:
+        await add_subscribers(session, [2001, 2002, 2003])
+        await add_subscribers(session, [2004], directions=["art"])
+    await tester.start_and_consent()
+    await tester.send("/subscribe")
+    good = tmp_path / "poster.png"
+    Image.new("RGB", (80, 60), "blue").save(good)
+    await compose(tester, "<b>День открытых дверей</b> &amp; мастер-классы")
+    await tester.send_document(good, user_id=ADMIN_ID)
+    await tester.click("По направленности", user_id=ADMIN_ID)
+    sent = await tester.click("техническая", user_id=ADMIN_ID)
+    assert sent[1].method == "SendPhoto" and "Отписаться" in sent[1].buttons[0][0]
+    assert "Получателей сейчас: 4" in sent[-1].text  # 2004 chose only художественная
+    sent = await tester.click("Отправить сейчас", user_id=ADMIN_ID)
+    assert "поставлена в очередь" in sent[-1].text
+    assert not [
+        s for s in tester.sent if s.chat_id == 2001 or ("мастер-классы" in s.text and s.chat_id == PARENT_ID)
+    ]
+
+    async def finished(session: object) -> bool:
+        b = (await session.scalars(select(Broadcast))).one()  # type: ignore[attr-defined]
+        return b.finished_at is not None  # type: ignore[no-any-return]
+
+    await run_worker_until(tester, finished)
+    photos = [
+        s for s in tester.sent if s.method == "SendPhoto" and s.chat_id in (2001, 2002, 2003, PARENT_ID)
+    ]
+    assert sorted(s.chat_id for s in photos) == [PARENT_ID, 2001, 2002, 2003]
+    assert all(s.buttons and "Отписаться" in s.buttons[0][0] for s in photos)
+    summary = tester.session.message(ADMIN_ID, sent[-1].message_id)
+    assert summary is not None and "завершена" in summary.text and "Доставлено: 4 из 4" in summary.text
+    # one tap on the button under the broadcast unsubscribes
+    await tester.click("Отписаться", message=next(s for s in photos if s.chat_id == PARENT_ID))
+    async with tester.db() as session:
+        sub = await session.get(Subscription, PARENT_ID)
+        assert sub is not None and not sub.active
+        reached = await session.scalar(
+            select(ActivityEvent.value).where(ActivityEvent.kind == Kind.BROADCAST_SENT)
+        )
+        assert reached == 4
+
+
+async def test_scheduled_broadcast_listed_and_cancelled(tester: BotTester) -> None:
+    async with tester.db() as session:
+        await add_subscribers(session, [2001])
+    when = (utcnow() + timedelta(days=1)).astimezone(tester.app.settings.tz).strftime("%d.%m.%Y %H:%M")
+    await compose(tester, "Родительское собрание")
+    await tester.click("Без фото", user_id=ADMIN_ID)
+    await tester.click("Всем подписчикам", user_id=ADMIN_ID)
+    await tester.click("Запланировать", user_id=ADMIN_ID)
+    sent = await tester.send(when, user_id=ADMIN_ID)
+    assert f"запланирована на {when}" in texts(sent)
+    sent = await tester.send("/broadcasts", user_id=ADMIN_ID)
+    assert "запланирована" in sent[0].text
+    await tester.click("Отменить №", user_id=ADMIN_ID)
+    assert "остановлена" in tester.alerts()[-1]
+    await tester.click("Отменить №", user_id=ADMIN_ID, message=sent[0])
+    assert "уже нельзя отменить" in tester.alerts()[-1]
+    async with tester.db() as session:
+        b = (await session.scalars(select(Broadcast))).one()
+        assert b.status == "cancelled"
+
+
+# --- reminders ---------------------------------------------------------------------------------------
+async def test_reminder_missed_during_downtime_is_sent_late_once_and_staff_told(tester: BotTester) -> None:
+    event = await make_event(tester, hours=3)  # only the 2-hour reminder exists
+    await tester.start_and_consent()
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("Пойду")
+    async with tester.db() as session:
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.dedup_key == f"event:{event.id}:2h")
+            .values(scheduled_at=utcnow() - timedelta(minutes=30))  # the bot was down at that time
+        )
+
+    async def done(session: object) -> bool:
+        rows = await session.scalars(select(Broadcast).where(Broadcast.kind == "reminder"))  # type: ignore[attr-defined]
+        return all(b.finished_at is not None for b in rows)
+
+    await run_worker_until(tester, done)
+    await run_worker_until(tester, done)  # a restart sends nothing again
+    reminders = [s for s in tester.sent if s.chat_id == PARENT_ID and "Напоминание" in s.text]
+    assert len(reminders) == 1 and "через два часа" in reminders[0].text
+    assert any("с опозданием" in s.text for s in tester.sent if s.chat_id == STAFF_CHAT_ID)
+    assert [b[0] for b in reminders[0].buttons] == ["📅 В календарь (.ics)", "❌ Не смогу прийти"]
+    await tester.click("Не смогу прийти", message=reminders[0])
+    assert "Запись отменена" in tester.alerts()[-1]
+    after = tester.session.message(PARENT_ID, reminders[0].message_id)
+    assert after is not None and "Напоминание" in after.text and len(after.buttons) == 1
+    async with tester.db() as session:
+        assert not (await session.scalars(select(EventSignup))).all()
+
+
+async def test_day_reminder_skipped_when_too_late(tester: BotTester) -> None:
+    event = await make_event(tester, hours=30)
+    async with tester.db() as session:
+        session.add(EventSignup(event_id=event.id, user_id=PARENT_ID))
+        await add_subscribers(session, [PARENT_ID])
+        await session.execute(
+            update(Event).where(Event.id == event.id).values(starts_at=utcnow() + timedelta(hours=1))
+        )
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.dedup_key == f"event:{event.id}:day")
+            .values(scheduled_at=utcnow())
+        )
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.dedup_key == f"event:{event.id}:2h")
+            .values(scheduled_at=utcnow())
+        )
+
+    async def done(session: object) -> bool:
+        rows = await session.scalars(select(Broadcast).where(Broadcast.kind == "reminder"))  # type: ignore[attr-defined]
+        return all(b.finished_at is not None for b in rows)
+
+    await run_worker_until(tester, done)
+    reminders = [s for s in tester.sent if s.chat_id == PARENT_ID and "Напоминание" in s.text]
+    assert len(reminders) == 1 and "через два часа" in reminders[0].text
+    assert any("меньше двух часов" in s.text for s in tester.sent if s.chat_id == STAFF_CHAT_ID)
+
+
+# --- report, privacy, CLI ------------------------------------------------------------------------------
+async def test_open_days_report_source_and_privacy(tester: BotTester) -> None:
+    event = await make_event(tester)
+    await tester.start_and_consent()
+    await tester.send("/subscribe")
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("Пойду")
+    source = registered_sources()["open_days"]
+    async with tester.db() as session:
+        rows = await source(session, ReportScope(utcnow(), utcnow() + timedelta(days=7), "sayansk"))
+        other = await source(session, ReportScope(utcnow(), utcnow() + timedelta(days=7), "zima"))
+    assert rows == [{"title": "День открытых дверей", "date": rows[0]["date"], "signups": 1}]
+    assert rows[0]["date"].endswith("+08:00") and other == []
+    mydata = texts(await tester.send("/mydata"))
+    assert "Подписка на новости: включена" in mydata and "Запись на мероприятие" in mydata
+    await tester.send("/forget")
+    await tester.click("Да, удалить")
+    async with tester.db() as session:
+        assert await session.get(Subscription, PARENT_ID) is None
+        assert not (await session.scalars(select(EventSignup))).all()
+        assert not (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == PARENT_ID))
+        ).all()
+        assert await session.get(Event, event.id) is not None
+
+
+def test_cli_broadcast_records_local_time_as_utc(
+    settings: object, monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    import asyncio as aio
+
+    from bot.cli import main
+    from db.engine import create_engine, create_sessionmaker
+
+    async def seed() -> None:
+        engine = create_engine(db_url)
+        async with create_sessionmaker(engine)() as session:
+            await add_subscribers(session, [3001, 3002], ages=[9], directions=["tech"])
+            await session.commit()
+        await engine.dispose()
+
+    aio.run(seed())
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("TIMEZONE", "Asia/Irkutsk")
+    at = (utcnow() + timedelta(days=2)).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Irkutsk"))
+    code = main(["broadcast", "--text", "<b>Анонс</b>", "--direction", "Техническая", "--age", "9",
+                 "--at", at.strftime("%Y-%m-%d %H:%M")])  # fmt: skip
+    assert code == 0
+    assert main(["broadcast", "--text", "x", "--age", "4"]) == 2
+    assert main(["broadcast", "--text", "<i>x", "--age", "9"]) == 2
+
+    async def check() -> Broadcast:
+        engine = create_engine(db_url)
+        async with create_sessionmaker(engine)() as session:
+            b = (await session.scalars(select(Broadcast))).one()
+        await engine.dispose()
+        return b
+
+    b = aio.run(check())
+    assert b.target == {"directions": ["tech"], "ages": [9], "municipality": None, "event_id": None}
+    assert b.scheduled_at == at.replace(second=0, microsecond=0).astimezone(b.scheduled_at.tzinfo)
+    assert b.status == "scheduled"
+
+
+async def test_cancel_and_wrong_input_inside_staff_dialogs(tester: BotTester) -> None:
+    await tester.send("/event_new", user_id=ADMIN_ID)
+    sticker = {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1,
+               "is_animated": False, "is_video": False}  # fmt: skip
+    sent = await tester.send(None, user_id=ADMIN_ID, sticker=sticker)
+    assert "нужен текст" in texts(sent)
+    sent = await tester.send("/cancel", user_id=ADMIN_ID)
+    assert "Действие отменено" in texts(sent)
+    await tester.send("/broadcast", user_id=ADMIN_ID)
+    assert "Действие отменено" in texts(await tester.send("/cancel", user_id=ADMIN_ID))
+    # a parent cannot start staff dialogs at all
+    await tester.start_and_consent()
+    assert "только сотрудникам" in texts(await tester.send("/broadcast"))
+    assert "только сотрудникам" in texts(await tester.send("/event_new"))
+
+
+async def test_menu_buttons_and_broadcast_to_event_signups(tester: BotTester) -> None:
+    event = await make_event(tester)
+    async with tester.db() as session:
+        await session.execute(
+            update(Event).where(Event.id == event.id).values(photo_file_id="poster-file-id")
+        )
+    await tester.start_and_consent()
+    await tester.send("/menu")
+    assert "Настройки" in texts(await tester.click("Настройки"))
+    await tester.send("/menu")
+    await tester.click("Мероприятия")
+    sent = await tester.click("День открытых дверей")
+    assert sent[0].method == "SendPhoto" and "День открытых дверей" in sent[0].text
+    await tester.click("Пойду")
+    # staff write to those who signed up (not subscribed: the segment is the sign-ups)
+    await compose(tester, "Мероприятие переносится на час позже")
+    await tester.click("Без фото", user_id=ADMIN_ID)
+    await tester.click("Записавшимся на мероприятие", user_id=ADMIN_ID)
+    sent = await tester.click("День открытых дверей", user_id=ADMIN_ID)
+    assert "Получателей сейчас: 1" in texts(sent) and f"мероприятие №{event.id}" in texts(sent)
+    await tester.click("Отправить сейчас", user_id=ADMIN_ID)
+
+    async def finished(session: object) -> bool:
+        b = await session.scalar(select(Broadcast).where(Broadcast.kind == "broadcast"))  # type: ignore[attr-defined]
+        return b is not None and b.finished_at is not None  # type: ignore[no-any-return]
+
+    await run_worker_until(tester, finished)
+    assert [s.chat_id for s in tester.sent if "переносится" in s.text and s.chat_id != ADMIN_ID] == [
+        PARENT_ID
+    ]
+
+
+async def test_late_broadcast_is_sent_and_staff_told(tester: BotTester) -> None:
+    async with tester.db() as session:
+        await add_subscribers(session, [2001])
+        session.add(Broadcast(kind="broadcast", status="scheduled", text="Опоздавшая", target={},
+                              scheduled_at=utcnow() - timedelta(hours=3), total=0))  # fmt: skip
+
+    async def finished(session: object) -> bool:
+        b = await session.scalar(select(Broadcast))  # type: ignore[attr-defined]
+        return b.finished_at is not None  # type: ignore[no-any-return]
+
+    await run_worker_until(tester, finished)
+    assert [s.chat_id for s in tester.sent if s.text == "Опоздавшая"] == [2001]
+    staff = texts([s for s in tester.sent if s.chat_id == STAFF_CHAT_ID])
+    assert "с опозданием на 3 ч" in staff and "завершена" in staff
+
+
+async def test_console_next_to_a_configured_bot_does_not_deliver(tester: BotTester) -> None:
+    from pydantic import SecretStr
+
+    async with tester.db() as session:
+        await add_subscribers(session, [2001])
+        session.add(Broadcast(kind="broadcast", status="scheduled", text="Не трогать", target={},
+                              scheduled_at=utcnow(), total=0))  # fmt: skip
+    app, dp = tester.app, tester.app.dispatcher
+    app.settings.bot_token = SecretStr("42:real-token")
+    await dp.emit_startup(bot=tester.bot, dispatcher=dp, bots=[tester.bot], **dp.workflow_data)
+    await asyncio.sleep(0.3)
+    async with tester.db() as session:
+        assert (await session.scalars(select(Broadcast.status))).one() == "scheduled"
+    app.settings.bot_token = None
+    await dp.emit_shutdown(bot=tester.bot, dispatcher=dp, bots=[tester.bot], **dp.workflow_data)

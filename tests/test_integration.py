@@ -1,0 +1,125 @@
+"""Features working together: what each one logs reaches the annual report."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from bot.services.announcements.events import EventDraft, create_event
+from bot.services.catalogue import load_demo_if_empty
+from bot.services.outreach.periods import date_range
+from bot.services.outreach.render import paragraph
+from bot.services.outreach.report import build_report
+from bot.services.outreach.tables import build_tables
+from db.base import utcnow
+from tests.support.client import ADMIN_ID, BotTester
+
+
+async def test_every_feature_reaches_the_report(tester: BotTester, caplog: pytest.LogCaptureFixture) -> None:
+    app = tester.app
+    async with tester.db() as session:
+        assert await load_demo_if_empty(session, app.content.current) > 150
+        event = await create_event(
+            session,
+            EventDraft(
+                title="День открытых дверей в ДДТ",
+                starts_at=utcnow() + timedelta(days=3),
+                timezone=app.settings.timezone,
+                place="ДДТ, актовый зал",
+                organisation="МБУ ДО «ДДТ»",
+                directions=("tech",),
+                audience="parents",
+                capacity=None,
+                description="Покажем все кружки.",
+                municipality_id="sayansk",
+            ),
+            created_by=ADMIN_ID,
+        )
+    await tester.start_and_consent()
+    await tester.send("как получить сертификат")  # FAQ
+    await tester.send("какая погода завтра")  # FAQ fallback
+    await tester.send("робототехника для 10 лет")  # catalogue
+    await tester.send("/subscribe")
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("Пойду")
+    await tester.send("/log 2026-03-14 родители 70 Родительское собрание: соцсертификаты", user_id=ADMIN_ID)
+
+    today = utcnow().astimezone(app.settings.tz).date()
+    period = date_range(today - timedelta(days=300), today + timedelta(days=10), app.settings.tz)
+    with caplog.at_level(logging.WARNING):
+        async with tester.db() as session:
+            report = await build_report(session, period, app.settings.tz)
+    assert not [r for r in caplog.records if "unexpected shape" in r.getMessage()]
+    assert report["sources_failed"] == []
+    assert report["outreach"]["parents"]["events"] >= 1
+    assert report["sources"]["catalogue"]["total"] >= 150
+    assert any("погода" in q["text"] for q in report["sources"]["faq_unanswered"])
+    assert [d["title"] for d in report["sources"]["open_days"]] == [event.title]
+    assert report["sources"]["open_days"][0]["signups"] == 1
+    titles = {t.sheet for t in build_tables(report)}
+    assert {"Каталог", "Вопросы без ответа"} <= titles
+    text = paragraph(report, "За период")
+    assert "мероприятие" in text and "технической направленности" in text
+
+
+@pytest.mark.postgres
+async def test_last_place_goes_to_one_parent_on_postgres(pg_url: str) -> None:
+    """Parents pressing «Пойду» at the same instant never exceed the capacity."""
+    import asyncio
+
+    from bot.services.announcements.events import SignupError, sign_up
+    from db import migrate
+    from db.engine import create_engine, create_sessionmaker
+    from db.models import Event, EventSignup, User
+
+    await asyncio.to_thread(migrate.upgrade, pg_url)
+    engine = create_engine(pg_url)
+    sessions = create_sessionmaker(engine)
+    try:
+        async with sessions() as session:
+            event = await create_event(
+                session,
+                EventDraft(
+                    title="Мастер-класс",
+                    starts_at=utcnow() + timedelta(days=1),
+                    timezone="Asia/Irkutsk",
+                    place="ДДТ",
+                    organisation="ДДТ",
+                    directions=(),
+                    audience="parents",
+                    capacity=1,
+                    description="",
+                    municipality_id=None,
+                ),
+                created_by=None,
+            )
+            for uid in range(1, 9):
+                session.add(User(id=uid, child_ages=[], role="parent", is_active=True))
+            await session.commit()
+            event_id = event.id
+
+        async def try_sign_up(uid: int) -> bool:
+            async with sessions() as session:
+                ev = await session.get(Event, event_id)
+                user = await session.get(User, uid)
+                assert ev is not None and user is not None
+                try:
+                    ok = await sign_up(session, ev, user)
+                except SignupError:
+                    await session.rollback()
+                    return False
+                await session.commit()
+                return ok
+
+        results = await asyncio.gather(*(try_sign_up(uid) for uid in range(1, 9)))
+        assert sum(results) == 1
+        async with sessions() as session:
+            from sqlalchemy import func, select
+
+            count = await session.scalar(select(func.count()).where(EventSignup.event_id == event_id))
+            assert count == 1
+    finally:
+        await engine.dispose()

@@ -1,0 +1,283 @@
+"""The report: SQL aggregation, the paragraph, and every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import struct
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import App
+from bot.services import report_sources
+from bot.services.activity import Kind
+from bot.services.outreach import log, render
+from bot.services.outreach.chart import to_png
+from bot.services.outreach.log import ActivityInput
+from bot.services.outreach.periods import Period, academic_year, calendar_year
+from bot.services.outreach.report import build_report
+from bot.services.report_sources import ReportScope
+from tests.outreach_support import BATAYSK, SEEDS, event, log_bataysk
+
+TZ = ZoneInfo("Asia/Irkutsk")
+
+
+async def _report(app: App, period: Period, municipality: str | None = None, **kw: Any) -> dict[str, Any]:
+    async with app.sessionmaker() as session:
+        return await build_report(session, period, TZ, municipality, **kw)
+
+
+async def test_bataysk_figures_give_the_seed_sentence(app: App) -> None:
+    async with app.sessionmaker() as session:
+        await log_bataysk(session)
+        await session.commit()
+    report = await _report(app, calendar_year(2025, TZ))
+    for audience, figures in BATAYSK["outreach"].items():
+        assert report["outreach"][audience] == figures
+    assert report["outreach"]["other"] == {"events": 0, "reached": 0}
+    assert report["outreach"]["total"] == {"events": 93, "reached": 4976}
+    text = render.paragraph(report, calendar_year(2025, TZ).phrase)
+    # The seed writes «1734 человек»; the number agreement the issue asks for gives «1734 человека»
+    # (as «3102 человека» in the same sentence), the one word that differs.
+    expected = BATAYSK["seed_sentence"].replace("1734 человек,", "1734 человека,")
+    assert text.startswith(expected + " Всего — 93 мероприятия с охватом 4976 человек.")
+    assert "родительские собрания — 45, мастер-классы — 33, семинары и методические совещания — 15" in text
+
+
+async def test_periods_cut_at_local_midnight_and_by_municipality(app: App) -> None:
+    async with app.sessionmaker() as session:
+        for held_on, mun in ((date(2024, 8, 31), "sayansk"), (date(2024, 9, 1), "sayansk"),
+                             (date(2025, 8, 31), "zima"), (date(2025, 9, 1), "sayansk")):  # fmt: skip
+            await log.create(session, ActivityInput(held_on, "Собрание", "meeting", "parents", 10, mun), 1)
+        # 2024-08-31 15:30 UTC is 23:30 in Irkutsk (outside); 16:30 UTC is already 1 September there
+        session.add(event(str(Kind.SUBSCRIBED), datetime(2024, 8, 31, 15, 30, tzinfo=UTC), user_id=1))
+        session.add(event(str(Kind.SUBSCRIBED), datetime(2024, 8, 31, 16, 30, tzinfo=UTC), user_id=2,
+                          municipality_id="zima"))  # fmt: skip
+        await session.commit()
+    period = academic_year(2024, TZ)
+    report = await _report(app, period)
+    assert report["period"] == {"from": "2024-09-01", "to": "2025-08-31", "kind": "academic",
+                                "label": "2024/2025 учебный год", "timezone": "Asia/Irkutsk"}  # fmt: skip
+    assert report["outreach"]["parents"] == {"events": 2, "reached": 20}
+    assert report["bot"]["subscriptions"]["subscribed"] == 1
+    zima = await _report(app, period, "zima")
+    assert zima["outreach"]["total"]["events"] == 1 and zima["bot"]["subscriptions"]["subscribed"] == 1
+    sayansk = await _report(app, period, "sayansk")
+    assert sayansk["outreach"]["total"]["events"] == 1 and sayansk["bot"]["subscriptions"]["subscribed"] == 0
+    months = {m["month"]: m for m in report["by_month"]}
+    assert next(iter(months)) == "2024-09" and list(months)[-1] == "2025-08"
+    assert months["2024-09"]["parents"] == 10 and months["2025-08"]["parents"] == 10
+
+
+async def _bot_events(session: AsyncSession) -> None:
+    faq = str(Kind.FAQ_QUESTION)
+    rows = [
+        *(event(faq, user_id=u, topic="certificate-what", outcome="answer") for u in (1, 1, 2, 3)),
+        event(faq, user_id=4, topic="navigator-register", outcome="suggest"),
+        event(faq, user_id=4, outcome="fallback"),
+        event(faq, user_id=5, outcome="smalltalk"),
+        event(str(Kind.HANDOFF_CREATED), user_id=4, ref="q1"),
+        event(str(Kind.HANDOFF_CREATED), user_id=6, ref="q2"),
+        event(str(Kind.HANDOFF_CREATED), user_id=7, ref="q3"),
+        event(str(Kind.HANDOFF_ANSWERED), user_id=4, ref="q1", value=600),
+        event(str(Kind.HANDOFF_ANSWERED), user_id=6, ref="q2", value=1800),
+        event(str(Kind.HANDOFF_ANSWERED), user_id=7, ref="q3", value=7200),
+        event(str(Kind.PROGRAM_SEARCH), user_id=1, topic="tech", age=10, value=4),
+        event(str(Kind.PROGRAM_SEARCH), user_id=2, topic="tech", age=10, value=0),
+        event(str(Kind.PROGRAM_SEARCH), user_id=2, topic=None, age=None, value=12),
+        event(str(Kind.BROADCAST_SENT), ref="b1", value=120),
+        event(str(Kind.BROADCAST_SENT), ref="b2", value=95),
+        event(str(Kind.EVENT_SIGNUP), user_id=1, ref="e1", topic="День открытых дверей"),
+        event(str(Kind.EVENT_SIGNUP), user_id=2, ref="e1", topic="День открытых дверей"),
+        event(str(Kind.EVENT_SIGNUP_CANCELLED), user_id=2, ref="e1"),
+        event("quiz.played", user_id=9),  # a kind added later by some feature
+    ]
+    session.add_all(rows)
+    await session.commit()
+
+
+async def test_bot_figures_are_apart_from_the_outreach_table(app: App) -> None:
+    async with app.sessionmaker() as session:
+        await _bot_events(session)
+    report = await _report(app, calendar_year(2025, TZ))
+    assert report["outreach"]["total"] == {"events": 0, "reached": 0}
+    bot = report["bot"]
+    assert bot["consultations"] == {
+        "questions": 6, "people": 5, "answered": 4, "suggested": 1, "fallback": 1, "smalltalk": 1,
+        "answered_without_staff": 5, "share_without_staff": 0.8333,
+    }  # fmt: skip
+    assert bot["top_topics"] == [{"topic": "certificate-what", "questions": 4},
+                                 {"topic": "navigator-register", "questions": 1}]  # fmt: skip
+    assert bot["handoffs"] == {"created": 3, "people": 3, "answered": 3, "median_answer_seconds": 1800.0}
+    tech = next(d for d in bot["search"]["by_direction"] if d["direction"] == "tech")
+    assert tech == {"direction": "tech", "title": "техническая", "searches": 2, "no_results": 1}
+    assert bot["search"]["no_results"] == 1 and bot["search"]["people"] == 2
+    assert bot["search"]["by_age"] == [{"age": 10, "searches": 2}, {"age": None, "searches": 1}]
+    assert bot["broadcasts"]["count"] == 2 and bot["broadcasts"]["reached"] == 215
+    assert bot["event_signups"]["by_event"] == [
+        {"ref": "e1", "title": "День открытых дверей", "signups": 2, "people": 2, "cancelled": 1}
+    ]
+    assert bot["by_kind"]["quiz.played"] == {"events": 1, "people": 1}
+    text = render.paragraph(report, "В 2025 году")
+    book = load_workbook(io.BytesIO(render.to_xlsx(report)))
+    assert list(book["Поиск по возрасту"].iter_rows(values_only=True)) == [
+        ("Возраст, лет", "Запросов"), (10, 2), ("не указан", 1), ("Итого", 3)
+    ]  # fmt: skip
+    assert list(book["Поиск по направленностям"].iter_rows(values_only=True))[1] == ("техническая", 2, 1)
+    assert ("Бот не нашёл ответа", 1) in list(book["Работа бота"].iter_rows(values_only=True))
+    assert "В 2025 году мероприятия в журнал МОЦ не вносились." in text
+    assert "консультации — 6 вопросов с охватом 5 человек" in text
+    assert "83 %" in text and "медианное время ответа — 30 мин" in text
+    assert "Рассылки подписчикам — 2 с охватом 215 человек." in text
+
+
+async def test_even_median_and_empty_bot(app: App) -> None:
+    async with app.sessionmaker() as session:
+        for v in (100, 300, 200, 400):
+            session.add(event(str(Kind.HANDOFF_ANSWERED), value=v))
+        await session.commit()
+    report = await _report(app, calendar_year(2025, TZ))
+    assert report["bot"]["handoffs"]["median_answer_seconds"] == 250.0
+    empty = await _report(app, calendar_year(2024, TZ))
+    assert empty["bot"]["consultations"]["share_without_staff"] is None
+    assert render.paragraph(empty, "В 2024 году") == "В 2024 году мероприятия в журнал МОЦ не вносились."
+
+
+@pytest.fixture
+def sources() -> Any:
+    saved = dict(report_sources._SOURCES)
+    seen: list[ReportScope] = []
+
+    async def catalogue(session: AsyncSession, scope: ReportScope) -> Any:
+        seen.append(scope)
+        return {"by_direction": BATAYSK["programs_by_direction"], "ovz": {"art": 3, "sport": 2}}
+
+    async def unanswered(session: AsyncSession, scope: ReportScope) -> Any:
+        return [{"text": "Можно ли <b>два</b> кружка & секцию?", "count": 4}]
+
+    async def open_days(session: AsyncSession, scope: ReportScope) -> Any:
+        return [{"title": "День открытых дверей ДДТ", "date": "2025-08-28", "signups": 37}]
+
+    async def broken(session: AsyncSession, scope: ReportScope) -> Any:
+        raise RuntimeError("boom")
+
+    async def unknown(session: AsyncSession, scope: ReportScope) -> Any:
+        return {"anything": 1}
+
+    for name, fn in (("catalogue", catalogue), ("faq_unanswered", unanswered), ("open_days", open_days),
+                     ("zz_broken", broken), ("quiz", unknown)):  # fmt: skip
+        report_sources.register_source(name, fn)
+    yield seen
+    report_sources._SOURCES.clear()
+    report_sources._SOURCES.update(saved)
+
+
+async def test_sources_and_every_format(app: App, sources: list[ReportScope], caplog: Any) -> None:
+    caplog.set_level("ERROR")
+    async with app.sessionmaker() as session:
+        await log_bataysk(session, municipality_id="zima")
+        await log.create(session, ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 5000,
+                                                "zima", organisation="Газета", directions=("tech", "art"),
+                                                format="online"), None)  # fmt: skip
+        await session.commit()
+        await _bot_events(session)
+    report = await _report(app, calendar_year(2025, TZ), "zima", municipality_name="Зима")
+    assert sources[0].municipality_id == "zima"
+    assert report["sources"]["catalogue"]["by_direction"]["sport"] == 52
+    assert report["sources"]["quiz"] == {"anything": 1}
+    assert report["sources_failed"] == ["zz_broken"] and "zz_broken" in caplog.text
+    text = render.paragraph(report, "В 2025 году")
+    # the seed's own order and figures (000_…: «художественной направленности -42, ...»)
+    assert (
+        "В каталоге программ — 173 программы: художественной направленности — 42, физкультурно-спортивной "
+        "направленности — 52, социально-гуманитарной направленности — 29, естественнонаучной направленности "
+        "— 15, технической направленности — 32, туристско-краеведческой направленности — 3; "
+        "для детей с ОВЗ — 5."
+    ) in text
+    # JSON round trip
+    data = json.loads(render.to_json(report))
+    assert data["outreach"]["total"] == {"events": 94, "reached": 9976}
+    assert data["municipality"] == {"id": "zima", "name": "Зима"}
+    # XLSX: one sheet per table, totals, print setup
+    book = load_workbook(io.BytesIO(render.to_xlsx(report)))
+    assert {"Охват", "По видам", "По месяцам", "Мероприятия", "Работа бота", "Каталог",
+            "Вопросы без ответа", "Дни открытых дверей"} <= set(book.sheetnames)  # fmt: skip
+    assert "quiz" not in book.sheetnames
+    sheet = book["Охват"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("Категория участников", "Мероприятий", "Охват, человек")
+    assert rows[1] == ("Родители", 45, 3102) and rows[-1] == ("Итого", 94, 9976)
+    assert sheet.print_title_rows == "$1:$1" and sheet.page_setup.fitToWidth == 1
+    assert sheet.column_dimensions["A"].width == 28 and sheet["A1"].font.b
+    catalogue = list(book["Каталог"].iter_rows(values_only=True))
+    assert ("физкультурно-спортивная", 52, 2) in catalogue and catalogue[-1] == ("Итого", 173, 5)
+    listing = list(book["Мероприятия"].iter_rows(values_only=True))
+    assert len(listing) == 1 + 94 + 1 and listing[-1][4] == 9976
+    publication = next(r for r in listing if r[1] == "Публикация")
+    assert publication[6] == "техническая, художественная" and publication[7] == "Онлайн"
+    # CSV: blocks
+    text = render.to_csv(report)
+    blocks = [b for b in text.split("\r\n\r\n") if b.strip()]
+    assert blocks[1].startswith("# Мероприятия МОЦ и охват по категориям участников")
+    table = list(csv.reader(io.StringIO(blocks[1]), delimiter=";"))
+    assert table[1] == ["Категория участников", "Мероприятий", "Охват, человек"]
+    assert table[-1] == ["Итого", "94", "9976"]
+    assert "Можно ли <b>два</b> кружка & секцию?" in text
+    # PNG: a real image
+    png = to_png(report, render.title_of(report))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width >= 1000 and height >= 600
+
+
+async def test_chart_of_an_empty_period(app: App) -> None:
+    report = await _report(app, Period(date(2025, 1, 1), date(2025, 2, 15), "range"))
+    assert [m["month"] for m in report["by_month"]] == ["2025-01", "2025-02"]
+    assert to_png(report, "Пусто")[:4] == b"\x89PNG"
+
+
+def test_seed_fixture_quotes_the_seed() -> None:
+    from bot.settings import PROJECT_ROOT
+
+    for item in SEEDS.values():
+        path = (PROJECT_ROOT / item["seed"]).resolve()
+        if not path.exists():
+            pytest.skip("the seeds are not next to this checkout")
+    seed = (PROJECT_ROOT / BATAYSK["seed"]).resolve().read_text(encoding="utf-8")
+    assert BATAYSK["seed_sentence"] in seed
+
+
+@pytest.mark.postgres
+async def test_report_on_postgres(pg_url: str) -> None:
+    """The same SQL on PostgreSQL: dates, extract(), conditional sums, JSON columns, medians."""
+    from db import migrate
+    from db.engine import create_engine, create_sessionmaker
+
+    await migrate.upgrade_async(pg_url)
+    engine = create_engine(pg_url)
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as session:
+            await log_bataysk(session)
+            item = ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 50, "zima",
+                                 directions=("tech",))  # fmt: skip
+            await log.create(session, item, None)
+            await session.commit()
+            await _bot_events(session)
+        async with sessionmaker() as session:
+            report = await build_report(session, calendar_year(2025, TZ), TZ)
+    finally:
+        await engine.dispose()
+    assert report["outreach"]["total"] == {"events": 94, "reached": 5026}
+    assert sum(m["parents"] for m in report["by_month"]) == 3102
+    assert report["bot"]["handoffs"]["median_answer_seconds"] == 1800.0
+    assert report["bot"]["consultations"]["answered_without_staff"] == 5
+    publication = next(a for a in report["activities"] if a["title"] == "Публикация")
+    assert publication["directions"] == ["tech"] and publication["date"] == "2025-05-05"
+    assert render.paragraph(report, "В 2025 году").startswith("В 2025 году проведены 45 мероприятий")
