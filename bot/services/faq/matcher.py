@@ -94,10 +94,10 @@ class MatchResult:
 @dataclass(frozen=True)
 class Thresholds:
     # Tuned on the `tune` split of bench/data/faq_eval.yaml only (holdout never used).
-    answer: float = 0.575  # top score needed to answer
-    margin: float = 0.15  # lead over the best entry of another topic needed to answer
+    answer: float = 0.60  # top score needed to answer
+    margin: float = 0.12  # lead over the best entry of another topic needed to answer
     high: float = 0.70  # a top score this high needs only `high_margin` of lead
-    high_margin: float = 0.04
+    high_margin: float = 0.02
     suggest: float = 0.25  # top score needed to suggest
     suggest_no_domain: float = 0.45  # ... when the question has no domain word
     # weights of the score parts (sum 1), fitted on `tune` as a softmax over the
@@ -135,6 +135,24 @@ FOREIGN_LEMMAS: frozenset[str] = _words(
     "подарочный ремонт жилье квартира коляска вакансия зарплата уборщица водитель "
     "автобус проезд пробка матч загранпаспорт питание столовая домашка"
 )
+
+# Adjacent lemma pairs naming neighbouring services (mostly on Госуслуги too) that
+# share words with ours: «запись в первый класс», «записаться к врачу», «карта школьника».
+FOREIGN_PAIRS: frozenset[str] = frozenset(
+    {
+        "первый класс",
+        "запись школа",
+        "записаться врач",
+        "записать врач",
+        "запись врач",
+        "прием врач",
+        "карта школьник",
+        "школьный карта",
+        "транспортный карта",
+        "банковский карта",
+    }
+)
+
 
 _GREETING = re.compile(
     r"^(привет\w*|здравствуй\w*|здрасьте|здрасте|добр\w+ (день|утро|вечер|ночи)|доброго времени суток|"
@@ -318,7 +336,9 @@ class Matcher:
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         lemmas = set(norm.tokens)
         domain = bool(lemmas & self.domain)
-        foreign = bool(lemmas & FOREIGN_LEMMAS)
+        foreign = bool(lemmas & FOREIGN_LEMMAS) or any(
+            f"{a} {b}" in FOREIGN_PAIRS for a, b in itertools.pairwise(norm.tokens)
+        )
         top = ranked[0][1]
         # the runner-up of the same topic family is no real doubt: either answer fits
         family = self._family[ranked[0][0]]
