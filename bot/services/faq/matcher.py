@@ -100,6 +100,9 @@ class Thresholds:
     high_margin: float = 0.02
     suggest: float = 0.25  # top score needed to suggest
     suggest_no_domain: float = 0.45  # ... when the question has no domain word
+    # a top score this high with one of the top entry's multi-word keywords in the
+    # question («добавить ребенка», «нет мест») counts as a domain signal
+    keyword_domain: float = 0.75
     # weights of the score parts (sum 1), fitted on `tune` as a softmax over the
     # candidates of each question and checked by two-fold cross-validation within it
     w_phrase: float = 0.11
@@ -132,7 +135,7 @@ FOREIGN_LEMMAS: frozenset[str] = _words(
     "маткапитал материнский капитал ипотека пособие выплата пенсия налог вычет "
     "садик сад детсад ясли егэ огэ экзамен вуз колледж поступление дневник "
     "прививка вакцинация вакцина поликлиника педиатр больница погода анекдот "
-    "подарочный ремонт жилье квартира коляска вакансия зарплата уборщица водитель "
+    "подарочный ремонт жилье квартира вакансия зарплата уборщица водитель "
     "автобус проезд пробка матч загранпаспорт питание столовая домашка"
 )
 
@@ -335,13 +338,17 @@ class Matcher:
         if not candidates or candidates[0].score < th.suggest:
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         lemmas = set(norm.tokens)
-        domain = bool(lemmas & self.domain)
+        top_i = ranked[0][0]
+        domain = bool(lemmas & self.domain) or (
+            ranked[0][1] >= th.keyword_domain
+            and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
+        )
         foreign = bool(lemmas & FOREIGN_LEMMAS) or any(
             f"{a} {b}" in FOREIGN_PAIRS for a, b in itertools.pairwise(norm.tokens)
         )
         top = ranked[0][1]
         # the runner-up of the same topic family is no real doubt: either answer fits
-        family = self._family[ranked[0][0]]
+        family = self._family[top_i]
         second = max((sc for i, sc in ranked[1:] if self._family[i] != family), default=0.0)
         lead = top - second
         confident = (top >= th.answer and lead >= th.margin) or (top >= th.high and lead >= th.high_margin)
