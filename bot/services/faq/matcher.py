@@ -97,7 +97,7 @@ class Thresholds:
     answer: float = 0.60  # top score needed to answer
     margin: float = 0.12  # lead over the best entry of another topic needed to answer
     high: float = 0.70  # a top score this high needs only `high_margin` of lead
-    high_margin: float = 0.02
+    high_margin: float = 0.05  # (a wrong answer costs more than a right one shown as a suggestion)
     suggest: float = 0.25  # top score needed to suggest
     suggest_no_domain: float = 0.45  # ... when the question has no domain word
     # a top score this high with one of the top entry's multi-word keywords in the
