@@ -93,6 +93,38 @@ def test_out_of_scope_is_not_answered(matcher: Matcher, question: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "запишите к врачу через госуслуги",
+        "подать заявление в первый класс на госуслугах",
+        "пополнить карту школьника",
+    ],
+)
+def test_neighbouring_services_get_no_confident_answer(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).decision is not Decision.ANSWER
+
+
+def test_a_multiword_keyword_is_a_domain_signal() -> None:
+    def index(keywords: list[str]) -> Matcher:
+        add = [
+            "как добавить ребенка",
+            "не получается добавить ребенка в кабинет",
+            "куда вносить данные ребенка",
+        ]
+        return Matcher(
+            [
+                IndexEntry("add", "Добавить ребенка", add, keywords),
+                IndexEntry("nav", "Про навигатор", ["что такое навигатор", "где навигатор"], ["навигатор"]),
+            ],
+            normalizer=shared_normalizer(),
+        )
+
+    # no domain word in the question: only the entry's specific two-word keyword makes it confident
+    assert index(["добавить ребенка"]).match("как добавить ребенка").decision is Decision.ANSWER
+    assert index(["ребенок"]).match("как добавить ребенка").decision is Decision.SUGGEST
+
+
+@pytest.mark.parametrize(
     ("question", "kind"),
     [
         ("Привет!", "greeting"),

@@ -12,7 +12,8 @@ Pure module (no I/O, no bot): build a `Matcher` once from the entries, then
 
 Scoring (all over lemmas, see `normalize.py`): an inverted index over every
 phrasing; each entry gets the best idf-weighted overlap with one of its
-phrasings, a BM25 score over all its phrasings together, a bonus for its
+phrasings, a BM25 score over all its phrasings together, the share of the
+question's idf weight found anywhere in the entry (coverage), a bonus for its
 keywords found in the question, and a rapidfuzz token-set similarity against
 its nearest phrasings (typos the lemmatiser missed). The weights and
 thresholds were tuned on the `tune` split of bench/data/faq_eval.yaml only.
@@ -93,17 +94,22 @@ class MatchResult:
 @dataclass(frozen=True)
 class Thresholds:
     # Tuned on the `tune` split of bench/data/faq_eval.yaml only (holdout never used).
-    answer: float = 0.55  # top score needed to answer
-    margin: float = 0.15  # lead over the best entry of another topic needed to answer
+    answer: float = 0.60  # top score needed to answer
+    margin: float = 0.12  # lead over the best entry of another topic needed to answer
     high: float = 0.70  # a top score this high needs only `high_margin` of lead
-    high_margin: float = 0.06
+    high_margin: float = 0.05  # (a wrong answer costs more than a right one shown as a suggestion)
     suggest: float = 0.25  # top score needed to suggest
     suggest_no_domain: float = 0.45  # ... when the question has no domain word
-    # weights of the score parts
-    w_phrase: float = 0.35
-    w_bm25: float = 0.30
-    w_fuzzy: float = 0.20
-    w_keyword: float = 0.15
+    # a top score this high with one of the top entry's multi-word keywords in the
+    # question («добавить ребенка», «нет мест») counts as a domain signal
+    keyword_domain: float = 0.75
+    # weights of the score parts (sum 1), fitted on `tune` as a softmax over the
+    # candidates of each question and checked by two-fold cross-validation within it
+    w_phrase: float = 0.11
+    w_bm25: float = 0.25
+    w_fuzzy: float = 0.23
+    w_keyword: float = 0.18
+    w_coverage: float = 0.23
 
 
 def _words(text: str) -> frozenset[str]:
@@ -129,9 +135,27 @@ FOREIGN_LEMMAS: frozenset[str] = _words(
     "маткапитал материнский капитал ипотека пособие выплата пенсия налог вычет "
     "садик сад детсад ясли егэ огэ экзамен вуз колледж поступление дневник "
     "прививка вакцинация вакцина поликлиника педиатр больница погода анекдот "
-    "подарочный ремонт жилье квартира коляска вакансия зарплата уборщица водитель "
+    "подарочный ремонт жилье квартира вакансия зарплата уборщица водитель "
     "автобус проезд пробка матч загранпаспорт питание столовая домашка"
 )
+
+# Adjacent lemma pairs naming neighbouring services (mostly on Госуслуги too) that
+# share words with ours: «запись в первый класс», «записаться к врачу», «карта школьника».
+FOREIGN_PAIRS: frozenset[str] = frozenset(
+    {
+        "первый класс",
+        "запись школа",
+        "записаться врач",
+        "записать врач",
+        "запись врач",
+        "прием врач",
+        "карта школьник",
+        "школьный карта",
+        "транспортный карта",
+        "банковский карта",
+    }
+)
+
 
 _GREETING = re.compile(
     r"^(привет\w*|здравствуй\w*|здрасьте|здрасте|добр\w+ (день|утро|вечер|ночи)|доброго времени суток|"
@@ -276,7 +300,10 @@ class Matcher:
         bw = np.concatenate([self._bm25[t][1] * self._idf[t] for t in known])
         bm25 = np.bincount(bidx, weights=bw, minlength=n_ent)
         bm25 = np.minimum(1.0, bm25 / (q_norm * (self._k1 + 1)) * 2.2)
-        prelim = th.w_phrase * phrase_best + th.w_bm25 * bm25
+        # coverage: the share of the question's idf weight found anywhere in the entry
+        cw = np.concatenate([np.full(len(self._bm25[t][0]), self._idf[t]) for t in known])
+        coverage = np.bincount(bidx, weights=cw, minlength=n_ent) / q_norm
+        prelim = th.w_phrase * phrase_best + th.w_bm25 * bm25 + th.w_coverage * coverage
         k = min(top, n_ent)
         best = np.argpartition(-prelim, k - 1)[:k]
         q_set = set(norm.tokens)
@@ -311,11 +338,17 @@ class Matcher:
         if not candidates or candidates[0].score < th.suggest:
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         lemmas = set(norm.tokens)
-        domain = bool(lemmas & self.domain)
-        foreign = bool(lemmas & FOREIGN_LEMMAS)
+        top_i = ranked[0][0]
+        domain = bool(lemmas & self.domain) or (
+            ranked[0][1] >= th.keyword_domain
+            and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
+        )
+        foreign = bool(lemmas & FOREIGN_LEMMAS) or any(
+            f"{a} {b}" in FOREIGN_PAIRS for a, b in itertools.pairwise(norm.tokens)
+        )
         top = ranked[0][1]
         # the runner-up of the same topic family is no real doubt: either answer fits
-        family = self._family[ranked[0][0]]
+        family = self._family[top_i]
         second = max((sc for i, sc in ranked[1:] if self._family[i] != family), default=0.0)
         lead = top - second
         confident = (top >= th.answer and lead >= th.margin) or (top >= th.high and lead >= th.high_margin)
