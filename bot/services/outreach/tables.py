@@ -75,7 +75,7 @@ def _catalogue(data: Any) -> Table | None:
             return None
         ovz_n = _int(ovz.get(code, 0)) if isinstance(ovz, dict) else None
         rows.append([_direction_title(code), n, ovz_n])
-    if not rows or not any(r[1] for r in rows):  # no catalogue loaded
+    if not rows:
         return None
     ovz_total = sum(int(r[2] or 0) for r in rows) if isinstance(ovz, dict) else _int(ovz)
     return Table(
@@ -336,6 +336,9 @@ def build_tables(report: dict[str, Any]) -> list[Table]:
     )
     for name, data in report.get("sources", {}).items():
         table = source_table(name, data)
-        if table is not None:
-            tables.append(table)
+        if table is None:
+            continue
+        if name == "catalogue" and not (table.totals and table.totals[1]):
+            continue  # no catalogue loaded: an all-zero sheet says nothing
+        tables.append(table)
     return tables
