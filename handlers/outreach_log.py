@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from aiogram import F, Router
@@ -59,17 +58,8 @@ def _municipality(user: User, content: ContentStore) -> str:
 
 
 def _draft(data: dict[str, Any]) -> ActivityInput:
-    return ActivityInput(
-        held_on=date.fromisoformat(data["held_on"]),
-        title=data["title"],
-        kind=data["kind"],
-        audience=data["audience"],
-        reached=int(data["reached"]),
-        municipality_id=data["municipality_id"],
-        organisation=data.get("organisation"),
-        directions=tuple(data.get("directions") or ()),
-        format=data.get("format"),
-    )
+    """The dialog keeps its answers in FSM data in the shape of an activity snapshot."""
+    return ActivityInput.from_snapshot(data)
 
 
 async def _reply(
