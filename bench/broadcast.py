@@ -40,7 +40,7 @@ from bot.services.announcements.subscriptions import Target  # noqa: E402
 from db import migrate  # noqa: E402
 from db.engine import create_engine, create_sessionmaker  # noqa: E402
 from db.models import Broadcast  # noqa: E402
-from tests.support.announce import add_subscribers  # noqa: E402
+from tests.support.announce_helpers import add_subscribers  # noqa: E402
 from tests.support.fake_api import SEND_METHODS, FakeBotAPI  # noqa: E402
 
 STAFF_CHAT = -1001234567890

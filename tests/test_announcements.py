@@ -16,7 +16,7 @@ from bot.services.announcements.events import EventDraft, create_event
 from bot.services.report_sources import ReportScope, registered_sources
 from db.base import utcnow
 from db.models import ActivityEvent, Broadcast, Event, EventSignup, OutboxMessage, Subscription, User
-from tests.support.announce import add_subscribers
+from tests.support.announce_helpers import add_subscribers
 from tests.support.client import ADMIN_ID, PARENT_ID, STAFF_CHAT_ID, BotTester, texts
 
 OTHER = 1002

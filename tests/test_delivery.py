@@ -14,7 +14,7 @@ from bot.services.announcements.broadcasts import cancel_broadcast, create_broad
 from bot.services.announcements.delivery import DeliveryWorker
 from bot.services.announcements.subscriptions import Target
 from db.models import ActivityEvent, Broadcast, DeliveryPause, OutboxMessage, User
-from tests.support.announce import add_subscribers
+from tests.support.announce_helpers import add_subscribers
 from tests.support.client import STAFF_CHAT_ID
 from tests.support.fake_api import FakeBotAPI
 

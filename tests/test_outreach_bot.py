@@ -13,8 +13,8 @@ from bot.middlewares.guards import STAFF_ONLY_TEXT
 from bot.outreach_ui import LogItemCD
 from bot.services.outreach.periods import today
 from db.models import OutreachActivity, OutreachAudit, User
-from tests.outreach_support import log_bataysk
 from tests.support.client import ADMIN_ID, PARENT_ID, BotTester, texts
+from tests.support.outreach_helpers import log_bataysk
 
 STAFF = 5555
 OTHER_STAFF = 5556

@@ -13,7 +13,7 @@ from bot.services.outreach import log
 from bot.services.outreach.log import ActivityInput
 from db.models import ActivityEvent
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 SEEDS: dict[str, Any] = json.loads((FIXTURES / "seed_figures.json").read_text(encoding="utf-8"))
 BATAYSK = SEEDS["bataysk_2025"]
 KIND_BY_AUDIENCE = {"parents": "meeting", "students": "master_class", "educators": "seminar"}
