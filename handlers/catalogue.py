@@ -76,6 +76,13 @@ async def _leave_age_step(state: FSMContext) -> None:
         await state.set_state(None)
 
 
+async def _ask_age(state: FSMContext, search: SearchState, user: User) -> tuple[str, InlineKeyboardMarkup]:
+    """The age step; a typed age answers it too, so the search so far waits in the FSM data."""
+    await state.set_state(SearchStates.age)
+    await state.update_data(cd=search.cd("flt").pack())
+    return age_step(search, user.child_ages)
+
+
 async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
     """Replace the dialogue message; a new one when it cannot be edited."""
     if isinstance(query.message, Message):
@@ -180,9 +187,7 @@ async def run_text_query(
     if search.direction is None:
         text, markup = direction_step(search)
     else:
-        await state.set_state(SearchStates.age)
-        await state.update_data(cd=search.cd("flt").pack())
-        text, markup = age_step(search, user.child_ages)
+        text, markup = await _ask_age(state, search, user)
     await message.answer(text, reply_markup=markup)
 
 
@@ -269,10 +274,9 @@ async def on_search_button(
         await _show(query, *direction_step(search))
         return
     if action == "age":
-        await state.set_state(SearchStates.age)
-        await state.update_data(cd=search.cd("flt").pack())
+        step = await _ask_age(state, search, user)
         await query.answer()
-        await _show(query, *age_step(search, user.child_ages))
+        await _show(query, *step)
         return
     if action == "flt":
         await _leave_age_step(state)

@@ -99,15 +99,15 @@ async def on_document(
     data = buffer.getvalue()
     parsed: ParsedFile = await asyncio.to_thread(parse_for_content, data, content.current, None, name)
     plan = await plan_import(session, parsed.records) if parsed.file_error is None else None
+    summary = import_summary(name, parsed, plan)
     if not parsed.ok or plan is None:
-        await _send_long(message, import_summary(name, parsed, plan))
+        await _send_long(message, summary)
         return
     if not (plan.added or plan.updated or plan.removed):
-        await _send_long(message, import_summary(name, parsed, plan) + "\n\nКаталог уже совпадает с файлом.")
+        await _send_long(message, summary + "\n\nКаталог уже совпадает с файлом.")
         return
     token = await save_pending(session, message.from_user.id, name, parsed.records)
-    text = import_summary(name, parsed, plan) + "\n\nПрименить эти изменения?"
-    await _send_long(message, text, reply_markup=import_keyboard(token))
+    await _send_long(message, summary + "\n\nПрименить эти изменения?", reply_markup=import_keyboard(token))
 
 
 @router.callback_query(ImportCD.filter(F.a == "apply"))
@@ -120,11 +120,11 @@ async def on_apply(query: CallbackQuery, callback_data: ImportCD, session: Async
         )
         return
     plan = await apply_import(session, records)
+    counts = plan.counts()
     await query.answer("Каталог обновлён")
-    logger.info("catalogue import by %s: %s", query.from_user.id, plan.counts())
+    logger.info("catalogue import by %s: %s", query.from_user.id, counts)
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        counts = plan.counts()
         await query.message.answer(
             "✅ Каталог обновлён: добавлено {added}, обновлено {updated}, без изменений {unchanged}, "
             "удалено {removed}.".format(**counts)
@@ -145,4 +145,4 @@ async def on_cancel(query: CallbackQuery, callback_data: ImportCD, session: Asyn
 
 @router.message(ImportStates.file, ~F.text.startswith("/"))
 async def on_not_a_file(message: Message) -> None:
-    await message.answer("Жду файл XLSX или CSV с каталогом программ. " + "Отменить: /cancel")
+    await message.answer("Жду файл XLSX или CSV с каталогом программ. Отменить: /cancel")

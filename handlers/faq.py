@@ -143,21 +143,24 @@ def _choices_keyboard(ids: list[str], titles: dict[str, str], question_id: int) 
     return kb.as_markup()
 
 
+def _page_count(entries: list[FaqEntry]) -> int:
+    return max(1, -(-len(entries) // PAGE_SIZE))
+
+
 def _topics_keyboard(entries: list[FaqEntry], page: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    pages = max(1, -(-len(entries) // PAGE_SIZE))
-    for entry in entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+    shown = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    for entry in shown:
         kb.button(text=entry.title, callback_data=FaqOpenCD(id=entry.id))
     nav = 0
     if page > 0:
         kb.button(text="◀️ Назад", callback_data=FaqPageCD(page=page - 1))
         nav += 1
-    if page + 1 < pages:
+    if page + 1 < _page_count(entries):
         kb.button(text="Дальше ▶️", callback_data=FaqPageCD(page=page + 1))
         nav += 1
     kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=0))
-    shown = len(entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
-    kb.adjust(*([1] * shown), *([nav] if nav else []), 1)
+    kb.adjust(*([1] * len(shown)), *([nav] if nav else []), 1)
     return kb.as_markup()
 
 
@@ -180,6 +183,10 @@ async def send_entry(
     )
 
 
+def _municipality_id(user: User, content: ContentStore) -> str:
+    return user.municipality_id or content.current.default_municipality_id
+
+
 # --- free text -----------------------------------------------------------------------
 async def answer_question(
     message: Message, text: str, user: User, session: AsyncSession, content: ContentStore
@@ -187,7 +194,7 @@ async def answer_question(
     """Match one question, store it and answer the person."""
     engine = engine_for(content)
     result = engine.matcher.match(text)
-    municipality_id = user.municipality_id or content.current.default_municipality_id
+    municipality_id = _municipality_id(user, content)
     if result.decision is Decision.SMALLTALK:
         await service.save_question(session, user.id, municipality_id, text, result)
         await message.answer(SMALLTALK.get(result.smalltalk or "", SMALLTALK["greeting"]))
@@ -196,7 +203,6 @@ async def answer_question(
         await message.answer(EMPTY_TEXT, reply_markup=_choices_keyboard([], {}, 0))
         return result
     question = await service.save_question(session, user.id, municipality_id, text, result)
-    titles = _titles(content)
     if result.decision is Decision.ANSWER and result.best is not None:
         entry = engine.kb.get(result.best.id)
         if entry is not None:
@@ -204,10 +210,10 @@ async def answer_question(
             return result
     if result.decision is Decision.SUGGEST:
         ids = [c.id for c in result.candidates]
-        await message.answer(SUGGEST_TEXT, reply_markup=_choices_keyboard(ids, titles, question.id))
+        await message.answer(SUGGEST_TEXT, reply_markup=_choices_keyboard(ids, _titles(content), question.id))
         return result
     text_out = ENGLISH_TEXT if result.english else FALLBACK_TEXT
-    await message.answer(text_out, reply_markup=_choices_keyboard([], titles, question.id))
+    await message.answer(text_out, reply_markup=_choices_keyboard([], _titles(content), question.id))
     return result
 
 
@@ -226,17 +232,16 @@ async def on_menu_faq(query: CallbackQuery, content: ContentStore) -> None:
 
 
 def _topics_header(page: int, entries: list[FaqEntry]) -> str:
-    pages = max(1, -(-len(entries) // PAGE_SIZE))
     return (
-        f"<b>Частые вопросы</b> (страница {page + 1} из {pages})\nВыберите тему или просто напишите вопрос."
+        f"<b>Частые вопросы</b> (страница {page + 1} из {_page_count(entries)})\n"
+        "Выберите тему или просто напишите вопрос."
     )
 
 
 @router.callback_query(FaqPageCD.filter())
 async def on_page(query: CallbackQuery, callback_data: FaqPageCD, content: ContentStore) -> None:
     entries = list(engine_for(content).kb)
-    pages = max(1, -(-len(entries) // PAGE_SIZE))
-    page = min(max(callback_data.page, 0), pages - 1)
+    page = min(max(callback_data.page, 0), _page_count(entries) - 1)
     await query.answer()
     if isinstance(query.message, Message):
         text = _topics_header(page, entries)
@@ -312,13 +317,12 @@ async def hand_off(
     if settings.staff_chat_id is None:
         await message.answer(no_chat)
         return
-    titles = _titles(content)
     municipality = content.current.municipality(question.municipality_id)
     staff_text = (
         f"❓ <b>Вопрос родителя</b> №{question.id}\n"
         f"От: {_who(tg_user)} · {escape(municipality.name)}\n\n"
         f"<blockquote>{escape(truncate(question.text, STAFF_QUOTE_LIMIT))}</blockquote>\n"
-        f"Что пробовал бот: {_tried(question, titles)}.\n\n"
+        f"Что пробовал бот: {_tried(question, _titles(content))}.\n\n"
         "Ответьте на это сообщение (функция «Ответить»), и бот перешлёт ответ родителю."
     )
     try:
@@ -406,7 +410,7 @@ async def _ask_with_text(
         return
     if message.from_user is None:
         return
-    municipality_id = user.municipality_id or content.current.default_municipality_id
+    municipality_id = _municipality_id(user, content)
     question = await service.save_question(session, user.id, municipality_id, text, None)
     await hand_off(
         message,

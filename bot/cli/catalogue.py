@@ -6,12 +6,21 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.cli.core import CliError, load_settings, setup_logging
 from bot.content import Content, ContentError, load_content
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.services.catalogue.search import ProgramHit, SearchFilters
+    from bot.services.catalogue.store import ImportPlan
+
+T = TypeVar("T")
 
 
 def _content(settings: Settings) -> Content:
@@ -70,8 +79,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _import(settings: Settings, records: list[dict[str, Any]], dry_run: bool) -> Any:
-    from bot.services.catalogue.store import apply_import, plan_import
+async def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one session of the migrated database; `work` commits if it changes anything."""
     from db.engine import create_engine, create_sessionmaker
     from db.migrate import upgrade_async
 
@@ -79,18 +88,27 @@ async def _import(settings: Settings, records: list[dict[str, Any]], dry_run: bo
     engine = create_engine(settings.database_url)
     try:
         async with create_sessionmaker(engine)() as session:
-            if dry_run:
-                return await plan_import(session, records)
-            plan = await apply_import(session, records)
-            await session.commit()
-            return plan
+            return await work(session)
     finally:
         await engine.dispose()
 
 
+async def _import(settings: Settings, records: list[dict[str, Any]], dry_run: bool) -> ImportPlan:
+    from bot.services.catalogue.store import apply_import, plan_import
+
+    async def work(session: AsyncSession) -> ImportPlan:
+        if dry_run:
+            return await plan_import(session, records)
+        plan = await apply_import(session, records)
+        await session.commit()
+        return plan
+
+    return await _in_session(settings, work)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from bot.directions import parse_direction
-    from bot.services.catalogue.query import AgeRange, keywords_from_text
+    from bot.services.catalogue.query import MAX_AGE, MIN_AGE, AgeRange, keywords_from_text
     from bot.services.catalogue.search import SearchFilters
 
     settings = load_settings()
@@ -105,7 +123,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.age is not None:
         age = AgeRange.parse_code(str(args.age))
         if age is None:
-            raise CliError("--age must be from 5 to 18")
+            raise CliError(f"--age must be from {MIN_AGE} to {MAX_AGE}")
     filters = SearchFilters(
         municipality_id=_municipality(content, args.municipality),
         direction=direction,
@@ -124,18 +142,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _search(settings: Settings, filters: Any, limit: int | None) -> Any:
+async def _search(settings: Settings, filters: SearchFilters, limit: int | None) -> list[ProgramHit]:
     from bot.services.catalogue.search import search
-    from db.engine import create_engine, create_sessionmaker
-    from db.migrate import upgrade_async
 
-    await upgrade_async(settings.database_url)
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            return await search(session, filters, limit)
-    finally:
-        await engine.dispose()
+    return await _in_session(settings, lambda session: search(session, filters, limit))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

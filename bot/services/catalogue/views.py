@@ -155,8 +155,8 @@ def age_step(state: SearchState, child_ages: list[int]) -> tuple[str, InlineKeyb
     direction = state.direction.title if state.direction else "любая"
     text = (
         f"Направленность: <b>{escape(direction)}</b>\n"
-        f"Сколько лет ребёнку? Нажмите кнопку или напишите возраст числом "
-        f"(например, «7» или «10-12»)."
+        "Сколько лет ребёнку? Нажмите кнопку или напишите возраст числом "
+        "(например, «7» или «10-12»)."
     )
     if saved:
         text += "\nКнопки с 👶 — возраст ваших детей из настроек."
@@ -249,7 +249,7 @@ def no_results(
         )
     elif blocking:
         name, count = blocking
-        text += f"\nСписок пустой из-за фильтра «{FILTER_NAMES[name]}»: без него найдётся программ — {count}."
+        text += f"\nСписок пуст из-за фильтра «{FILTER_NAMES[name]}»: без него найдётся программ — {count}."
         kb.button(text=f"Убрать фильтр «{FILTER_NAMES[name]}»", callback_data=state.without(name).cd("res"))
     else:
         text += "\nПопробуйте другую направленность или возраст."
@@ -292,10 +292,13 @@ def program_card(
 # --- import summary -------------------------------------------------------------------------
 
 
-def _ids(items: list[str]) -> str:
-    shown = ", ".join(items[:MAX_LISTED_IDS])
-    more = len(items) - MAX_LISTED_IDS
-    return escape(shown + (f" и ещё {more}" if more > 0 else ""))
+def _count_line(label: str, ids: list[str]) -> str:
+    """«Изменённые: 3 — id1, id2, id3», the ids cut after MAX_LISTED_IDS."""
+    if not ids:
+        return f"{label}: 0"
+    shown = ", ".join(ids[:MAX_LISTED_IDS])
+    more = len(ids) - MAX_LISTED_IDS
+    return f"{label}: {len(ids)} — " + escape(shown + (f" и ещё {more}" if more > 0 else ""))
 
 
 def import_summary(file_name: str, parsed: ParsedFile, plan: ImportPlan | None) -> str:
@@ -305,13 +308,12 @@ def import_summary(file_name: str, parsed: ParsedFile, plan: ImportPlan | None) 
     else:
         lines.append(f"Строк с программами: {parsed.rows}.")
     if plan is not None:
-        for label, ids in (("Новые программы", plan.added), ("Изменённые", plan.updated)):
-            lines.append(f"{label}: {len(ids)}" + (f" — {_ids(ids)}" if ids else ""))
-        lines.append(f"Без изменений: {len(plan.unchanged)}")
-        removed = plan.removed
-        lines.append(
-            "Исчезнут из каталога: " + str(len(removed)) + (f" — {_ids(removed)}" if removed else "")
-        )
+        lines += [
+            _count_line("Новые программы", plan.added),
+            _count_line("Изменённые", plan.updated),
+            f"Без изменений: {len(plan.unchanged)}",
+            _count_line("Исчезнут из каталога", plan.removed),
+        ]
     if parsed.unknown_columns:
         lines.append("Неизвестные столбцы (пропущены): " + escape(", ".join(parsed.unknown_columns[:20])))
     if parsed.row_errors:
