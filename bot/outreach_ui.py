@@ -34,11 +34,8 @@ class ReportCD(CallbackData, prefix="orep"):
     year: int
 
 
-CANCEL = ("✖ Отмена", LogCD(action="cancel"))
-
-
 def _cancel_row(kb: InlineKeyboardBuilder) -> None:
-    kb.button(text=CANCEL[0], callback_data=CANCEL[1])
+    kb.button(text="✖ Отмена", callback_data=LogCD(action="cancel"))
 
 
 def date_keyboard() -> InlineKeyboardMarkup:
@@ -127,12 +124,10 @@ def entry_keyboard(item_id: int) -> InlineKeyboardMarkup:
 
 def list_keyboard(ids: Iterable[int]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    count = 0
     for item_id in ids:
         kb.button(text=f"✏️ №{item_id}", callback_data=LogItemCD(action="edit", id=item_id))
         kb.button(text=f"🗑 №{item_id}", callback_data=LogItemCD(action="del", id=item_id))
-        count += 1
-    kb.adjust(*([2] * count))
+    kb.adjust(2)
     return kb.as_markup()
 
 

@@ -53,13 +53,7 @@ BIG = "{n} человек на одном мероприятии — это бо
 
 
 def _municipality(user: User, content: ContentStore) -> str:
-    c = content.current
-    return user.municipality_id if user.municipality_id in c.municipalities else c.default_municipality_id
-
-
-def _draft(data: dict[str, Any]) -> ActivityInput:
-    """The dialog keeps its answers in FSM data in the shape of an activity snapshot."""
-    return ActivityInput.from_snapshot(data)
+    return content.current.municipality(user.municipality_id).id
 
 
 async def _reply(
@@ -72,7 +66,7 @@ async def _reply(
 
 async def _show_extras(event: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(LogDialog.extras)
-    draft = _draft(await state.get_data())
+    draft = ActivityInput.from_snapshot(await state.get_data())
     await _reply(
         event,
         "Проверьте запись. Можно добавить организацию, направленность и формат или сразу записать.\n\n"
@@ -257,7 +251,9 @@ async def on_one_line_big(
         await _reply(query, "Хорошо, ничего не записано. Исправьте число и отправьте /log ещё раз.")
         return
     await query.answer()
-    await _save(query, state, session, _draft(await state.get_data()), query.from_user.id)
+    await _save(
+        query, state, session, ActivityInput.from_snapshot(await state.get_data()), query.from_user.id
+    )
 
 
 @router.message(LogDialog.title, F.text, NOT_A_COMMAND)
@@ -327,7 +323,9 @@ async def on_format(query: CallbackQuery, callback_data: ui.LogCD, state: FSMCon
 @router.callback_query(LogDialog.extras, ui.LogCD.filter(F.action == "save"))
 async def on_save(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
     await query.answer("Записано")
-    await _save(query, state, session, _draft(await state.get_data()), query.from_user.id)
+    await _save(
+        query, state, session, ActivityInput.from_snapshot(await state.get_data()), query.from_user.id
+    )
 
 
 @router.callback_query(ui.LogCD.filter())
@@ -462,14 +460,13 @@ async def on_edit_value(
     except OutreachError as exc:
         await message.answer(escape(exc.ru))
         return
+    await state.clear()
     if field == "reached" and value > CONFIRM_ABOVE:
-        await state.clear()
         await message.answer(
             BIG.format(n=value, limit=CONFIRM_ABOVE),
             reply_markup=ui.confirm_big_edit_keyboard(activity.id, value),
         )
         return
-    await state.clear()
     changed = await log.update(session, activity, {field: value}, actor)
     await _show_edit(message, activity, "✅ Изменено. " if changed else "Ничего не изменилось. ")
 

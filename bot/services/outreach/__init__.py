@@ -16,13 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.services import privacy
+from bot.services.outreach.log import count_logged_by
 from db.models import OutreachActivity, OutreachAudit, User
 
 
 async def _describe(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
-    logged = await session.scalar(
-        select(func.count()).select_from(OutreachActivity).where(OutreachActivity.logged_by == user.id)
-    )
+    logged = await count_logged_by(session, user.id)
     changes = await session.scalar(
         select(func.count()).select_from(OutreachAudit).where(OutreachAudit.actor_id == user.id)
     )

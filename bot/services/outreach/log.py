@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.directions import Direction
+from bot.html import escape
 from bot.services.outreach import vocab
 from bot.services.outreach.errors import OutreachError
 from bot.services.outreach.periods import parse_date
@@ -76,18 +77,18 @@ class ActivityInput:
         )
 
 
+def input_of(activity: OutreachActivity) -> ActivityInput:
+    """A stored activity as an input, to compare and replace field values."""
+    values = {name: getattr(activity, name) for name in FIELDS}
+    return ActivityInput(**{**values, "directions": tuple(activity.directions or ())})
+
+
 def snapshot_of(activity: OutreachActivity) -> dict[str, Any]:
-    return {
-        "held_on": activity.held_on.isoformat(),
-        "title": activity.title,
-        "kind": activity.kind,
-        "audience": activity.audience,
-        "reached": activity.reached,
-        "organisation": activity.organisation,
-        "directions": list(activity.directions or []),
-        "format": activity.format,
-        "municipality_id": activity.municipality_id,
-    }
+    return input_of(activity).snapshot()
+
+
+def _column_values(data: ActivityInput) -> dict[str, Any]:
+    return {name: list(data.directions) if name == "directions" else getattr(data, name) for name in FIELDS}
 
 
 # --- checking single values (shared by the bot dialog, the CLI and the import) -----------
@@ -252,19 +253,7 @@ async def create(
 ) -> OutreachActivity:
     now = utcnow()
     activity = OutreachActivity(
-        held_on=data.held_on,
-        title=data.title,
-        kind=data.kind,
-        audience=data.audience,
-        reached=data.reached,
-        organisation=data.organisation,
-        directions=list(data.directions),
-        format=data.format,
-        municipality_id=data.municipality_id,
-        logged_by=actor_id,
-        source=source,
-        created_at=now,
-        updated_at=now,
+        **_column_values(data), logged_by=actor_id, source=source, created_at=now, updated_at=now
     )
     session.add(activity)
     await session.flush()
@@ -279,8 +268,8 @@ async def update(
     source: str = "bot",
 ) -> bool:  # fmt: skip
     """Apply checked field values; False (and no audit row) when nothing changed."""
-    old = snapshot_of(activity)
-    current = ActivityInput.from_snapshot(old)
+    current = input_of(activity)
+    old = current.snapshot()
     values: dict[str, Any] = {
         k: (tuple(v) if k == "directions" else v) for k, v in changes.items() if k in FIELDS
     }
@@ -288,15 +277,8 @@ async def update(
     new = new_input.snapshot()
     if new == old:
         return False
-    activity.held_on = new_input.held_on
-    activity.title = new_input.title
-    activity.kind = new_input.kind
-    activity.audience = new_input.audience
-    activity.reached = new_input.reached
-    activity.organisation = new_input.organisation
-    activity.directions = list(new_input.directions)
-    activity.format = new_input.format
-    activity.municipality_id = new_input.municipality_id
+    for name, value in _column_values(new_input).items():
+        setattr(activity, name, value)
     activity.updated_at = utcnow()
     changed_old = {k: v for k, v in old.items() if new[k] != v}
     changed_new = {k: v for k, v in new.items() if old[k] != v}
@@ -364,8 +346,6 @@ async def audit_trail(session: AsyncSession, activity_id: int) -> list[OutreachA
 
 def describe(data: ActivityInput | OutreachActivity, municipality_name: str | None = None) -> str:
     """A short HTML card of an entry (user text escaped)."""
-    from bot.html import escape
-
     directions = [d for code in data.directions if (d := Direction.from_code(code)) is not None]
     lines = [
         f"<b>{escape(data.title)}</b>",

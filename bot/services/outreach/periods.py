@@ -156,7 +156,7 @@ def date_range(start: date, end: date, tz: ZoneInfo) -> Period:
         )
     if start > today(tz):
         raise OutreachError(
-            f"Период начинается {start:%d.%m.%Y} — это ещё не наступило.",
+            f"Период начинается {start:%d.%m.%Y} — эта дата ещё не наступила.",
             f"the period starts on {start.isoformat()}, in the future",
         )
     return Period(start, end, "range")

@@ -128,14 +128,17 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2)
 
 
-def title_of(report: dict[str, Any]) -> str:
+def _period_and_place(report: dict[str, Any]) -> str:
     where = report["municipality"]["name"] if report.get("municipality") else "все муниципалитеты"
-    return f"Отчёт МОЦ об охвате — {report['period']['label']} ({where})"
+    return f"{report['period']['label']} ({where})"
+
+
+def title_of(report: dict[str, Any]) -> str:
+    return f"Отчёт МОЦ об охвате — {_period_and_place(report)}"
 
 
 def chart_title(report: dict[str, Any]) -> str:
-    where = report["municipality"]["name"] if report.get("municipality") else "все муниципалитеты"
-    return f"Охват участников мероприятий МОЦ по месяцам — {report['period']['label']} ({where})"
+    return f"Охват участников мероприятий МОЦ по месяцам — {_period_and_place(report)}"
 
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
