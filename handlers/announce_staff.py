@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentStore
 from bot.directions import Direction
-from bot.html import CAPTION_LIMIT, escape, split_text, truncate
+from bot.html import CAPTION_LIMIT, escape, split_text, strip_tags, truncate
 from bot.middlewares import RoleGuard
 from bot.services.announcements import events as ev
 from bot.services.announcements.broadcasts import (
@@ -84,8 +85,6 @@ class BroadcastForm(StatesGroup):
 
 
 def _time_example(settings: Settings) -> str:
-    from datetime import timedelta
-
     return (utcnow() + timedelta(days=3)).astimezone(settings.tz).strftime("%d.%m.%Y 18:00")
 
 
@@ -100,20 +99,30 @@ async def cmd_event_new(message: Message, state: FSMContext) -> None:
     )
 
 
-def _text_step(value: str | None, low: int, high: int) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value if low <= len(value) <= high else None
+# Free-text steps of /event_new: state key -> (what, shortest, longest).
+_TEXT_FIELDS: dict[str, tuple[str, int, int]] = {
+    "title": ("Название", 3, 200),
+    "place": ("Место", 2, 300),
+    "organisation": ("Название организации", 2, 300),
+    "description": ("Описание", 2, 2000),
+}
+
+
+async def _take_text(message: Message, state: FSMContext, key: str) -> bool:
+    """Store the stripped text under `key` if its length fits; otherwise say what is wrong."""
+    what, low, high = _TEXT_FIELDS[key]
+    value = (message.text or "").strip()
+    if not low <= len(value) <= high:
+        await message.answer(f"{what} — от {low} до {high} символов. Попробуйте ещё раз.")
+        return False
+    await state.update_data({key: value})
+    return True
 
 
 @router.message(EventForm.title, F.text, ~F.text.startswith("/"))
 async def ev_title(message: Message, state: FSMContext, settings: Settings) -> None:
-    title = _text_step(message.text, 3, 200)
-    if title is None:
-        await message.answer("Название должно быть от 3 до 200 символов. Попробуйте ещё раз.")
+    if not await _take_text(message, state, "title"):
         return
-    await state.update_data(title=title)
     await state.set_state(EventForm.when)
     await message.answer(
         f"Шаг 2. Дата и время начала по местному времени ({escape(settings.timezone)}), "
@@ -139,11 +148,8 @@ async def ev_when(message: Message, state: FSMContext, settings: Settings) -> No
 
 @router.message(EventForm.place, F.text, ~F.text.startswith("/"))
 async def ev_place(message: Message, state: FSMContext) -> None:
-    place = _text_step(message.text, 2, 300)
-    if place is None:
-        await message.answer("Место — от 2 до 300 символов. Попробуйте ещё раз.")
+    if not await _take_text(message, state, "place"):
         return
-    await state.update_data(place=place)
     await state.set_state(EventForm.organisation)
     await message.answer("Шаг 4. Организация, которая проводит мероприятие:")
 
@@ -162,11 +168,9 @@ def _ev_dirs_keyboard(selected: list[str]) -> InlineKeyboardMarkup:
 
 @router.message(EventForm.organisation, F.text, ~F.text.startswith("/"))
 async def ev_org(message: Message, state: FSMContext) -> None:
-    org = _text_step(message.text, 2, 300)
-    if org is None:
-        await message.answer("Название организации — от 2 до 300 символов. Попробуйте ещё раз.")
+    if not await _take_text(message, state, "organisation"):
         return
-    await state.update_data(organisation=org, directions=[])
+    await state.update_data(directions=[])
     await state.set_state(EventForm.directions)
     await message.answer(
         "Шаг 5. Направленности (можно несколько; ничего не выбрано — для всех):",
@@ -269,11 +273,8 @@ async def _ask_description(message: Message, state: FSMContext) -> None:
 
 @router.message(EventForm.description, F.text, ~F.text.startswith("/"))
 async def ev_description(message: Message, state: FSMContext) -> None:
-    text = _text_step(message.text, 2, 2000)
-    if text is None:
-        await message.answer("Описание — от 2 до 2000 символов. Попробуйте ещё раз.")
+    if not await _take_text(message, state, "description"):
         return
-    await state.update_data(description=text)
     await state.set_state(EventForm.photo)
     kb = InlineKeyboardBuilder()
     kb.button(text="Без фото", callback_data=NewEventCD(action="photo_none"))
@@ -295,8 +296,6 @@ async def ev_photo_none(query: CallbackQuery, state: FSMContext, settings: Setti
 
 
 def _draft(data: dict[str, Any], settings: Settings) -> ev.EventDraft:
-    from datetime import datetime
-
     return ev.EventDraft(
         title=data["title"],
         starts_at=datetime.fromisoformat(data["when"]),
@@ -385,9 +384,9 @@ async def cmd_signups(
         if not items:
             await message.answer("Предстоящих мероприятий нет. Создать: /event_new")
             return
+        taken = await ev.signup_counts(session, [e.id for e in items])
         lines = [
-            f"№{e.id} — {ev.when_text(e)} — {escape(truncate(e.title, 60))}: "
-            f"{await ev.signup_count(session, e.id)} зап."
+            f"№{e.id} — {ev.when_text(e)} — {escape(truncate(e.title, 60))}: {taken.get(e.id, 0)} зап."
             for e in items
         ]
         await message.answer("<b>Предстоящие мероприятия</b>\n" + "\n".join(lines) + "\n\nСписок: /signups N")
@@ -645,7 +644,6 @@ async def _preview(
     count = len(await recipients(session, target))
     names = {m.id: m.name for m in content.current.municipalities.values()}
     if count == 0:
-        await state.set_state(BroadcastForm.segment)
         await message.answer(
             f"В сегменте «{escape(target.describe(names))}» нет ни одного получателя. Выберите другой."
         )
@@ -681,7 +679,7 @@ async def _record(
     session: AsyncSession,
     staff_id: int,
     settings: Settings,
-    when: Any = None,
+    when: datetime | None = None,
 ) -> None:
     data = await state.get_data()
     if "target" not in data:
@@ -797,8 +795,6 @@ async def cmd_broadcasts(message: Message, session: AsyncSession, settings: Sett
     for b in items:
         when = b.scheduled_at.astimezone(settings.tz).strftime("%d.%m.%Y %H:%M")
         state = "идёт отправка" if b.status == "running" else f"запланирована на {when}"
-        from bot.html import strip_tags
-
         lines.append(f"№{b.id} — {state}: {escape(truncate(strip_tags(b.text), 60))}")
         kb.button(text=f"⛔ Отменить №{b.id}", callback_data=BroadcastCD(action="cancel", id=b.id))
     kb.adjust(1)

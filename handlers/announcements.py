@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentStore
 from bot.directions import Direction
-from bot.html import CAPTION_LIMIT, truncate, visible_length
+from bot.html import CAPTION_LIMIT, escape, truncate, visible_length
 from bot.keyboards import MenuCD
 from bot.services.announcements import events as ev
 from bot.services.announcements.callbacks import EventCD, SetCD, SubCD
@@ -263,14 +263,11 @@ async def _show_events(message: Message, user: User, session: AsyncSession) -> N
     kb = InlineKeyboardBuilder()
     lines = ["<b>Ближайшие мероприятия</b>"]
     for index, event in enumerate(items, 1):
-        lines.append(f"{index}. {ev.when_text(event)} — {truncate(event.title, 80)}")
+        lines.append(f"{index}. {ev.when_text(event)} — {escape(truncate(event.title, 80))}")
         kb.button(
             text=f"{index}. {truncate(event.title, 40)}", callback_data=EventCD(action="open", id=event.id)
         )
     kb.adjust(1)
-    from bot.html import escape
-
-    lines = [lines[0], *(escape(line) for line in lines[1:])]
     await message.answer(
         "\n".join(lines) + "\n\nВыберите мероприятие, чтобы записаться:", reply_markup=kb.as_markup()
     )
@@ -319,11 +316,7 @@ async def on_event_open(
     text = ev.event_card(event, taken, signed)
     markup = _event_keyboard(event, signed, role, taken)
     if event.photo_file_id:
-        caption = (
-            text
-            if visible_length(text) <= CAPTION_LIMIT
-            else ev.event_card(event, taken, signed).split("\n\n")[0]
-        )
+        caption = text if visible_length(text) <= CAPTION_LIMIT else text.split("\n\n")[0]
         await query.message.answer_photo(event.photo_file_id, caption=caption, reply_markup=markup)
         if caption != text:
             await query.message.answer(text)

@@ -40,6 +40,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.html import escape
 from bot.services.activity import Kind, record
 from bot.services.announcements.broadcasts import state_counts
 from bot.services.announcements.callbacks import (
@@ -517,7 +518,7 @@ class DeliveryWorker:
             skip_reason = await self._reminder_skip_reason(session, b, now) if b.kind == "reminder" else None
             if skip_reason:
                 b.status, b.finished_at, b.note = "cancelled", now, skip_reason
-                notes.append(f"⚠️ Напоминание №{b.id} не отправлено: {skip_reason}.")
+                notes.append(f"⚠️ Напоминание №{b.id} не отправлено: {escape(skip_reason)}.")
             else:
                 ids = await recipients(session, Target.from_json(b.target))
                 if ids:
@@ -532,9 +533,10 @@ class DeliveryWorker:
                 if late > LATE_GRACE:
                     local = b.scheduled_at.astimezone(self.settings.tz).strftime("%d.%m.%Y %H:%M")
                     what = "Напоминание" if b.kind == "reminder" else "Рассылка"
+                    planned = "было запланировано" if b.kind == "reminder" else "была запланирована"
                     b.note = f"started late by {int(late.total_seconds())} s"
                     notes.append(
-                        f"⚠️ {what} №{b.id} была запланирована на {local}, но бот в это время не работал. "
+                        f"⚠️ {what} №{b.id} {planned} на {local}, но бот в это время не работал. "
                         f"Отправляю сейчас, с опозданием на {_duration(late.total_seconds())}."
                     )
             await session.commit()
@@ -551,7 +553,7 @@ class DeliveryWorker:
             chat = chat_id or self.settings.staff_chat_id
             if chat is not None:
                 sent = await self._safe_send(
-                    chat, f"📣 Рассылка №{broadcast_id}: начинаю отправку ({total} получателей)."
+                    chat, f"📣 Рассылка №{broadcast_id}: начинаю отправку (получателей: {total})."
                 )
                 if sent is not None:
                     async with self._db_lock, self.sessionmaker() as session:
