@@ -8,7 +8,6 @@ chat replies that the bot delivers to parents.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -23,7 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentError, ContentStore
-from bot.html import MESSAGE_LIMIT, escape, truncate
+from bot.html import MESSAGE_LIMIT, ascii_url, escape, truncate
 from bot.keyboards import MenuCD
 from bot.middlewares import RoleGuard
 from bot.services.faq import service
@@ -102,16 +101,8 @@ ASK_PROMPT = (
 
 # --- keyboards -------------------------------------------------------------------------
 def button_url(url: str) -> str:
-    """ASCII form of a link for a button: the host in punycode (р38.навигатор.дети), the path quoted."""
-    parts = urlsplit(url)
-    try:
-        host = (parts.hostname or "").encode("idna").decode("ascii")
-    except UnicodeError:
-        return url
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    path = quote(parts.path, safe="/%:@")
-    query = quote(parts.query, safe="=&%:@/?")
-    return urlunsplit((parts.scheme, netloc, path, query, quote(parts.fragment, safe="")))
+    """ASCII form of a link for a button (see bot.html.ascii_url); other schemes pass as they are."""
+    return ascii_url(url) or url
 
 
 def _entry_keyboard(

@@ -17,9 +17,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from bot.directions import parse_direction
+from bot.html import ascii_url
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API's download limit
 MIN_IMPORT_AGE = 3  # some regions admit 3-year-olds in the Navigator
@@ -185,26 +185,11 @@ def table_rows(data: bytes, file_name: str = "") -> Iterator[list[str]]:
 
 
 @functools.lru_cache(maxsize=256)
-def _ascii_host(host: str) -> str:
-    return host.encode("idna").decode("ascii")
-
-
 def navigator_url(url: str) -> str | None:
-    """An ASCII URL Telegram accepts for a button: the host in punycode, the path %-encoded."""
-    url = url.strip()
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
-        host = _ascii_host(parts.hostname)
-        netloc = host if parts.port is None else f"{host}:{parts.port}"
-    except (ValueError, UnicodeError):
-        return None
-    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
-    query = quote(parts.query, safe="=&%+/-._~")
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
+    """The program's Navigator link as a button URL (None when it is not http(s));
+    the Navigator needs no fragment, so one is dropped."""
+    ascii = ascii_url(url)
+    return ascii.split("#", 1)[0] if ascii else None
 
 
 def _int(value: str) -> int | None:
