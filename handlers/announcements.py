@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content import ContentStore
 from bot.directions import Direction
 from bot.html import CAPTION_LIMIT, escape, truncate, visible_length
-from bot.keyboards import MenuCD
+from bot.keyboards import MenuCD, back_to_menu_keyboard
 from bot.services.announcements import events as ev
 from bot.services.announcements.callbacks import EventCD, SetCD, SubCD
 from bot.services.announcements.subscriptions import (
@@ -132,6 +132,7 @@ async def _settings_view(
         text="🔕 Отписаться" if active else "🔔 Подписаться",
         callback_data=SubCD(action="off" if active else "on"),
     )
+    kb.button(text="🏠 Главное меню", callback_data=MenuCD(item="main"))
     kb.adjust(2)
     return "\n".join(lines), kb.as_markup()
 
@@ -257,7 +258,9 @@ async def _show_events(message: Message, user: User, session: AsyncSession) -> N
     items = await ev.upcoming_events(session, user)
     if not items:
         await message.answer(
-            "Ближайших мероприятий пока нет. Подпишитесь на новости (/subscribe) — мы сообщим о новых."
+            "Ближайших мероприятий пока нет (список учитывает ваши настройки: /settings). "
+            "Подпишитесь на новости (/subscribe) — мы сообщим о новых.",
+            reply_markup=back_to_menu_keyboard(),
         )
         return
     kb = InlineKeyboardBuilder()
