@@ -5,6 +5,7 @@ Nothing is created at import time: `create_app()` builds everything from Setting
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +134,11 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot)
+        if "faq" in content.current.sections:
+            from bot.services.faq.engine import engine_for
+
+            # Build the FAQ index (and train its classifier) before the first question, off the loop.
+            await asyncio.to_thread(engine_for, content)
         if not scheduler.running:
             scheduler.start()
         if not activity_writers:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bot.content import ContentError, load_content
 from bot.services.faq.engine import build_matcher, knowledge_base, shared_normalizer
 from bot.services.faq.knowledge import REQUIRED_IDS
-from bot.services.faq.matcher import Decision, IndexEntry, Matcher, MatchResult
+from bot.services.faq.matcher import Decision, IndexEntry, Matcher, MatchResult, _Classifier
 from bot.services.faq.normalize import switch_layout
 from bot.services.faq.service import normalize_for_report
 from bot.settings import PROJECT_ROOT
@@ -160,6 +160,28 @@ def test_tiny_index_and_unknown_words() -> None:
     assert m.match("зачем нужен сертификат").candidates[0].id == "a"
     assert m.match("абракадабра").decision is Decision.FALLBACK
     assert Matcher([], normalizer=shared_normalizer()).match("сертификат").decision is Decision.FALLBACK
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_classifier_ranks_each_entry_by_its_telling_words(classes: int) -> None:
+    # two classes take sklearn's binary branch (one row of weights), three the one-vs-rest one
+    texts = {
+        0: ["не приходить письмо почта", "письмо подтверждение не прийти", "нет письмо на почта"],
+        1: ["забыть пароль вход", "не пускать пароль", "восстановить пароль кабинет"],
+        2: ["статус заявка отклонить", "заявка отклонить почему", "что значить статус заявка"],
+    }
+    labels = [k for k in range(classes) for _ in texts[k]]
+    clf = _Classifier.train([t for k in range(classes) for t in texts[k]], labels, classes + 1)
+    for k, query in enumerate(["письмо так и не прийти", "пароль не подходить", "заявка отклонить"][:classes]):
+        share = clf.probabilities(query, temperature=10.0)
+        assert share.shape == (classes + 1,) and abs(share.sum() - 1.0) < 1e-6
+        assert int(share.argmax()) == k
+        assert share[classes] < 1e-6  # the entry without phrasings never wins
+
+
+def test_classifier_with_one_entry_gives_it_everything() -> None:
+    clf = _Classifier.train(["что такое сертификат"], [0], 1)
+    assert clf.probabilities("любой текст", temperature=10.0).tolist() == [1.0]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -15,8 +15,12 @@ phrasing; each entry gets the best idf-weighted overlap with one of its
 phrasings, a BM25 score over all its phrasings together, the share of the
 question's idf weight found anywhere in the entry (coverage), a bonus for its
 keywords found in the question, and a rapidfuzz token-set similarity against
-its nearest phrasings (typos the lemmatiser missed). The weights and
-thresholds were tuned on the `tune` split of bench/data/faq_eval.yaml only.
+its nearest phrasings (typos the lemmatiser missed). A linear classifier
+(scikit-learn's LinearSVC over word and character n-grams of the lemmas),
+trained on the phrasings when the index is built, adds its softmax share: it
+learns which words tell neighbouring entries apart, which the overlap scores
+cannot. The weights and thresholds were tuned on the `tune` split of
+bench/data/faq_eval.yaml only.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +36,11 @@ from enum import StrEnum
 
 import numpy as np
 from rapidfuzz import fuzz
+from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
 
 from bot.services.faq.normalize import Normalized, Normalizer
 
@@ -96,15 +106,19 @@ class Thresholds:
     # Tuned on the `tune` split of bench/data/faq_eval.yaml only (holdout never used).
     answer: float = 0.60  # top score needed to answer
     margin: float = 0.12  # lead over the best entry of another topic needed to answer
-    high: float = 0.70  # a top score this high needs only `high_margin` of lead
-    high_margin: float = 0.05  # (a wrong answer costs more than a right one shown as a suggestion)
+    high: float = 0.80  # a top score this high needs only `high_margin` of lead
+    high_margin: float = 0.01  # (a wrong answer costs more than a right one shown as a suggestion)
     suggest: float = 0.25  # top score needed to suggest
     suggest_no_domain: float = 0.45  # ... when the question has no domain word
     # a top score this high with one of the top entry's multi-word keywords in the
     # question («добавить ребенка», «нет мест») counts as a domain signal
     keyword_domain: float = 0.75
-    # weights of the score parts (sum 1), fitted on `tune` as a softmax over the
-    # candidates of each question and checked by two-fold cross-validation within it
+    # share of the classifier's softmax probability in the final score, and the
+    # softmax temperature applied to its decision values
+    w_classifier: float = 0.20
+    temperature: float = 20.0
+    # weights of the overlap score parts (sum 1), fitted on `tune` as a softmax over
+    # the candidates of each question and checked by two-fold cross-validation within it
     w_phrase: float = 0.11
     w_bm25: float = 0.25
     w_fuzzy: float = 0.23
@@ -118,11 +132,12 @@ def _words(text: str) -> frozenset[str]:
 
 # Lemmas that say a question is about this bot's domain (additional education,
 # the certificate, the Navigator, enrolment). The entries' keywords add to them.
+# («баланс» is not one: phones, school meal cards and banks have a balance too.)
 DOMAIN_LEMMAS: frozenset[str] = _words(
     "сертификат пфдо соцсертификат номинал навигатор кружок секция дополнительный "
     "допобразование госуслуга госуслуги программа заявка зачисление зачислить записаться запись "
     "записать моц рмц овз пмпк договор направленность студия учет финансирование "
-    "персонифицированный персонифицировать реестр сертифицированный баланс остаток резерв "
+    "персонифицированный персонифицировать реестр сертифицированный остаток резерв "
     "зарезервировать аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин "
     "активация активировать аннулирование аннулировать отчисление отчислить отчислиться "
     "спортшкола художка музыкалка тренер педагог занятие соцзаказ опорный общеразвивающий "
@@ -136,7 +151,11 @@ FOREIGN_LEMMAS: frozenset[str] = _words(
     "садик сад детсад ясли егэ огэ экзамен вуз колледж поступление дневник "
     "прививка вакцинация вакцина поликлиника педиатр больница погода анекдот "
     "подарочный ремонт жилье квартира вакансия зарплата уборщица водитель "
-    "автобус проезд пробка матч загранпаспорт питание столовая домашка"
+    "автобус проезд пробка матч загранпаспорт питание столовая домашка "
+    # banks, shops, phone and internet companies, cars, leisure, school marks, health
+    "банк кредит вклад заем штраф алименты соцзащита провайдер ростелеком билайн мтс мегафон "
+    "симка тариф озон вайлдберриз маркетплейс автомобиль машина маршрут аквапарк кинотеатр "
+    "кино цирк аниматор санаторий путевка загран аттестат четверть продленка турникет клещ"
 )
 
 # Adjacent lemma pairs naming neighbouring services (mostly on Госуслуги too) that
@@ -153,6 +172,12 @@ FOREIGN_PAIRS: frozenset[str] = frozenset(
         "школьный карта",
         "транспортный карта",
         "банковский карта",
+        "день рождение",
+        "электронный подпись",
+        "языковой сертификат",
+        "сертификат соответствие",
+        "яндекс навигатор",
+        "детский сад",
     }
 )
 
@@ -276,13 +301,20 @@ class Matcher:
         self._starts = np.asarray(starts, dtype=np.int64)
         self._ends = np.append(self._starts[1:], len(phrase_entry))
         self._postings = {t: np.asarray(p, dtype=np.int64) for t, p in postings.items()}
+        self._classifier = _Classifier.train(
+            [" ".join(norm.tokens) for _, norm in raw_phrases]
+            + [" ".join(kw) for kws in keywords for kw in kws],
+            [i for i, _ in raw_phrases] + [i for i, kws in enumerate(keywords) for _ in kws],
+            len(self.entries),
+        )
 
     # --- scoring --------------------------------------------------------------------
     def _idf_of(self, term: str) -> float:
         return self._idf.get(term, self._unknown_idf if " " not in term else 0.0)
 
     def scores(self, norm: Normalized, top: int = 10) -> dict[int, float]:
-        """Scores of the best `top` entries (index -> score)."""
+        """Scores of the best `top` entries by the overlap parts, plus the classifier's top 3
+        (index -> score)."""
         th = self.thresholds
         q_terms = [t for t in dict.fromkeys(_terms(norm.tokens))]
         q_norm = sum(self._idf_of(t) for t in q_terms)
@@ -305,12 +337,15 @@ class Matcher:
         coverage = np.bincount(bidx, weights=cw, minlength=n_ent) / q_norm
         prelim = th.w_phrase * phrase_best + th.w_bm25 * bm25 + th.w_coverage * coverage
         k = min(top, n_ent)
-        best = np.argpartition(-prelim, k - 1)[:k]
-        q_set = set(norm.tokens)
         text = " ".join(norm.tokens)
+        share = self._classifier.probabilities(text, th.temperature)
+        best = set(np.argpartition(-prelim, k - 1)[:k].tolist())
+        best.update(np.argpartition(-share, min(3, n_ent) - 1)[: min(3, n_ent)].tolist())
+        q_set = set(norm.tokens)
+        w_lex = 1.0 - th.w_classifier
         result: dict[int, float] = {}
-        for i in best.tolist():
-            if prelim[i] <= 0:
+        for i in sorted(best):
+            if prelim[i] <= 0 and share[i] <= 0:
                 continue
             kw_hit = 0.0
             for kw_set, kw_len in self._keyword_sets[i]:
@@ -319,7 +354,8 @@ class Matcher:
             lo, hi = int(self._starts[i]), int(self._ends[i])
             pid = lo + int(np.argmax(sim[lo:hi]))
             fuzzy = fuzz.token_set_ratio(text, self._phrase_text[pid]) / 100.0
-            result[i] = float(prelim[i]) + th.w_fuzzy * fuzzy + th.w_keyword * kw_hit
+            lexical = float(prelim[i]) + th.w_fuzzy * fuzzy + th.w_keyword * kw_hit
+            result[i] = w_lex * lexical + th.w_classifier * float(share[i])
         return result
 
     # --- the decision ---------------------------------------------------------------
@@ -339,10 +375,6 @@ class Matcher:
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         lemmas = set(norm.tokens)
         top_i = ranked[0][0]
-        domain = bool(lemmas & self.domain) or (
-            ranked[0][1] >= th.keyword_domain
-            and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
-        )
         foreign = bool(lemmas & FOREIGN_LEMMAS) or any(
             f"{a} {b}" in FOREIGN_PAIRS for a, b in itertools.pairwise(norm.tokens)
         )
@@ -351,6 +383,9 @@ class Matcher:
         family = self._family[top_i]
         second = max((sc for i, sc in ranked[1:] if self._family[i] != family), default=0.0)
         lead = top - second
+        domain = bool(lemmas & self.domain) or (
+            top >= th.keyword_domain and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
+        )
         confident = (top >= th.answer and lead >= th.margin) or (top >= th.high and lead >= th.high_margin)
         if domain and not foreign and confident:
             return MatchResult(question, Decision.ANSWER, candidates)
@@ -360,6 +395,61 @@ class Matcher:
 
     def ids(self) -> list[str]:
         return list(self._ids)
+
+
+class _Classifier:
+    """LinearSVC over word (1-2) and character (2-5, within words) tf-idf n-grams of the
+    lemmatised phrasings, one class per entry. Its decision values become a softmax share."""
+
+    def __init__(
+        self, vectorizer: FeatureUnion | None, weights: sparse.csr_matrix | None, bias: np.ndarray, n: int
+    ) -> None:
+        self._vectorizer = vectorizer
+        self._weights = weights  # (features, entries), small weights pruned
+        self._bias = bias
+        self._n = n
+
+    @classmethod
+    def train(cls, texts: Sequence[str], labels: Sequence[int], n: int) -> _Classifier:
+        if len(set(labels)) < 2:  # nothing to tell apart: every question gets the one entry
+            return cls(None, None, np.zeros(n), n)
+        vectorizer = FeatureUnion(
+            [
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)),
+                (
+                    "chars",
+                    TfidfVectorizer(
+                        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, dtype=np.float32
+                    ),
+                ),
+            ]
+        )
+        features = vectorizer.fit_transform(texts)
+        model = LinearSVC(C=1.0, random_state=0)
+        with warnings.catch_warnings():
+            # tiny or odd knowledge bases may stop before full convergence; the model still ranks
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(features, np.asarray(labels))
+        coef = np.zeros((n, features.shape[1]), dtype=np.float32)
+        bias = np.full(n, -1e3)  # an entry with no phrasing can never win
+        if len(model.classes_) == 2:  # binary: one row, the second class positive
+            coef[model.classes_[1]] = model.coef_[0]
+            coef[model.classes_[0]] = -model.coef_[0]
+            bias[model.classes_[1]], bias[model.classes_[0]] = model.intercept_[0], -model.intercept_[0]
+        else:
+            coef[model.classes_] = model.coef_
+            bias[model.classes_] = model.intercept_
+        coef[np.abs(coef) < 1e-3] = 0.0  # most weights are tiny: a sparse matrix is 4x smaller
+        return cls(vectorizer, sparse.csr_matrix(coef.T), bias, n)
+
+    def probabilities(self, text: str, temperature: float) -> np.ndarray:
+        if self._vectorizer is None or self._weights is None:
+            return np.ones(self._n) / max(1, self._n)
+        values = np.asarray((self._vectorizer.transform([text]) @ self._weights).todense()).ravel()
+        logits = (values + self._bias) * temperature
+        logits -= logits.max()
+        exp = np.exp(logits)
+        return np.asarray(exp / exp.sum())
 
 
 def _terms(tokens: Iterable[str]) -> list[str]:
