@@ -43,3 +43,22 @@ def test_scaled_entries_and_baseline() -> None:
     assert len(big) == 25 and len({e.id for e in big}) == 25
     run = faq_eval.baseline_runner(entries)
     assert run("навигатор это что").ids[0] == "b"
+
+
+def test_tuning_reads_only_the_tune_split(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import faq_tune
+
+    eval_file = tmp_path / "eval.yaml"
+    eval_file.write_text(
+        "items:\n"
+        '  - {q: "как получить сертификат", id: certificate-how-to-get, split: tune}\n'
+        '  - {q: "погода завтра", id: null, split: tune}\n'
+        '  - {q: "что такое навигатор", id: navigator-what, split: holdout}\n',
+        encoding="utf-8",
+    )
+    assert faq_tune.main(["--eval", str(eval_file), "--top", "1", "--set", "w_classifier=0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "tune: 2 questions" in out and "w_classifier" in out
+    best = out.strip().splitlines()[-1].split()
+    # the one in-scope tune question is answered right and the weather is not answered
+    assert best[-4:] == ["100.0%", "0.0%", "100.0%", "0.0%"]

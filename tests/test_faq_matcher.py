@@ -172,7 +172,8 @@ def test_classifier_ranks_each_entry_by_its_telling_words(classes: int) -> None:
     }
     labels = [k for k in range(classes) for _ in texts[k]]
     clf = _Classifier.train([t for k in range(classes) for t in texts[k]], labels, classes + 1)
-    for k, query in enumerate(["письмо так и не прийти", "пароль не подходить", "заявка отклонить"][:classes]):
+    queries = ["письмо так и не прийти", "пароль не подходить", "заявка отклонить"]
+    for k, query in enumerate(queries[:classes]):
         share = clf.probabilities(query, temperature=10.0)
         assert share.shape == (classes + 1,) and abs(share.sum() - 1.0) < 1e-6
         assert int(share.argmax()) == k

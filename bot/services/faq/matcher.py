@@ -113,6 +113,9 @@ class Thresholds:
     # a top score this high with one of the top entry's multi-word keywords in the
     # question («добавить ребенка», «нет мест») counts as a domain signal
     keyword_domain: float = 0.75
+    # so does a very clear match without a domain word («ваш адрес и телефон»)
+    strong: float = 0.85
+    strong_lead: float = 0.40
     # share of the classifier's softmax probability in the final score, and the
     # softmax temperature applied to its decision values
     w_classifier: float = 0.20
@@ -383,8 +386,13 @@ class Matcher:
         family = self._family[top_i]
         second = max((sc for i, sc in ranked[1:] if self._family[i] != family), default=0.0)
         lead = top - second
-        domain = bool(lemmas & self.domain) or (
-            top >= th.keyword_domain and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
+        domain = (
+            bool(lemmas & self.domain)
+            or (top >= th.strong and lead >= th.strong_lead)
+            or (
+                top >= th.keyword_domain
+                and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
+            )
         )
         confident = (top >= th.answer and lead >= th.margin) or (top >= th.high and lead >= th.high_margin)
         if domain and not foreign and confident:
