@@ -32,7 +32,7 @@ import yaml  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from bot.content import load_content  # noqa: E402
-from bot.services.faq.engine import shared_normalizer  # noqa: E402
+from bot.services.faq.engine import index_entries, shared_normalizer  # noqa: E402
 from bot.services.faq.knowledge import KnowledgeBase  # noqa: E402
 from bot.services.faq.matcher import Decision, IndexEntry, Matcher  # noqa: E402
 
@@ -173,10 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     content = load_content(args.content)
     kb = content.section("faq")
     assert isinstance(kb, KnowledgeBase)
-    entries = [IndexEntry(e.id, e.title, e.questions, e.keywords, e.topic) for e in kb]
+    entries = index_entries(kb)
     items = load_items(args.eval)
     start = time.perf_counter()
-    matcher = Matcher(entries, normalizer=shared_normalizer())
+    matcher = Matcher(entries, outside=kb.outside, normalizer=shared_normalizer())
     build_s = time.perf_counter() - start
     print(
         f"content: {len(entries)} entries, {sum(len(e.questions) for e in entries)} phrasings; "
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = [i.q for i in items]
     big_entries = scaled_entries(entries, args.scale)
     start = time.perf_counter()
-    big = Matcher(big_entries, normalizer=shared_normalizer())
+    big = Matcher(big_entries, outside=kb.outside, normalizer=shared_normalizer())
     big_build = time.perf_counter() - start
     print("\nlatency per question (ms)        p50     p99")
     p50, p99 = latency(run, questions)

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from faq_eval import evaluate, load_items, matcher_runner  # noqa: E402
 
 from bot.content import load_content  # noqa: E402
-from bot.services.faq.engine import shared_normalizer  # noqa: E402
+from bot.services.faq.engine import index_entries, shared_normalizer  # noqa: E402
 from bot.services.faq.knowledge import KnowledgeBase  # noqa: E402
-from bot.services.faq.matcher import IndexEntry, Matcher, Thresholds  # noqa: E402
+from bot.services.faq.matcher import Matcher, Thresholds  # noqa: E402
 
 GRID = {
     "answer": (0.45, 0.50, 0.55, 0.60, 0.65),
@@ -58,12 +58,12 @@ def main(argv: list[str] | None = None) -> int:
 
     kb = load_content(args.content).section("faq")
     assert isinstance(kb, KnowledgeBase)
-    entries = [IndexEntry(e.id, e.title, e.questions, e.keywords, e.topic) for e in kb]
+    entries = index_entries(kb)
     topic_of = {e.id: e.topic for e in kb if e.topic}
     tune = [i for i in load_items(args.eval) if i.split == "tune"]
     fixed = {name: float(value) for name, value in (item.split("=", 1) for item in args.set)}
     base = dataclasses.replace(Thresholds(), **fixed)
-    matcher = Matcher(entries, thresholds=base, normalizer=shared_normalizer())
+    matcher = Matcher(entries, outside=kb.outside, thresholds=base, normalizer=shared_normalizer())
 
     results = []
     for values in itertools.product(*GRID.values()):

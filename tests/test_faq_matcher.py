@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bot.content import ContentError, load_content
 from bot.services.faq.engine import build_matcher, knowledge_base, shared_normalizer
 from bot.services.faq.knowledge import REQUIRED_IDS
-from bot.services.faq.matcher import Decision, IndexEntry, Matcher, MatchResult, _Classifier
+from bot.services.faq.matcher import Decision, IndexEntry, Matcher, MatchResult, Thresholds, _Classifier
 from bot.services.faq.normalize import switch_layout
 from bot.services.faq.service import normalize_for_report
 from bot.settings import PROJECT_ROOT
@@ -105,7 +105,7 @@ def test_neighbouring_services_get_no_confident_answer(matcher: Matcher, questio
 
 
 def test_a_multiword_keyword_is_a_domain_signal() -> None:
-    def index(keywords: list[str]) -> Matcher:
+    def index(keywords: list[str], thresholds: Thresholds) -> Matcher:
         add = [
             "как добавить ребенка",
             "не получается добавить ребенка в кабинет",
@@ -116,12 +116,16 @@ def test_a_multiword_keyword_is_a_domain_signal() -> None:
                 IndexEntry("add", "Добавить ребенка", add, keywords),
                 IndexEntry("nav", "Про навигатор", ["что такое навигатор", "где навигатор"], ["навигатор"]),
             ],
+            thresholds=thresholds,
             normalizer=shared_normalizer(),
         )
 
     # no domain word in the question: only the entry's specific two-word keyword makes it confident
-    assert index(["добавить ребенка"]).match("как добавить ребенка").decision is Decision.ANSWER
-    assert index(["ребенок"]).match("как добавить ребенка").decision is Decision.SUGGEST
+    no_strong = Thresholds(strong=2.0)
+    assert index(["добавить ребенка"], no_strong).match("как добавить ребенка").decision is Decision.ANSWER
+    assert index(["ребенок"], no_strong).match("как добавить ребенка").decision is Decision.SUGGEST
+    # ... or a very clear match: the question is one of the entry's phrasings
+    assert index(["ребенок"], Thresholds()).match("как добавить ребенка").decision is Decision.ANSWER
 
 
 @pytest.mark.parametrize(
@@ -273,3 +277,63 @@ def test_content_check_reports_faq_errors(tmp_path: Path) -> None:
     result = _cli(["content", "check", "--dir", str(broken)])
     assert result.returncode == 1
     assert "faq/certificate.yaml" in result.stderr and "nope" in result.stderr
+
+
+def _with_outside(tmp_path: Path, lines: list[str]) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    for extra in (target / "faq").glob("outside*.yaml"):
+        extra.unlink()  # only the phrasings this test gives
+    body = "".join(f"  - {json.dumps(line, ensure_ascii=False)}\n" for line in lines)
+    (target / "faq" / "outside_test.yaml").write_text(f"outside:\n{body}", encoding="utf-8")
+    return target
+
+
+def test_outside_phrasings_load_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    kb = knowledge_base(load_content(_with_outside(tmp_path, ["погода на завтра", "кредит в банке"])))
+    assert kb.outside == ("погода на завтра", "кредит в банке")
+    bad = ["", "погода на завтра", "Погода  на завтра", "x" * 201, "что это за сертификат на кружки"]
+    with pytest.raises(ContentError) as err:
+        load_content(_with_outside(tmp_path / "bad", bad))
+    text = str(err.value)
+    assert "faq/outside_test.yaml" in text and "outside #1" in text and "non-empty" in text
+    assert "outside #3" in text and "the same phrasing twice" in text
+    assert "outside #4" in text and "201 characters" in text
+    assert "is also in 'outside'" in text  # an entry's phrasing cannot be outside too
+
+
+def test_a_question_like_the_outside_ones_is_never_answered() -> None:
+    entries = [
+        IndexEntry(
+            "cert",
+            "Сертификат на кружки",
+            [
+                "как получить сертификат на кружок",
+                "сертификат пфдо для ребенка",
+                "где взять сертификат доп образования",
+                "сертификат на секцию как оформить",
+            ],
+            ["сертификат пфдо"],
+        ),
+        IndexEntry(
+            "nav",
+            "Навигатор",
+            ["что такое навигатор", "как зайти в навигатор", "навигатор не открывается"],
+            ["навигатор"],
+        ),
+    ]
+    outside = [
+        "сертификат в автошколу",
+        "сертификат автошколы на вождение",
+        "оплатить автошколу сертификатом",
+        "сертификат на курсы вождения",
+        "погода на завтра",
+        "права на вождение",
+    ]
+    question = "сертификат в автошколу где получить"
+    lenient = Thresholds(answer=0.3, margin=0.05)  # a tiny index: its scores stay low
+    plain = Matcher(entries, thresholds=lenient, normalizer=shared_normalizer())
+    assert plain.match(question).decision is Decision.ANSWER  # «сертификат» alone looks like ours
+    taught = Matcher(entries, thresholds=lenient, outside=outside, normalizer=shared_normalizer())
+    assert taught.match(question).decision is not Decision.ANSWER
+    assert taught.match("как получить сертификат на кружок").id == "cert"

@@ -30,17 +30,22 @@ def knowledge_base(content: Content) -> KnowledgeBase:
     return kb
 
 
-Fingerprint = tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], str | None], ...]
+EntryRow = tuple[str, str, tuple[str, ...], tuple[str, ...], str | None]
+Fingerprint = tuple[tuple[EntryRow, ...], tuple[str, ...]]
 
 
 def _fingerprint(kb: KnowledgeBase) -> Fingerprint:
-    return tuple((e.id, e.title, e.questions, e.keywords, e.topic) for e in kb)
+    return tuple((e.id, e.title, e.questions, e.keywords, e.topic) for e in kb), kb.outside
+
+
+def index_entries(kb: KnowledgeBase) -> list[IndexEntry]:
+    return [IndexEntry(e.id, e.title, e.questions, e.keywords, e.topic) for e in kb]
 
 
 @lru_cache(maxsize=4)
 def _build(fingerprint: Fingerprint) -> Matcher:
-    entries = [IndexEntry(i, t, q, k, topic) for i, t, q, k, topic in fingerprint]
-    return Matcher(entries, normalizer=shared_normalizer())
+    entries = [IndexEntry(*row) for row in fingerprint[0]]
+    return Matcher(entries, outside=fingerprint[1], normalizer=shared_normalizer())
 
 
 def build_matcher(kb: KnowledgeBase) -> Matcher:

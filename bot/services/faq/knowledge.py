@@ -86,9 +86,11 @@ class FaqEntry(BaseModel):
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """All entries, in file order, with lookup by id."""
+    """All entries, in file order, with lookup by id, and the `outside` phrasings: questions
+    that are not this bot's business (they teach the matcher where its topics end)."""
 
     entries: tuple[FaqEntry, ...]
+    outside: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
@@ -159,13 +161,27 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
     where: dict[str, str] = {}
     phrasings: dict[str, str] = {}
     failed: set[str] = set()
+    outside: list[str] = []
+    outside_keys: set[str] = set()
     for path in files:
         rel = str(path.relative_to(directory))
         data = read_yaml(path, directory)
-        if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
-            problems.append(ContentProblem(rel, "-", "must contain a list 'entries'"))
+        if not isinstance(data, dict) or not (
+            isinstance(data.get("entries"), list) or isinstance(data.get("outside"), list)
+        ):
+            problems.append(ContentProblem(rel, "-", "must contain a list 'entries' (or 'outside')"))
             continue
-        for index, raw in enumerate(data["entries"], start=1):
+        for index, raw in enumerate(data.get("outside") or [], start=1):
+            reason = _outside_problem(raw)
+            if reason is None:
+                key = " ".join(str(raw).lower().replace("ё", "е").split())
+                if key in outside_keys:
+                    reason = "the same phrasing twice"
+                outside_keys.add(key)
+                outside.append(str(raw).strip())
+            if reason is not None:
+                problems.append(ContentProblem(rel, f"outside #{index}", reason))
+        for index, raw in enumerate(data.get("entries") or [], start=1):
             name = str(raw.get("id", f"#{index}")) if isinstance(raw, dict) else f"#{index}"
             try:
                 entry = FaqEntry.model_validate(raw)
@@ -197,9 +213,21 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
                 problems.append(ContentProblem(where[entry.id], entry.id, "related: refers to itself"))
             elif rid not in where and rid not in failed:
                 problems.append(ContentProblem(where[entry.id], entry.id, f"related: unknown id {rid!r}"))
+    for key in sorted(outside_keys & phrasings.keys()):
+        problems.append(
+            ContentProblem(f"{FAQ_DIR}/", phrasings[key], f"questions: {key[:40]!r} is also in 'outside'")
+        )
     for rid in REQUIRED_IDS:
         if rid not in where and rid not in failed:
             problems.append(ContentProblem(f"{FAQ_DIR}/", rid, "required entry is missing"))
     if problems:
         raise ContentError(problems)
-    return KnowledgeBase(tuple(entries))
+    return KnowledgeBase(tuple(entries), tuple(outside))
+
+
+def _outside_problem(raw: object) -> str | None:
+    if not isinstance(raw, str) or not raw.strip():
+        return "must be a non-empty text"
+    if len(raw) > QUESTION_LIMIT:
+        return f"{len(raw)} characters (at most {QUESTION_LIMIT})"
+    return None

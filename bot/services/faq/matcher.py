@@ -104,8 +104,8 @@ class MatchResult:
 @dataclass(frozen=True)
 class Thresholds:
     # Tuned on the `tune` split of bench/data/faq_eval.yaml only (holdout never used).
-    answer: float = 0.60  # top score needed to answer
-    margin: float = 0.12  # lead over the best entry of another topic needed to answer
+    answer: float = 0.55  # top score needed to answer
+    margin: float = 0.15  # lead over the best entry of another topic needed to answer
     high: float = 0.80  # a top score this high needs only `high_margin` of lead
     high_margin: float = 0.01  # (a wrong answer costs more than a right one shown as a suggestion)
     suggest: float = 0.25  # top score needed to suggest
@@ -119,6 +119,9 @@ class Thresholds:
     # share of the classifier's softmax probability in the final score, and the
     # softmax temperature applied to its decision values
     w_classifier: float = 0.20
+    # the classifier's probability of the "outside" class (content `outside:` phrasings)
+    # that makes a question foreign
+    outside: float = 0.50
     temperature: float = 20.0
     # weights of the overlap score parts (sum 1), fitted on `tune` as a softmax over
     # the candidates of each question and checked by two-fold cross-validation within it
@@ -229,6 +232,9 @@ class Matcher:
     entries: Sequence[IndexEntry]
     thresholds: Thresholds = field(default_factory=Thresholds)
     normalizer: Normalizer | None = None
+    # questions that are not this bot's business: the classifier learns them as one more
+    # class, and a question it puts there is never answered
+    outside: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         base = self.normalizer or Normalizer()
@@ -304,12 +310,18 @@ class Matcher:
         self._starts = np.asarray(starts, dtype=np.int64)
         self._ends = np.append(self._starts[1:], len(phrase_entry))
         self._postings = {t: np.asarray(p, dtype=np.int64) for t, p in postings.items()}
+        outside = [t for t in (" ".join(base.normalize(q).tokens) for q in self.outside) if t]
+        n_classes = len(self.entries) + (1 if outside else 0)  # the last class is "outside"
         self._classifier = _Classifier.train(
             [" ".join(norm.tokens) for _, norm in raw_phrases]
-            + [" ".join(kw) for kws in keywords for kw in kws],
-            [i for i, _ in raw_phrases] + [i for i, kws in enumerate(keywords) for _ in kws],
-            len(self.entries),
+            + [" ".join(kw) for kws in keywords for kw in kws]
+            + outside,
+            [i for i, _ in raw_phrases]
+            + [i for i, kws in enumerate(keywords) for _ in kws]
+            + [len(self.entries)] * len(outside),
+            n_classes,
         )
+        self._has_outside = bool(outside)
 
     # --- scoring --------------------------------------------------------------------
     def _idf_of(self, term: str) -> float:
@@ -318,12 +330,16 @@ class Matcher:
     def scores(self, norm: Normalized, top: int = 10) -> dict[int, float]:
         """Scores of the best `top` entries by the overlap parts, plus the classifier's top 3
         (index -> score)."""
+        return self._scored(norm, top)[0]
+
+    def _scored(self, norm: Normalized, top: int) -> tuple[dict[int, float], float]:
+        """The scores, and the classifier's probability that the question is outside."""
         th = self.thresholds
         q_terms = [t for t in dict.fromkeys(_terms(norm.tokens))]
         q_norm = sum(self._idf_of(t) for t in q_terms)
         known = [t for t in q_terms if t in self._idf]
         if q_norm <= 0 or not known or not len(self._phrase_entry):
-            return {}
+            return {}, 0.0
         n_phr, n_ent = len(self._phrase_entry), len(self._ids)
         lists = [(self._postings[t], self._idf[t]) for t in known if t in self._postings]
         idx = np.concatenate([p for p, _ in lists]) if lists else np.zeros(0, dtype=np.int64)
@@ -342,6 +358,8 @@ class Matcher:
         k = min(top, n_ent)
         text = " ".join(norm.tokens)
         share = self._classifier.probabilities(text, th.temperature)
+        outside = float(share[n_ent]) if self._has_outside else 0.0
+        share = share[:n_ent]
         best = set(np.argpartition(-prelim, k - 1)[:k].tolist())
         best.update(np.argpartition(-share, min(3, n_ent) - 1)[: min(3, n_ent)].tolist())
         q_set = set(norm.tokens)
@@ -359,7 +377,7 @@ class Matcher:
             fuzzy = fuzz.token_set_ratio(text, self._phrase_text[pid]) / 100.0
             lexical = float(prelim[i]) + th.w_fuzzy * fuzzy + th.w_keyword * kw_hit
             result[i] = w_lex * lexical + th.w_classifier * float(share[i])
-        return result
+        return result, outside
 
     # --- the decision ---------------------------------------------------------------
     def match(self, question: str) -> MatchResult:
@@ -370,7 +388,7 @@ class Matcher:
             return MatchResult(question, Decision.SMALLTALK, (), smalltalk=talk)
         norm = self.normalizer.normalize(text)
         english = norm.latin_words > 0 and norm.latin_words * 2 >= norm.words
-        scored = self.scores(norm)
+        scored, outside = self._scored(norm, 10)
         ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)[:5]
         candidates = tuple(Candidate(self._ids[i], round(s, 4)) for i, s in ranked[:3])
         th = self.thresholds
@@ -378,8 +396,10 @@ class Matcher:
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         lemmas = set(norm.tokens)
         top_i = ranked[0][0]
-        foreign = bool(lemmas & FOREIGN_LEMMAS) or any(
-            f"{a} {b}" in FOREIGN_PAIRS for a, b in itertools.pairwise(norm.tokens)
+        foreign = (
+            outside >= th.outside
+            or bool(lemmas & FOREIGN_LEMMAS)
+            or any(f"{a} {b}" in FOREIGN_PAIRS for a, b in itertools.pairwise(norm.tokens))
         )
         top = ranked[0][1]
         # the runner-up of the same topic family is no real doubt: either answer fits
