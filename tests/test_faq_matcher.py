@@ -104,6 +104,12 @@ def test_neighbouring_services_get_no_confident_answer(matcher: Matcher, questio
     assert matcher.match(question).decision is not Decision.ANSWER
 
 
+def test_a_weak_match_with_a_foreign_word_falls_back(matcher: Matcher) -> None:
+    # «сертификат» is ours, but a gift certificate is not: no odd suggestions, the topic list
+    result = matcher.match("подарочный сертификат в детский мир вернуть")
+    assert result.decision is Decision.FALLBACK
+
+
 def test_a_multiword_keyword_is_a_domain_signal() -> None:
     def index(keywords: list[str], thresholds: Thresholds) -> Matcher:
         add = [

@@ -417,7 +417,7 @@ class Matcher:
         confident = (top >= th.answer and lead >= th.margin) or (top >= th.high and lead >= th.high_margin)
         if domain and not foreign and confident:
             return MatchResult(question, Decision.ANSWER, candidates)
-        if not domain and (foreign or top < th.suggest_no_domain):
+        if (foreign or not domain) and (top < th.suggest_no_domain or (foreign and not domain)):
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         return MatchResult(question, Decision.SUGGEST, candidates)
 
