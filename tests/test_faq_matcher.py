@@ -170,6 +170,14 @@ def test_tiny_index_and_unknown_words() -> None:
     assert m.match("зачем нужен сертификат").candidates[0].id == "a"
     assert m.match("абракадабра").decision is Decision.FALLBACK
     assert Matcher([], normalizer=shared_normalizer()).match("сертификат").decision is Decision.FALLBACK
+    # hostile content: phrasings with no word the classifier can use still build an index
+    for phrasings in (["!!!", "..."], ["я", "а"]):
+        odd = Matcher(
+            [IndexEntry("x", "?", phrasings), IndexEntry("y", "😀", ["😀😀", "о"])],
+            outside=["???"],
+            normalizer=shared_normalizer(),
+        )
+        assert odd.match("сертификат").decision is Decision.FALLBACK
 
 
 @pytest.mark.parametrize("classes", [2, 3])

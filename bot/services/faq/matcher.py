@@ -439,7 +439,8 @@ class _Classifier:
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[int], n: int) -> _Classifier:
-        if len(set(labels)) < 2:  # nothing to tell apart: every question gets the one entry
+        # nothing to tell apart (one entry, or no phrasing with a word in it): uniform shares
+        if len(set(labels)) < 2 or not any(t.strip() for t in texts):
             return cls(None, None, np.zeros(n), n)
         vectorizer = FeatureUnion(
             [
@@ -452,7 +453,10 @@ class _Classifier:
                 ),
             ]
         )
-        features = vectorizer.fit_transform(texts)
+        try:
+            features = vectorizer.fit_transform(texts)
+        except ValueError:  # no word of two letters anywhere («я», «?»): the overlap scores decide
+            return cls(None, None, np.zeros(n), n)
         model = LinearSVC(C=1.0, random_state=0)
         with warnings.catch_warnings():
             # tiny or odd knowledge bases may stop before full convergence; the model still ranks
