@@ -6,11 +6,10 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from bot.cli.core import CliError, load_settings, setup_logging
+from bot.cli.core import CliError, in_session, load_settings, setup_logging
 from bot.content import Content, ContentError, load_content
 from bot.settings import Settings
 
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
 
     from bot.services.catalogue.search import ProgramHit, SearchFilters
     from bot.services.catalogue.store import ImportPlan
-
-T = TypeVar("T")
 
 
 def _content(settings: Settings) -> Content:
@@ -79,20 +76,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one session of the migrated database; `work` commits if it changes anything."""
-    from db.engine import create_engine, create_sessionmaker
-    from db.migrate import upgrade_async
-
-    await upgrade_async(settings.database_url)
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            return await work(session)
-    finally:
-        await engine.dispose()
-
-
 async def _import(settings: Settings, records: list[dict[str, Any]], dry_run: bool) -> ImportPlan:
     from bot.services.catalogue.store import apply_import, plan_import
 
@@ -103,7 +86,7 @@ async def _import(settings: Settings, records: list[dict[str, Any]], dry_run: bo
         await session.commit()
         return plan
 
-    return await _in_session(settings, work)
+    return await in_session(settings, work)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -145,7 +128,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 async def _search(settings: Settings, filters: SearchFilters, limit: int | None) -> list[ProgramHit]:
     from bot.services.catalogue.search import search
 
-    return await _in_session(settings, lambda session: search(session, filters, limit))
+    return await in_session(settings, lambda session: search(session, filters, limit))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

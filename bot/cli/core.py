@@ -6,12 +6,18 @@ import argparse
 import asyncio
 import logging
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from bot.content import ContentError, load_content
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,22 @@ def load_settings(**overrides: Any) -> Settings:
         )
         raise CliError(f"invalid settings: {problems}") from None
     return settings
+
+
+async def in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one session of the migrated database and commit what it changed."""
+    from db.engine import create_engine, create_sessionmaker
+    from db.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
 
 
 def _check_content_or_fail(settings: Settings) -> None:

@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.core import CliError, load_settings
+from bot.cli.core import CliError, in_session, load_settings
 from bot.content import Content, ContentError, load_content
 from bot.settings import Settings
 
-T = TypeVar("T")
 FORMATS = ("json", "xlsx", "csv", "png", "text")
 
 
@@ -24,21 +22,6 @@ def _content(settings: Settings) -> Content:
         return load_content(settings.content_dir, settings.default_municipality)
     except ContentError as exc:
         raise CliError(f"invalid content in {settings.content_dir}:\n{exc}") from None
-
-
-async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from db.engine import create_engine, create_sessionmaker
-    from db.migrate import upgrade_async
-
-    await upgrade_async(settings.database_url)
-    engine = create_engine(settings.database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            result = await work(session)
-            await session.commit()
-            return result
-    finally:
-        await engine.dispose()
 
 
 # --- log-event ----------------------------------------------------------------------------
@@ -82,7 +65,7 @@ def cmd_log_event(args: argparse.Namespace) -> int:
         activity = await log.create(session, draft, None, source="cli")
         return activity.id
 
-    activity_id = asyncio.run(_with_session(settings, work))
+    activity_id = asyncio.run(in_session(settings, work))
     print(
         f"logged activity #{activity_id}: {draft.held_on.isoformat()} {draft.audience} "
         f"{draft.reached} people, {draft.kind}: {draft.title}"
@@ -107,7 +90,7 @@ def cmd_import_events(args: argparse.Namespace) -> int:
         return result
 
     try:
-        result = asyncio.run(_with_session(settings, work))
+        result = asyncio.run(in_session(settings, work))
     except (SheetError, OutreachError) as exc:
         message = exc.en if isinstance(exc, OutreachError) else str(exc)
         raise CliError(f"{args.file}: {message}; nothing was imported") from None
@@ -160,7 +143,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     async def work(session: AsyncSession) -> dict[str, Any]:
         return await make_report(session, period, settings.tz, content, municipality)
 
-    report = asyncio.run(_with_session(settings, work))
+    report = asyncio.run(in_session(settings, work))
     fmt = args.format
     data: bytes
     if fmt == "json":
