@@ -51,8 +51,14 @@ class Outcome:
 
 
 def load_items(path: Path) -> list[Item]:
+    """The items of an evaluation file; those marked `checked: false` (exported by `mocbot
+    export-questions` and not labelled yet) are skipped."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [Item(str(i["q"]), i.get("id"), str(i.get("split", "tune"))) for i in data["items"]]
+    return [
+        Item(str(i["q"]), i.get("id"), str(i.get("split", "tune")))
+        for i in data["items"]
+        if i.get("checked", True) is not False
+    ]
 
 
 def evaluate(
