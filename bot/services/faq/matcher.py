@@ -119,10 +119,10 @@ class Thresholds:
     # share of the classifier's softmax probability in the final score, and the
     # softmax temperature applied to its decision values
     w_classifier: float = 0.20
+    temperature: float = 20.0
     # the classifier's probability of the "outside" class (content `outside:` phrasings)
     # that makes a question foreign
     outside: float = 0.50
-    temperature: float = 20.0
     # weights of the overlap score parts (sum 1), fitted on `tune` as a softmax over
     # the candidates of each question and checked by two-fold cross-validation within it
     w_phrase: float = 0.11
@@ -321,7 +321,7 @@ class Matcher:
             + [len(self.entries)] * len(outside),
             n_classes,
         )
-        self._has_outside = bool(outside)
+        self._has_outside = bool(outside) and self._classifier.trained
 
     # --- scoring --------------------------------------------------------------------
     def _idf_of(self, term: str) -> float:
@@ -473,6 +473,10 @@ class _Classifier:
             bias[model.classes_] = model.intercept_
         coef[np.abs(coef) < 1e-3] = 0.0  # most weights are tiny: a sparse matrix is 4x smaller
         return cls(vectorizer, sparse.csr_matrix(coef.T), bias, n)
+
+    @property
+    def trained(self) -> bool:
+        return self._vectorizer is not None
 
     def probabilities(self, text: str, temperature: float) -> np.ndarray:
         if self._vectorizer is None or self._weights is None:
