@@ -88,6 +88,20 @@ def _time_example(settings: Settings) -> str:
     return (utcnow() + timedelta(days=3)).astimezone(settings.tz).strftime("%d.%m.%Y 18:00")
 
 
+async def _future_time(message: Message, settings: Settings, what: str) -> datetime | None:
+    """The local date and time typed in the message, or None after telling the staff member why not."""
+    try:
+        when = parse_local_time(message.text or "", settings.tz)
+    except ValueError:
+        await message.answer(f"Не понял {what}. Нужно так: <code>{_time_example(settings)}</code>")
+        return None
+    problems = check_time(when)
+    if problems:
+        await message.answer(problems[0].ru)
+        return None
+    return when
+
+
 # ============================== /event_new ==============================================
 @router.message(Command("event_new"))
 async def cmd_event_new(message: Message, state: FSMContext) -> None:
@@ -132,14 +146,8 @@ async def ev_title(message: Message, state: FSMContext, settings: Settings) -> N
 
 @router.message(EventForm.when, F.text, ~F.text.startswith("/"))
 async def ev_when(message: Message, state: FSMContext, settings: Settings) -> None:
-    try:
-        when = parse_local_time(message.text or "", settings.tz)
-    except ValueError:
-        await message.answer(f"Не понял дату. Нужно так: <code>{_time_example(settings)}</code>")
-        return
-    problems = check_time(when)
-    if problems:
-        await message.answer(problems[0].ru)
+    when = await _future_time(message, settings, "дату")
+    if when is None:
         return
     await state.update_data(when=when.isoformat())
     await state.set_state(EventForm.place)
@@ -747,14 +755,8 @@ async def bc_confirm(
 async def bc_when(
     message: Message, state: FSMContext, session: AsyncSession, settings: Settings, user: User
 ) -> None:
-    try:
-        when = parse_local_time(message.text or "", settings.tz)
-    except ValueError:
-        await message.answer(f"Не понял время. Нужно так: <code>{_time_example(settings)}</code>")
-        return
-    problems = check_time(when)
-    if problems:
-        await message.answer(problems[0].ru)
+    when = await _future_time(message, settings, "время")
+    if when is None:
         return
     await _record(message, state=state, session=session, staff_id=user.id, settings=settings, when=when)
 
