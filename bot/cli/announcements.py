@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bot.cli.core import CliError, load_settings
+from bot.cli.core import CliError, content_or_fail, load_settings
 
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
@@ -27,12 +27,7 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
             raise CliError(f"age {age} is outside {MIN_AGE}..{MAX_AGE}")
         ages.append(age)
     if args.municipality:
-        from bot.content import ContentError, load_content
-
-        try:
-            content = load_content(settings.content_dir, settings.default_municipality)
-        except ContentError as exc:
-            raise CliError(str(exc)) from None
+        content = content_or_fail(settings)
         if args.municipality not in content.municipalities:
             known = ", ".join(content.municipalities)
             raise CliError(f"unknown municipality {args.municipality!r} (known: {known})")

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.core import CliError, in_session, load_settings, setup_logging
-from bot.content import Content, ContentError, load_content
+from bot.cli.core import CliError, content_or_fail, in_session, load_settings, setup_logging
+from bot.content import Content
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,13 +18,6 @@ if TYPE_CHECKING:
 
     from bot.services.catalogue.search import ProgramHit, SearchFilters
     from bot.services.catalogue.store import ImportPlan
-
-
-def _content(settings: Settings) -> Content:
-    try:
-        return load_content(settings.content_dir, settings.default_municipality)
-    except ContentError as exc:
-        raise CliError(f"invalid content ({settings.content_dir}):\n{exc}") from None
 
 
 def _municipality(content: Content, name: str | None) -> str | None:
@@ -45,7 +38,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     setup_logging("WARNING")
-    content = _content(settings)
+    content = content_or_fail(settings)
     path: Path = args.file
     if not path.is_file():
         raise CliError(f"file not found: {path}")
@@ -96,7 +89,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     setup_logging("WARNING")
-    content = _content(settings)
+    content = content_or_fail(settings)
     direction = None
     if args.direction:
         direction = parse_direction(args.direction)

@@ -7,11 +7,12 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from bot.content import ContentError, load_content
+from bot.content import Content, ContentError, load_content
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,13 +63,15 @@ async def in_session(settings: Settings, work: Callable[[AsyncSession], Awaitabl
         await engine.dispose()
 
 
-def _check_content_or_fail(settings: Settings) -> None:
+def content_or_fail(
+    settings: Settings, directory: Path | None = None, problem: str = "invalid content"
+) -> Content:
+    """The content under `directory` (default CONTENT_DIR), or a CliError that lists its problems."""
+    directory = directory or settings.content_dir
     try:
-        load_content(settings.content_dir, settings.default_municipality)
+        return load_content(directory, settings.default_municipality)
     except ContentError as exc:
-        raise CliError(
-            f"the bot will not start on invalid content ({settings.content_dir}):\n{exc}"
-        ) from None
+        raise CliError(f"{problem} in {directory}:\n{exc}") from None
 
 
 async def _prepare(settings: Settings) -> None:
@@ -83,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("BOT_TOKEN is not set: opening the local console (SQLite, no network).", file=sys.stderr)
         return cmd_console(args)
     setup_logging(settings.log_level)
-    _check_content_or_fail(settings)
+    content_or_fail(settings, problem="the bot will not start on invalid content")
     asyncio.run(_run_polling(settings))
     return 0
 
@@ -102,7 +105,7 @@ async def _run_polling(settings: Settings) -> None:
 def cmd_console(args: argparse.Namespace) -> int:
     settings = load_settings()
     setup_logging(getattr(args, "log_level", None) or "WARNING")
-    _check_content_or_fail(settings)
+    content_or_fail(settings, problem="the bot will not start on invalid content")
     as_admin = bool(getattr(args, "as_admin", False))
     user_id = int(getattr(args, "user_id", None) or 1001)
     asyncio.run(_run_console(settings, as_admin, user_id))

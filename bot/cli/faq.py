@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 
-from bot.cli.core import CliError, in_session, load_settings
-from bot.content import ContentError, load_content
+from bot.cli.core import CliError, content_or_fail, in_session, load_settings
 from bot.services.faq.engine import build_matcher, knowledge_base
 from bot.services.faq.matcher import Matcher
 
@@ -23,13 +22,7 @@ if TYPE_CHECKING:
 
 
 def _matcher(args: argparse.Namespace) -> Matcher:
-    settings = load_settings()
-    directory = args.content or settings.content_dir
-    try:
-        content = load_content(directory, settings.default_municipality)
-    except ContentError as exc:
-        raise CliError(f"invalid content in {directory}:\n{exc}") from None
-    return build_matcher(knowledge_base(content))
+    return build_matcher(knowledge_base(content_or_fail(load_settings(), args.content)))
 
 
 def _print(matcher: Matcher, question: str, as_json: bool, out: TextIO) -> None:

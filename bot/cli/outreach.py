@@ -10,18 +10,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.core import CliError, in_session, load_settings
-from bot.content import Content, ContentError, load_content
+from bot.cli.core import CliError, content_or_fail, in_session, load_settings
 from bot.settings import Settings
 
 FORMATS = ("json", "xlsx", "csv", "png", "text")
-
-
-def _content(settings: Settings) -> Content:
-    try:
-        return load_content(settings.content_dir, settings.default_municipality)
-    except ContentError as exc:
-        raise CliError(f"invalid content in {settings.content_dir}:\n{exc}") from None
 
 
 # --- log-event ----------------------------------------------------------------------------
@@ -35,7 +27,7 @@ def cmd_log_event(args: argparse.Namespace) -> int:
     from bot.services.outreach.service import find_municipality
 
     settings = load_settings()
-    content = _content(settings)
+    content = content_or_fail(settings)
     try:
         title = log.check_title(args.title)
         draft = ActivityInput(
@@ -81,7 +73,7 @@ def cmd_import_events(args: argparse.Namespace) -> int:
     from bot.services.outreach.sheets import ImportResult, SheetError, import_file
 
     settings = load_settings()
-    content = _content(settings)
+    content = content_or_fail(settings)
 
     async def work(session: AsyncSession) -> ImportResult:
         result = await import_file(session, args.file, settings.tz, content, confirm_large=args.yes)
@@ -133,7 +125,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.services.outreach.service import find_municipality, make_report
 
     settings = load_settings()
-    content = _content(settings)
+    content = content_or_fail(settings)
     try:
         period = _period(args, settings)
         municipality = find_municipality(content, args.municipality) if args.municipality else None
