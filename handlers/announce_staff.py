@@ -662,13 +662,15 @@ async def _preview(
     await message.answer("<b>Так сообщение увидят получатели:</b>")
     if data.get("photo_id"):
         await message.answer_photo(
-            data["photo_id"], caption=data["text"], reply_markup=unsubscribe_keyboard()
+            data["photo_id"], caption=data["text"], reply_markup=unsubscribe_keyboard(preview=True)
         )
     elif data.get("photo_b64"):
         photo = BufferedInputFile(base64.b64decode(data["photo_b64"]), filename="photo.jpg")
-        await message.answer_photo(photo, caption=data["text"], reply_markup=unsubscribe_keyboard())
+        await message.answer_photo(
+            photo, caption=data["text"], reply_markup=unsubscribe_keyboard(preview=True)
+        )
     else:
-        await message.answer(data["text"], reply_markup=unsubscribe_keyboard())
+        await message.answer(data["text"], reply_markup=unsubscribe_keyboard(preview=True))
     kb = InlineKeyboardBuilder()
     kb.button(text="🚀 Отправить сейчас", callback_data=ComposeCD(action="now"))
     kb.button(text="🕒 Запланировать", callback_data=ComposeCD(action="later"))

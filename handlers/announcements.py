@@ -37,6 +37,7 @@ SUBSCRIBED = (
     "Сузить рассылку по направленностям и возрасту детей — /settings. Отписаться — /unsubscribe."
 )
 UNSUBSCRIBED = "🔕 Вы отписались от новостей МОЦ. Подписаться снова — /subscribe."
+NOT_SUBSCRIBED = "Вы не подписаны на новости МОЦ. Подписаться?"
 
 
 class SettingsForm(StatesGroup):
@@ -58,7 +59,7 @@ def _subscription_keyboard(active: bool) -> InlineKeyboardMarkup:
 @router.message(Command("subscribe"))
 async def cmd_subscribe(message: Message, user: User, session: AsyncSession) -> None:
     changed = await subscribe(session, user)
-    text = SUBSCRIBED if changed else "Вы уже подписаны. " + SUBSCRIBED
+    text = SUBSCRIBED if changed else "Вы уже подписаны на новости МОЦ. " + SUBSCRIBED.split("\n", 1)[1]
     await message.answer(text, reply_markup=_subscription_keyboard(True))
 
 
@@ -74,14 +75,19 @@ async def on_menu_subscribe(query: CallbackQuery, user: User, session: AsyncSess
     sub = await get_subscription(session, user.id)
     active = sub is not None and sub.active
     if isinstance(query.message, Message):
-        text = SUBSCRIBED if active else "Вы не подписаны на новости МОЦ. Подписаться?"
+        text = SUBSCRIBED if active else NOT_SUBSCRIBED
         await query.message.answer(text, reply_markup=_subscription_keyboard(active))
 
 
 @router.callback_query(SubCD.filter())
 async def on_subscription(
-    query: CallbackQuery, callback_data: SubCD, user: User, session: AsyncSession
+    query: CallbackQuery, callback_data: SubCD, user: User, session: AsyncSession, content: ContentStore
 ) -> None:
+    if callback_data.action == "preview":
+        await query.answer(
+            "Это предпросмотр: у родителей эта кнопка отписывает от рассылки.", show_alert=True
+        )
+        return
     if callback_data.action == "on":
         await subscribe(session, user)
         await query.answer("Вы подписаны на новости")
@@ -93,13 +99,19 @@ async def on_subscription(
     else:
         await query.answer("Эта кнопка устарела.", show_alert=True)
         return
-    if isinstance(query.message, Message):
-        if callback_data.action == "unsub":
-            kb = InlineKeyboardBuilder()
-            kb.button(text="🔔 Подписаться снова", callback_data=SubCD(action="on"))
-            await query.message.edit_reply_markup(reply_markup=kb.as_markup())
-        else:
-            await query.message.edit_reply_markup(reply_markup=_subscription_keyboard(active))
+    if not isinstance(query.message, Message):
+        return
+    if callback_data.action == "unsub":  # under a broadcast: its text stays, only the button changes
+        kb = InlineKeyboardBuilder()
+        kb.button(text="🔔 Подписаться снова", callback_data=SubCD(action="on"))
+        await query.message.edit_reply_markup(reply_markup=kb.as_markup())
+    elif callback_data.screen == "set":
+        text, markup = await _settings_view(session, user, content)
+        await query.message.edit_text(text, reply_markup=markup)
+    else:
+        await query.message.edit_text(
+            SUBSCRIBED if active else NOT_SUBSCRIBED, reply_markup=_subscription_keyboard(active)
+        )
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -130,7 +142,7 @@ async def _settings_view(
         kb.button(text="🏙 Муниципалитет", callback_data=SetCD(action="mun"))
     kb.button(
         text="🔕 Отписаться" if active else "🔔 Подписаться",
-        callback_data=SubCD(action="off" if active else "on"),
+        callback_data=SubCD(action="off" if active else "on", screen="set"),
     )
     kb.button(text="🏠 Главное меню", callback_data=MenuCD(item="main"))
     kb.adjust(2)

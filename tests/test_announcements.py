@@ -83,6 +83,39 @@ async def test_subscribe_unsubscribe_and_menu(tester: BotTester) -> None:
     assert "Вы подписаны" in texts(sent)
 
 
+async def test_subscription_buttons_redraw_their_own_screen(tester: BotTester) -> None:
+    await tester.start_and_consent()
+    await tester.send("/menu")
+    await tester.click("Подписка на новости")
+    sent = await tester.click("Подписаться")
+    assert "Вы подписаны" in texts(sent) and "Подписаться?" not in texts(sent)
+    assert any("Отписаться" in b[0] for b in tester.last().buttons)
+    sent = await tester.click("Отписаться")
+    assert "Вы не подписаны" in texts(sent)
+    # in /settings the button redraws the settings with all their buttons
+    await tester.send("/settings")
+    sent = await tester.click("Подписаться")
+    assert "Новости МОЦ: вы подписаны" in texts(sent)
+    labels = [b[0] for b in tester.last().buttons]
+    assert any("Возраст детей" in label for label in labels) and any(
+        "Главное меню" in label for label in labels
+    )
+
+
+async def test_the_unsubscribe_button_of_a_preview_does_nothing(tester: BotTester) -> None:
+    await tester.start_and_consent(user_id=ADMIN_ID)
+    await tester.send("/subscribe", user_id=ADMIN_ID)
+    await compose(tester, "Тест предпросмотра")
+    await tester.click("Без фото", user_id=ADMIN_ID)
+    sent = await tester.click("Всем подписчикам", user_id=ADMIN_ID)
+    preview = next(s for s in sent if any("Отписаться от рассылки" in b[0] for b in s.buttons))
+    await tester.click("Отписаться от рассылки", user_id=ADMIN_ID, message=preview)
+    assert "предпросмотр" in tester.alerts()[-1]
+    async with tester.db() as session:
+        sub = await session.get(Subscription, ADMIN_ID)
+        assert sub is not None and sub.active
+
+
 async def test_settings_ages_directions_municipality(tester: BotTester) -> None:
     await tester.start_and_consent()
     sent = await tester.send("/settings")

@@ -8,7 +8,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 
 class SubCD(CallbackData, prefix="sub"):
-    action: str  # on | off | unsub (the button under every broadcast)
+    action: str  # on | off | unsub (the button under every broadcast) | preview (a staff preview)
+    screen: str = "sub"  # the screen to redraw: sub (subscription) | set (settings)
 
 
 class SetCD(CallbackData, prefix="set"):
@@ -29,9 +30,10 @@ class BroadcastCD(CallbackData, prefix="bc"):
 UNSUBSCRIBE_LABEL = "🔕 Отписаться от рассылки"
 
 
-def unsubscribe_keyboard() -> InlineKeyboardMarkup:
+def unsubscribe_keyboard(preview: bool = False) -> InlineKeyboardMarkup:
+    """The button under every broadcast; in a staff preview it only says what it would do."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=UNSUBSCRIBE_LABEL, callback_data=SubCD(action="unsub"))
+    kb.button(text=UNSUBSCRIBE_LABEL, callback_data=SubCD(action="preview" if preview else "unsub"))
     return kb.as_markup()
 
 
