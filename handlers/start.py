@@ -80,7 +80,16 @@ async def on_municipality(
         )
 
 
+# Typed instead of /menu: «меню», «Главное меню!», «в меню»
+MENU_WORDS = frozenset({"меню", "главное меню", "в меню", "в главное меню", "menu", "начало", "в начало"})
+
+
+def _is_menu_word(text: str) -> bool:
+    return " ".join(text.lower().replace("ё", "е").strip(" .!?").split()) in MENU_WORDS
+
+
 @router.message(Command("menu"))
+@router.message(F.text.func(_is_menu_word))
 async def cmd_menu(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
     await state.clear()
     await message.answer(

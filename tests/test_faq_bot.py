@@ -311,3 +311,11 @@ def test_button_urls_are_ascii() -> None:
         == "https://example.ru/%D0%BF%D1%83%D1%82%D1%8C?q=%D0%B4%D0%B0"
     )
     assert button_url("https://pfdo.ru/app") == "https://pfdo.ru/app"
+
+
+async def test_typing_menu_opens_the_main_menu_not_the_faq(tester: BotTester) -> None:
+    await tester.start_and_consent()
+    for word in ("меню", "Главное меню!", "в меню"):
+        sent = await tester.send(word)
+        assert any("Найти кружок" in b[0] for b in sent[-1].buttons), word
+    assert await _questions(tester) == []  # nothing went to the FAQ
