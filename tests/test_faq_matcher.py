@@ -104,6 +104,13 @@ def test_neighbouring_services_get_no_confident_answer(matcher: Matcher, questio
     assert matcher.match(question).decision is not Decision.ANSWER
 
 
+def test_without_is_part_of_the_question(matcher: Matcher) -> None:
+    # «без» is kept: one word «сертификат» must not land on «можно ли без сертификата»
+    assert matcher.match("сертификат").candidates[0].id == "certificate-what"
+    assert matcher.match("cthnbabrfn").id != "certificate-without"
+    assert matcher.match("можно ли ходить в кружок без сертификата").id == "certificate-without"
+
+
 def test_a_weak_match_with_a_foreign_word_falls_back(matcher: Matcher) -> None:
     # «сертификат» is ours, but a gift certificate is not: no odd suggestions, the topic list
     result = matcher.match("подарочный сертификат в детский мир вернуть")

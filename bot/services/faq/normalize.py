@@ -359,6 +359,8 @@ STOP_LEMMAS: frozenset[str] = frozenset(
     ]
 )
 _DROP_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ"})
+# ... except the ones that change what is asked: «без сертификата» is not «сертификат»
+MEANINGFUL_FUNCTION_WORDS = frozenset({"без"})
 
 
 def switch_layout(text: str) -> str:
@@ -416,7 +418,7 @@ class Normalizer:
         parse = self._morph.parse(word)[0]
         pos = parse.tag.POS
         lemma = str(parse.normal_form).replace("ё", "е")
-        return LEMMA_MAP.get(lemma, lemma), pos in _DROP_POS
+        return LEMMA_MAP.get(lemma, lemma), pos in _DROP_POS and lemma not in MEANINGFUL_FUNCTION_WORDS
 
     def _known_uncached(self, word: str) -> bool:
         return bool(self._morph.word_is_known(word))
