@@ -84,8 +84,8 @@ async def on_municipality(
 MENU_WORDS = frozenset({"меню", "главное меню", "в меню", "в главное меню", "menu", "начало", "в начало"})
 
 
-def _is_menu_word(text: str) -> bool:
-    return " ".join(text.lower().replace("ё", "е").strip(" .!?").split()) in MENU_WORDS
+def _is_menu_word(text: str | None) -> bool:
+    return bool(text) and " ".join(str(text).lower().replace("ё", "е").strip(" .!?").split()) in MENU_WORDS
 
 
 @router.message(Command("menu"))
