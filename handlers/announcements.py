@@ -269,9 +269,14 @@ async def on_ages_not_text(message: Message) -> None:
 async def _show_events(message: Message, user: User, session: AsyncSession) -> None:
     items = await ev.upcoming_events(session, user)
     if not items:
+        sub = await get_subscription(session, user.id)
+        hint = (
+            "Мы сообщим о новых в рассылке."
+            if sub is not None and sub.active
+            else "Подпишитесь на новости (/subscribe) — мы сообщим о новых."
+        )
         await message.answer(
-            "Ближайших мероприятий пока нет (список учитывает ваши настройки: /settings). "
-            "Подпишитесь на новости (/subscribe) — мы сообщим о новых.",
+            f"Ближайших мероприятий пока нет (список учитывает ваши настройки: /settings). {hint}",
             reply_markup=back_to_menu_keyboard(),
         )
         return

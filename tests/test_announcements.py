@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.services.activity import Kind
 from bot.services.announcements.delivery import DeliveryWorker
@@ -521,3 +521,24 @@ async def test_console_next_to_a_configured_bot_does_not_deliver(tester: BotTest
         assert (await session.scalars(select(Broadcast.status))).one() == "scheduled"
     app.settings.bot_token = None
     await dp.emit_shutdown(bot=tester.bot, dispatcher=dp, bots=[tester.bot], **dp.workflow_data)
+
+
+async def test_an_event_signed_up_for_stays_listed_whatever_the_settings(tester: BotTester) -> None:
+    event = await make_event(tester)  # техническая, Саянск
+    await tester.start_and_consent()
+    await tester.send("/subscribe")
+    await tester.send("/events")
+    await tester.click(event.title)
+    await tester.click("Пойду")
+    async with tester.db() as session:
+        sub = await session.get(Subscription, PARENT_ID)
+        user = await session.get(User, PARENT_ID)
+        assert sub is not None and user is not None
+        sub.directions = ["art"]  # the parent narrows the news to художественная
+        user.municipality_id = "zima"  # and moves
+    sent = await tester.send("/events")
+    assert event.title in texts(sent)
+    async with tester.db() as session:  # without the sign-up it is filtered out, and the hint fits
+        await session.execute(delete(EventSignup))
+    sent = await tester.send("/events")
+    assert "пока нет" in texts(sent) and "/subscribe" not in texts(sent)

@@ -128,19 +128,23 @@ async def is_signed_up(session: AsyncSession, event_id: int, user_id: int) -> bo
 
 
 async def upcoming_events(session: AsyncSession, user: User | None, *, limit: int = 10) -> list[Event]:
-    """Future events, filtered by the user's municipality and направленности."""
+    """Future events, filtered by the user's municipality and направленности; the events the
+    user signed up for are always listed (their card is where the sign-up is cancelled)."""
     query = select(Event).where(Event.starts_at > utcnow()).order_by(Event.starts_at, Event.id)
-    if user is not None and user.municipality_id:
+    if user is None:
+        return list(await session.scalars(query.limit(limit)))
+    signed = set(await session.scalars(select(EventSignup.event_id).where(EventSignup.user_id == user.id)))
+    if user.municipality_id:
         query = query.where(
-            (Event.municipality_id == user.municipality_id) | (Event.municipality_id.is_(None))
+            (Event.municipality_id == user.municipality_id)
+            | (Event.municipality_id.is_(None))
+            | Event.id.in_(signed)
         )
     events = list(await session.scalars(query))
-    wanted: set[str] = set()
-    if user is not None:
-        sub = await session.get(Subscription, user.id)
-        wanted = set(sub.directions) if sub is not None else set()
+    sub = await session.get(Subscription, user.id)
+    wanted = set(sub.directions) if sub is not None else set()
     if wanted:
-        events = [e for e in events if not e.directions or wanted & set(e.directions)]
+        events = [e for e in events if e.id in signed or not e.directions or wanted & set(e.directions)]
     return events[:limit]
 
 
