@@ -52,9 +52,17 @@ def main_menu_keyboard() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+MENU_BUTTON = "🏠 Главное меню"
+
+
+def add_menu_button(kb: InlineKeyboardBuilder) -> None:
+    """The way back from any screen: the main menu."""
+    kb.button(text=MENU_BUTTON, callback_data=MenuCD(item="main"))
+
+
 def back_to_menu_keyboard() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text="🏠 Главное меню", callback_data=MenuCD(item="main"))
+    add_menu_button(kb)
     return kb.as_markup()
 
 

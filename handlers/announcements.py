@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content import ContentStore
 from bot.directions import Direction
 from bot.html import CAPTION_LIMIT, escape, truncate, visible_length
-from bot.keyboards import MenuCD, back_to_menu_keyboard
+from bot.keyboards import MenuCD, add_menu_button, back_to_menu_keyboard
 from bot.services.announcements import events as ev
 from bot.services.announcements.callbacks import EventCD, SetCD, SubCD
 from bot.services.announcements.subscriptions import (
@@ -51,7 +51,8 @@ def _subscription_keyboard(active: bool) -> InlineKeyboardMarkup:
     else:
         kb.button(text="🔔 Подписаться", callback_data=SubCD(action="on"))
     kb.button(text="⚙️ Настройки", callback_data=MenuCD(item="settings"))
-    kb.adjust(2)
+    add_menu_button(kb)
+    kb.adjust(2, 1)
     return kb.as_markup()
 
 
@@ -144,7 +145,7 @@ async def _settings_view(
         text="🔕 Отписаться" if active else "🔔 Подписаться",
         callback_data=SubCD(action="off" if active else "on", screen="set"),
     )
-    kb.button(text="🏠 Главное меню", callback_data=MenuCD(item="main"))
+    add_menu_button(kb)
     kb.adjust(2)
     return "\n".join(lines), kb.as_markup()
 
@@ -287,6 +288,7 @@ async def _show_events(message: Message, user: User, session: AsyncSession) -> N
         kb.button(
             text=f"{index}. {truncate(event.title, 40)}", callback_data=EventCD(action="open", id=event.id)
         )
+    add_menu_button(kb)
     kb.adjust(1)
     await message.answer(
         "\n".join(lines) + "\n\nВыберите мероприятие, чтобы записаться:", reply_markup=kb.as_markup()

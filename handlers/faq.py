@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentError, ContentStore
 from bot.html import MESSAGE_LIMIT, ascii_url, escape, truncate
-from bot.keyboards import MenuCD
+from bot.keyboards import MenuCD, add_menu_button, back_to_menu_keyboard
 from bot.middlewares import RoleGuard
 from bot.services.faq import service
 from bot.services.faq.engine import engine_for
@@ -119,8 +119,9 @@ def _entry_keyboard(
             kb.button(text=kb_titles[rid], callback_data=FaqOpenCD(id=rid))
             sizes.append(1)
     kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=question_id))
-    sizes.append(1)
-    kb.adjust(*sizes)
+    kb.button(text=TOPICS_BUTTON, callback_data=FaqPageCD(page=0))
+    add_menu_button(kb)
+    kb.adjust(*sizes, 1, 2)
     return kb.as_markup()
 
 
@@ -152,7 +153,8 @@ def _topics_keyboard(entries: list[FaqEntry], page: int) -> InlineKeyboardMarkup
         kb.button(text="Дальше ▶️", callback_data=FaqPageCD(page=page + 1))
         nav += 1
     kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=0))
-    kb.adjust(*([1] * len(shown)), *([nav] if nav else []), 1)
+    add_menu_button(kb)
+    kb.adjust(*([1] * len(shown)), *([nav] if nav else []), 1, 1)
     return kb.as_markup()
 
 
@@ -189,7 +191,9 @@ async def answer_question(
     municipality_id = _municipality_id(user, content)
     if result.decision is Decision.SMALLTALK:
         await service.save_question(session, user.id, municipality_id, text, result)
-        await message.answer(SMALLTALK.get(result.smalltalk or "", SMALLTALK["greeting"]))
+        await message.answer(
+            SMALLTALK.get(result.smalltalk or "", SMALLTALK["greeting"]), reply_markup=back_to_menu_keyboard()
+        )
         return result
     if not result.candidates and not result.english and not service.normalize_for_report(text):
         await message.answer(EMPTY_TEXT, reply_markup=_choices_keyboard([], {}, 0))
@@ -326,7 +330,8 @@ async def hand_off(
     await service.create_handoff(session, question, settings.staff_chat_id, sent.message_id)
     await message.answer(
         "Спасибо! Вопрос передан специалисту МОЦ. Ответ придёт сюда, в этот чат, "
-        "обычно в рабочее время.\n\nСрочно? Контакты МОЦ:\n" + _contacts(content, user)
+        "обычно в рабочее время.\n\nСрочно? Контакты МОЦ:\n" + _contacts(content, user),
+        reply_markup=back_to_menu_keyboard(),
     )
 
 

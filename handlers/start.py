@@ -12,6 +12,7 @@ from bot.keyboards import (
     ConsentCD,
     MenuCD,
     MunicipalityCD,
+    back_to_menu_keyboard,
     consent_keyboard,
     main_menu_keyboard,
     municipality_keyboard,
@@ -117,11 +118,11 @@ def help_text(content: ContentStore, user: User | None, role: Role) -> str:
 
 @router.message(Command("help"), flags={"no_consent": True})
 async def cmd_help(message: Message, user: User, role: Role, content: ContentStore) -> None:
-    await message.answer(help_text(content, user, role))
+    await message.answer(help_text(content, user, role), reply_markup=back_to_menu_keyboard())
 
 
 @router.callback_query(MenuCD.filter(F.item == "help"))
 async def on_help(query: CallbackQuery, user: User, role: Role, content: ContentStore) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(help_text(content, user, role))
+        await query.message.answer(help_text(content, user, role), reply_markup=back_to_menu_keyboard())

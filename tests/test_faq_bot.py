@@ -319,3 +319,20 @@ async def test_typing_menu_opens_the_main_menu_not_the_faq(tester: BotTester) ->
         sent = await tester.send(word)
         assert any("Найти кружок" in b[0] for b in sent[-1].buttons), word
     assert await _questions(tester) == []  # nothing went to the FAQ
+
+
+async def test_faq_screens_offer_the_way_back(tester: BotTester) -> None:
+    await tester.start_and_consent()
+
+    def labels() -> list[str]:
+        return [b[0] for b in tester.last().buttons]
+
+    for text in ("серт на кружки как получить??", "привет", "/help"):
+        await tester.send(text)
+        assert "🏠 Главное меню" in labels(), text
+    await tester.send("серт на кружки как получить??")
+    assert "📋 Темы вопросов" in labels()
+    await tester.click("Темы вопросов")
+    assert "🏠 Главное меню" in labels()
+    await tester.click("Главное меню")
+    assert any("Найти кружок" in label for label in labels())
