@@ -168,7 +168,7 @@ class Content:
     def text(self, key: str, municipality_id: str | None = None, **extra: object) -> str:
         values: dict[str, object] = dict(self.municipality(municipality_id).placeholders())
         values.update(extra)
-        return render(self.texts[key], values)
+        return render(self.texts[key], values).strip()  # YAML blocks end with a newline
 
     def section(self, name: str) -> Any:
         return self.sections[name]
