@@ -148,6 +148,8 @@ def test_a_multiword_keyword_is_a_domain_signal() -> None:
         ("добрый день", "greeting"),
         ("спасибо большое!", "thanks"),
         ("ты бот?", "bot"),
+        ("ghbdtn", "greeting"),  # «привет» in the wrong layout
+        ("cgfcb,j", "thanks"),  # «спасибо»
     ],
 )
 def test_smalltalk(matcher: Matcher, question: str, kind: str) -> None:

@@ -42,7 +42,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from bot.services.faq.normalize import Normalized, Normalizer
+from bot.services.faq.normalize import Normalized, Normalizer, switch_layout
 
 MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
 
@@ -381,6 +381,8 @@ class Matcher:
         assert self.normalizer is not None
         text = question[:MAX_QUESTION_CHARS]
         talk = _smalltalk(text)
+        if talk is None and re.search(r"[a-zA-Z]", text) and not re.search(r"[а-яА-ЯёЁ]", text):
+            talk = _smalltalk(switch_layout(text))  # «ghbdtn» is «привет» typed in the wrong layout
         if talk is not None:
             return MatchResult(question, Decision.SMALLTALK, (), smalltalk=talk)
         norm = self.normalizer.normalize(text)
