@@ -39,52 +39,65 @@ class _Checker(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.stack: list[str] = []
-        self.errors: list[str] = []
+        self.errors: list[tuple[str, str]] = []  # (English for operators, Russian for staff)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
-            self.errors.append(f"tag <{tag}> is not supported by Telegram")
+            self.errors.append(
+                (f"tag <{tag}> is not supported by Telegram", f"тег <{tag}> Telegram не поддерживает")
+            )
             return
         if tag == "a" and not dict(attrs).get("href"):
-            self.errors.append("<a> without href")
+            self.errors.append(("<a> without href", "у ссылки <a> нет адреса href"))
         if tag == "span" and dict(attrs).get("class") != "tg-spoiler":
-            self.errors.append('<span> is allowed only as <span class="tg-spoiler">')
+            self.errors.append(
+                (
+                    '<span> is allowed only as <span class="tg-spoiler">',
+                    '<span> можно только как <span class="tg-spoiler">',
+                )
+            )
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if tag not in ALLOWED_TAGS:
-            self.errors.append(f"tag </{tag}> is not supported by Telegram")
+            self.errors.append(
+                (f"tag </{tag}> is not supported by Telegram", f"тег </{tag}> Telegram не поддерживает")
+            )
             return
         if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"unexpected </{tag}>")
+            self.errors.append((f"unexpected </{tag}>", f"лишний закрывающий тег </{tag}>"))
             return
         self.stack.pop()
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.errors.append(f"self-closing <{tag}/> is not supported by Telegram")
+        self.errors.append(
+            (f"self-closing <{tag}/> is not supported by Telegram", f"тег <{tag}/> Telegram не поддерживает")
+        )
 
 
 _BARE_LT = re.compile(r"<(?![a-zA-Z/])")
 _BAD_AMP = re.compile(r"&(?!(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);)")
 
 
-def html_errors(text: str) -> list[str]:
-    """Reasons Telegram would refuse `text` as an HTML message; empty when fine."""
-    errors: list[str] = []
+def html_errors(text: str, russian: bool = False) -> list[str]:
+    """Reasons Telegram would refuse `text` as an HTML message; empty when fine. In English
+    for operators (content check, logs), in Russian for staff composing a message in the bot."""
+    errors: list[tuple[str, str]] = []
     if _BARE_LT.search(text):
-        errors.append("a bare '<' must be written as &lt;")
+        errors.append(("a bare '<' must be written as &lt;", "знак «<» нужно писать как &lt;"))
     if _BAD_AMP.search(text):
-        errors.append("a bare '&' must be written as &amp;")
+        errors.append(("a bare '&' must be written as &amp;", "знак «&» нужно писать как &amp;"))
     checker = _Checker()
     try:
         checker.feed(text)
         checker.close()
     except Exception as exc:  # HTMLParser raises on pathological input
-        errors.append(f"unparsable HTML: {exc}")
+        errors.append((f"unparsable HTML: {exc}", "разметку невозможно разобрать"))
     errors.extend(checker.errors)
     if checker.stack:
-        errors.append("unclosed tag(s): " + ", ".join(f"<{t}>" for t in checker.stack))
-    return errors
+        tags = ", ".join(f"<{t}>" for t in checker.stack)
+        errors.append((f"unclosed tag(s): {tags}", f"не закрыт тег {tags}"))
+    return [ru if russian else en for en, ru in errors]
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

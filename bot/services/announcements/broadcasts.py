@@ -46,7 +46,9 @@ def check_text(text: str, with_photo: bool) -> list[Problem]:
     if errors:
         problems.append(
             Problem(
-                "Telegram не примет разметку HTML: " + escape("; ".join(errors[:3])),
+                "Telegram не примет разметку HTML: "
+                + escape("; ".join(html_errors(text, russian=True)[:3]))
+                + ".",
                 "Telegram would refuse the HTML: " + "; ".join(errors[:3]),
             )
         )
