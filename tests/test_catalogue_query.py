@@ -17,6 +17,7 @@ from bot.services.catalogue.query import (
     parse_program_query,
     rank,
     search_text,
+    subject_stem,
 )
 
 
@@ -70,6 +71,7 @@ def test_program_searches_are_recognised(
         "программа не открывается",
         "привет",
         "секция закрылась",
+        "в садике карантин?",  # «карантин» is a real word, not a misspelt «карате»
     ],
 )
 def test_faq_questions_and_chatter_are_not_searches(text: str) -> None:
@@ -87,6 +89,12 @@ def test_a_subject_wins_over_a_misleading_adjective() -> None:
     query = parse_program_query("художественная гимнастика")
     assert query is not None
     assert query.direction is None and query.keywords == ("гимнастика",)
+
+
+@pytest.mark.parametrize(("text", "stem"), [("шахмты", "шахмат"), ("шахмты для 10 лет", "шахмат")])
+def test_a_misspelt_subject_alone_is_a_search(text: str, stem: str) -> None:
+    query = parse_program_query(text)
+    assert query is not None and subject_stem(query.keywords[0]) == stem
 
 
 def test_out_of_range_age_in_free_text_is_flagged() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -329,11 +330,28 @@ _FORM_PATTERNS = (
 
 
 def subject_stem(word: str) -> str | None:
-    """The synonym-table key a word starts with («рисования» → «рисов»), or None."""
+    """The synonym-table key a word starts with («рисования» → «рисов»), or None; a misspelt
+    word of 5+ letters matches a key its beginning is close to («шахмты» → «шахмат»)."""
     for key in _SYNONYM_KEYS:
         if word == key or (key not in _EXACT_KEYS and word.startswith(key)):
             return key
-    return None
+    return _misspelt_subject(word) if len(word) >= 5 else None
+
+
+@lru_cache(maxsize=4096)
+def _misspelt_subject(word: str) -> str | None:
+    from bot.services.faq.engine import shared_normalizer  # one pymorphy3 dictionary per process
+
+    if shared_normalizer().is_known(word):  # «карантин» is a word, not a misspelt «карате»
+        return None
+    best: tuple[float, str] | None = None
+    for key in _SYNONYM_KEYS:
+        if key in _EXACT_KEYS or len(key) < 5:
+            continue
+        score = fuzz.ratio(word[: len(key) + 1], key)
+        if score >= 80 and (best is None or score > best[0]):
+            best = (score, key)
+    return best[1] if best else None
 
 
 _ENDINGS = ("ами", "ями", "ого", "ему", "ому", "ыми", "ими", "ия", "ие", "ию", "ий", "ой",

@@ -442,6 +442,10 @@ class Normalizer:
             return str(best2[0]) if best2 else None
         return str(best[0])
 
+    def is_known(self, word: str) -> bool:
+        """Whether the dictionary knows this lower-case word (a misspelt one it does not)."""
+        return bool(self._known(word))
+
     def lemma(self, word: str) -> str | None:
         """Lemma of one lower-case word; None for function words."""
         lemma, drop = self._parse(word)
