@@ -60,6 +60,14 @@ class FaqOpenCD(CallbackData, prefix="fo"):
 
 
 class FaqPageCD(CallbackData, prefix="fp"):
+    """Open the topic list anew at a page (from an answer, suggestions, the menu)."""
+
+    page: int
+
+
+class FaqTurnCD(CallbackData, prefix="ft"):
+    """◀ ▶ inside the topic list: turn its page in place."""
+
     page: int
 
 
@@ -147,10 +155,10 @@ def _topics_keyboard(entries: list[FaqEntry], page: int) -> InlineKeyboardMarkup
         kb.button(text=entry.title, callback_data=FaqOpenCD(id=entry.id))
     nav = 0
     if page > 0:
-        kb.button(text="◀️ Назад", callback_data=FaqPageCD(page=page - 1))
+        kb.button(text="◀️ Назад", callback_data=FaqTurnCD(page=page - 1))
         nav += 1
     if page + 1 < _page_count(entries):
-        kb.button(text="Дальше ▶️", callback_data=FaqPageCD(page=page + 1))
+        kb.button(text="Дальше ▶️", callback_data=FaqTurnCD(page=page + 1))
         nav += 1
     kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=0))
     add_menu_button(kb)
@@ -235,20 +243,21 @@ def _topics_header(page: int, entries: list[FaqEntry]) -> str:
 
 
 @router.callback_query(FaqPageCD.filter())
-async def on_page(query: CallbackQuery, callback_data: FaqPageCD, content: ContentStore) -> None:
+@router.callback_query(FaqTurnCD.filter())
+async def on_page(query: CallbackQuery, callback_data: FaqPageCD | FaqTurnCD, content: ContentStore) -> None:
     entries = list(engine_for(content).kb)
     page = min(max(callback_data.page, 0), _page_count(entries) - 1)
     await query.answer()
     if isinstance(query.message, Message):
         text = _topics_header(page, entries)
         markup = _topics_keyboard(entries, page)
-        if callback_data.page == 0 and query.message.text and not query.message.text.startswith("Частые"):
+        if isinstance(callback_data, FaqPageCD):
             await query.message.answer(text, reply_markup=markup)
-        else:
-            try:
-                await query.message.edit_text(text, reply_markup=markup)
-            except TelegramAPIError:
-                await query.message.answer(text, reply_markup=markup)
+            return
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except TelegramAPIError:  # too old to edit: show the page anew
+            await query.message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(FaqOpenCD.filter())

@@ -126,11 +126,14 @@ async def test_topics_list_is_paginated(tester: BotTester) -> None:
     first = tester.last()
     assert "страница 1" in first.text
     assert sum(1 for b in first.buttons if b[1] and b[1].startswith("fo:")) == 8
-    await tester.click("Дальше")
+    sent = await tester.click("Дальше")
     second = tester.last()
     assert "страница 2" in second.text
-    await tester.click("Назад")
+    sent += await tester.click("Назад")
     assert "страница 1" in tester.last().text
+    # ◀ ▶ turn the page of the same message, both ways
+    assert [s.method for s in sent] == ["EditMessageText", "EditMessageText"]
+    assert {s.message_id for s in sent} == {first.message_id}
     # a forged page number is clamped, not an error
     sent = await tester.press(first, "fp:999")
     assert not any("что-то пошло не так" in s.text for s in sent)
