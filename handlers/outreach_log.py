@@ -547,6 +547,8 @@ async def on_delete_yes(
 @router.callback_query(ui.LogItemCD.filter(F.action == "keep"))
 async def on_delete_no(query: CallbackQuery) -> None:
     await query.answer("Запись оставлена")
+    if isinstance(query.message, Message):  # the «Да, удалить» button must not stay pressable
+        await query.message.edit_reply_markup(reply_markup=None)
 
 
 @router.callback_query(ui.LogItemCD.filter())

@@ -189,7 +189,11 @@ async def test_list_edit_delete_with_audit_and_ownership(tester: BotTester) -> N
     assert "число верное" in sent[0].text
     await tester.click("Да, число верное", user_id=STAFF)
     await tester.click("Готово", user_id=STAFF)
-    # the admin may delete anybody's entry
+    # the admin may delete anybody's entry; «Оставить» first takes the confirmation away
+    await tester.press(admin_list[0], LogItemCD(action="del", id=theirs.id).pack(), user_id=ADMIN_ID)
+    confirm = tester.last(ADMIN_ID)
+    sent = await tester.click("Оставить", user_id=ADMIN_ID, message=confirm)
+    assert sent[-1].method == "EditMessageReplyMarkup" and not sent[-1].buttons
     await tester.press(admin_list[0], LogItemCD(action="del", id=theirs.id).pack(), user_id=ADMIN_ID)
     await tester.click("Да, удалить", user_id=ADMIN_ID)
     async with tester.db() as session:
