@@ -209,7 +209,8 @@ async def on_settings(
     elif action == "ages":
         await state.set_state(SettingsForm.ages)
         kb = InlineKeyboardBuilder()
-        kb.button(text="Очистить возраст", callback_data=SetCD(action="ages_clear"))
+        if user.child_ages:
+            kb.button(text="Очистить возраст", callback_data=SetCD(action="ages_clear"))
         if message:
             await message.answer(
                 f"Напишите возраст детей через запятую — от {MIN_AGE} до {MAX_AGE} лет, "
@@ -310,7 +311,7 @@ def _event_keyboard(event: Event, signed_up: bool, role: Role, taken: int) -> In
     kb = InlineKeyboardBuilder()
     if signed_up:
         kb.button(text="❌ Отменить запись", callback_data=EventCD(action="cancel", id=event.id))
-    else:
+    elif event.capacity is None or taken < event.capacity:
         kb.button(text="✅ Пойду", callback_data=EventCD(action="go", id=event.id))
     kb.button(text="📅 В календарь (.ics)", callback_data=EventCD(action="ics", id=event.id))
     if role >= Role.STAFF:

@@ -279,10 +279,11 @@ def _who(tg_user: TgUser) -> str:
 
 def _tried(question: FaqQuestion, titles: dict[str, str]) -> str:
     title = escape(titles.get(question.matched_id or "", question.matched_id or ""))
+    score = f"{question.score:.2f}".replace(".", ",")  # a Russian decimal comma
     if question.decision == Decision.ANSWER:
-        return f"бот ответил статьёй «{title}» (оценка {question.score:.2f}), родителю не подошло"
+        return f"бот ответил статьёй «{title}» (оценка {score}), родителю не подошло"
     if question.decision == Decision.SUGGEST:
-        return f"бот не был уверен, ближе всего — «{title}» (оценка {question.score:.2f})"
+        return f"бот не был уверен, ближе всего — «{title}» (оценка {score})"
     if question.decision == Decision.FALLBACK:
         return "бот не нашёл ответа в базе знаний"
     return "вопрос задан сразу специалисту"

@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import delete, select, update
 
 from bot.services.activity import Kind
+from bot.services.announcements.callbacks import EventCD
 from bot.services.announcements.delivery import DeliveryWorker
 from bot.services.announcements.events import EventDraft, create_event
 from bot.services.report_sources import ReportScope, registered_sources
@@ -187,8 +188,9 @@ async def test_parent_signs_up_capacity_cancel_and_ics(tester: BotTester) -> Non
     assert "Вы записаны" in tester.alerts()[-1]
     assert "свободно: 0" in sent[-1].text and "✅ Вы записаны" in sent[-1].text
     await tester.send("/events", user_id=OTHER)
-    await tester.click("День открытых дверей", user_id=OTHER)
-    await tester.click("Пойду", user_id=OTHER)
+    card = (await tester.click("День открытых дверей", user_id=OTHER))[-1]
+    assert not any("Пойду" in b[0] for b in card.buttons)  # a full event offers no sign-up
+    await tester.press(card, EventCD(action="go", id=event.id).pack(), user_id=OTHER)  # an older card
     assert "места уже заняты" in tester.alerts()[-1]
     sent = await tester.click("В календарь")
     assert sent[0].file_name == f"event-{event.id}.ics"

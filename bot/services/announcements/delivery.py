@@ -614,7 +614,8 @@ class DeliveryWorker:
             + (f"Неизвестно (сбой во время отправки): {c['uncertain']}\n" if c.get("uncertain") else "")
             + f"Осталось: {left}"
         )
-        return body, f"Скорость: {rate:.1f} сообщ./с{eta}"
+        speed = f"{rate:.1f}".replace(".", ",")  # a Russian decimal comma
+        return body, f"Скорость: {speed} сообщ./с{eta}"
 
     async def _edit_progress(self, b: Broadcast, c: dict[str, int]) -> None:
         if b.kind != "broadcast" or b.progress_chat_id is None or b.progress_message_id is None:
