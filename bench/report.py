@@ -219,6 +219,7 @@ async def time_handlers(url: str, updates: int, rounds: int, warmup: int = 100) 
     from db.base import utcnow
     from db.engine import create_engine, create_sessionmaker
     from db.models import User
+    from db.uow import Database
 
     bench_router = Router(name="bench")
 
@@ -258,7 +259,7 @@ async def time_handlers(url: str, updates: int, rounds: int, warmup: int = 100) 
         await db.commit()
     factory = UpdateFactory(user_id=PARENT)
     # As the bot runs (bot/app.py on_startup): committed activity rows go to the batching writer.
-    writer = ActivityWriter(engine)
+    writer = ActivityWriter(Database(engine))
     await writer.start()
 
     async def one(command: str) -> float:

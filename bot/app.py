@@ -25,8 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.content import ContentStore
 from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
+from bot.sender import LocalSendLimiter, SenderMiddleware
+from bot.services.users import SeenWriter, UserService
 from bot.settings import Settings
-from db.engine import create_engine, create_sessionmaker
+from db.engine import create_engine
+from db.uow import Database
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +47,20 @@ PUBLIC_COMMANDS = [
 ]
 
 
-def create_bot(settings: Settings, session: BaseSession | None = None, token: str | None = None) -> Bot:
-    """A Bot with HTML parse mode; TELEGRAM_API_URL points it at another Bot API server."""
+def create_sender(settings: Settings) -> SenderMiddleware:
+    """The one way out: Telegram's limits for every request of every bot of this process."""
+    return SenderMiddleware(LocalSendLimiter(settings.telegram_rate))
+
+
+def create_bot(
+    settings: Settings,
+    session: BaseSession | None = None,
+    token: str | None = None,
+    sender: SenderMiddleware | None = None,
+) -> Bot:
+    """A Bot with HTML parse mode whose every request passes the sender (bot/sender.py).
+
+    TELEGRAM_API_URL points it at another Bot API server."""
     if session is None:
         session = (
             AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
@@ -56,6 +71,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None, token: st
         if settings.bot_token is None:
             raise ValueError("BOT_TOKEN is not set")
         token = settings.bot_token.get_secret_value()
+    session.middleware(sender or create_sender(settings))
     session.middleware(AnsweredTracker())
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
@@ -79,6 +95,13 @@ class App:
     content: ContentStore
     scheduler: AsyncIOScheduler
     dispatcher: Dispatcher
+    database: Database
+    sender: SenderMiddleware
+    services: dict[str, Any]
+
+    def bot(self, session: BaseSession | None = None, token: str | None = None) -> Bot:
+        """A Bot that shares this app's sender (one rate limit for the whole process)."""
+        return create_bot(self.settings, session=session, token=token, sender=self.sender)
 
 
 def create_dispatcher(
@@ -87,6 +110,9 @@ def create_dispatcher(
     content: ContentStore,
     scheduler: AsyncIOScheduler | None = None,
     storage: BaseStorage | None = None,
+    *,
+    users: UserService,
+    seen: SeenWriter | None = None,
     **extra: Any,
 ) -> Dispatcher:
     from bot.features import load_features
@@ -100,12 +126,13 @@ def create_dispatcher(
         sessionmaker=sessionmaker,
         content=content,
         scheduler=scheduler,
+        users=users,
         **extra,
     )
     # Order matters: throttle before any work, then a DB session, then the user and role.
     dp.update.outer_middleware(ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
-    dp.update.outer_middleware(UserMiddleware())
+    dp.update.outer_middleware(UserMiddleware(users, seen))
     for observer in (dp.message, dp.callback_query):
         observer.middleware(RoleGuard())
         observer.middleware(ConsentGate())
@@ -122,10 +149,19 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     """Build the engine, content, scheduler and dispatcher (content errors raise here)."""
     content = ContentStore(settings.content_dir, settings.default_municipality)
     engine = create_engine(settings.database_url)
-    sessionmaker = create_sessionmaker(engine)
+    database = Database(engine)
+    sessionmaker = database.sessionmaker
     scheduler = AsyncIOScheduler(timezone="UTC")
-    dp = create_dispatcher(settings, sessionmaker, content, scheduler=scheduler, storage=storage)
-    app = App(settings, engine, sessionmaker, content, scheduler, dp)
+    sender = create_sender(settings)
+    seen = SeenWriter(database)
+    services: dict[str, Any] = {
+        "users": UserService(database, settings),
+    }
+    dp = create_dispatcher(
+        settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,
+        **services,
+    )
+    app = App(settings, engine, sessionmaker, content, scheduler, dp, database, sender, services)
     from bot.services.activity import ActivityWriter
     from bot.services.announcements.delivery import DeliveryWorker
 
@@ -141,9 +177,10 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             await asyncio.to_thread(engine_for, content)
         if not scheduler.running:
             scheduler.start()
+        await seen.start()
         if not activity_writers:
             # Activity rows leave the update's transaction and are written in batches.
-            activity_writers.append(ActivityWriter(engine))
+            activity_writers.append(ActivityWriter(database))
             await activity_writers[-1].start()
         from bot.local_api import LocalBotSession
 
@@ -160,9 +197,11 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             await workers.pop().stop()
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        await seen.stop()
         while activity_writers:
             await activity_writers.pop().stop()  # writes every buffered row
         await dp.storage.close()
+        await sender.limiter.close()
         await engine.dispose()
         logger.info("mocbot stopped")
 

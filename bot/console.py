@@ -16,7 +16,7 @@ from typing import TextIO
 
 from aiogram import Bot
 
-from bot.app import App, create_bot
+from bot.app import App
 from bot.console_hooks import STARTUP_HOOKS, StartupHook
 from bot.html import strip_tags
 from bot.local_api import LocalBotSession, Sent, UpdateFactory, staff_chat_message
@@ -66,7 +66,7 @@ class Console:
         if settings.staff_chat_id is None:
             settings.staff_chat_id = DEFAULT_STAFF_CHAT_ID
         self.factory.user_id = self.user_id
-        self.bot = create_bot(settings, session=self.session, token=LOCAL_TOKEN)
+        self.bot = self.app.bot(session=self.session, token=LOCAL_TOKEN)
         dp = self.app.dispatcher
         await dp.emit_startup(bot=self.bot, dispatcher=dp, bots=[self.bot], **dp.workflow_data)
         for hook in STARTUP_HOOKS:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     throttle_rate: float = 1.0
     throttle_burst: int = 5
+    # Telegram: about 30 messages per second per bot; slots are evenly spaced, a little below.
+    telegram_rate: float = Field(default=29.0, gt=0, le=1000)
+    # Updates handled at once; more wait in line (polling reads on when one finishes).
+    update_concurrency: int = Field(default=64, ge=1, le=10_000)
 
     # --- Announcements ----------------------------------------------------------------
     broadcast_rate: float = Field(default=25.0, gt=0, le=1000)

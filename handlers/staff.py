@@ -3,12 +3,10 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.middlewares import RoleGuard
 from bot.services.roles import Role
-from bot.services.users import StaffError, grant_staff, list_staff, revoke_staff
-from bot.settings import Settings
+from bot.services.users import StaffError, UserService
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -34,12 +32,12 @@ def _parse_id(raw: str | None) -> int | None:
 
 @router.message(Command("staff"))
 async def cmd_staff(
-    message: Message, command: CommandObject, session: AsyncSession, settings: Settings, role: Role
+    message: Message, command: CommandObject, users: UserService, role: Role
 ) -> None:
     args = (command.args or "").split(maxsplit=1)
     action = args[0].lower() if args else "list"
     if action == "list":
-        members = await list_staff(session, settings)
+        members = await users.list_staff()
         if not members:
             await message.answer("Сотрудников пока нет. Администраторы задаются настройкой ADMIN_IDS.")
             return
@@ -58,14 +56,14 @@ async def cmd_staff(
         return
     try:
         if action == "add":
-            changed = await grant_staff(session, settings, target, by=message.chat.id)
+            changed = await users.grant_staff(target, by=message.chat.id)
             text = (
                 f"Пользователь <code>{target}</code> назначен сотрудником МОЦ."
                 if changed
                 else f"Пользователь <code>{target}</code> уже сотрудник."
             )
         else:
-            changed = await revoke_staff(session, settings, target)
+            changed = await users.revoke_staff(target)
             text = (
                 f"Роль сотрудника снята с <code>{target}</code>."
                 if changed

@@ -5,7 +5,6 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentStore
 from bot.keyboards import (
@@ -17,18 +16,20 @@ from bot.keyboards import (
     main_menu_keyboard,
     municipality_keyboard,
 )
-from bot.services import users
 from bot.services.roles import Role
-from db.models import User
+from bot.services.users import UserRecord as User
+from bot.services.users import UserService
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == ChatType.PRIVATE)
 
 
 @router.message(CommandStart(), flags={"no_consent": True})
-async def cmd_start(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
+async def cmd_start(
+    message: Message, user: User, users: UserService, content: ContentStore, state: FSMContext
+) -> None:
     await state.clear()
-    users.reactivate(user)
+    user = await users.came_back(user)
     c = content.current
     if user.consent_at is None:
         await message.answer(c.text("greeting", user.municipality_id))
@@ -46,9 +47,9 @@ async def ask_municipality(message: Message, content: ContentStore) -> None:
 
 
 @router.callback_query(ConsentCD.filter(F.action == "yes"), flags={"no_consent": True})
-async def on_consent(query: CallbackQuery, user: User, session: AsyncSession, content: ContentStore) -> None:
-    first_time = user.consent_at is None
-    users.give_consent(user, content.current)
+async def on_consent(query: CallbackQuery, users: UserService, content: ContentStore) -> None:
+    result = await users.give_consent(query.from_user.id, content.current)
+    first_time, user = result.first_time, result.user
     await query.answer("Согласие сохранено" if first_time else "Согласие уже было дано")
     if not isinstance(query.message, Message):
         return
@@ -66,13 +67,13 @@ async def on_consent(query: CallbackQuery, user: User, session: AsyncSession, co
 
 @router.callback_query(MunicipalityCD.filter())
 async def on_municipality(
-    query: CallbackQuery, callback_data: MunicipalityCD, user: User, content: ContentStore
+    query: CallbackQuery, callback_data: MunicipalityCD, users: UserService, content: ContentStore
 ) -> None:
     c = content.current
     if callback_data.id not in c.municipalities:
         await query.answer("Такого муниципалитета нет в списке.", show_alert=True)
         return
-    user.municipality_id = callback_data.id
+    user = await users.choose_municipality(query.from_user.id, callback_data.id)
     await query.answer(f"Муниципалитет: {c.municipalities[callback_data.id].name}")
     if isinstance(query.message, Message):
         await query.message.answer(

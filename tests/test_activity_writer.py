@@ -15,6 +15,7 @@ from bot.services.activity import ActivityWriter, Kind, record
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import ActivityEvent
+from db.uow import Database
 from tests.support.client import PARENT_ID, BotTester
 
 
@@ -41,7 +42,7 @@ async def db(db_url: str) -> AsyncIterator[Db]:
 @pytest.fixture
 async def writer(db: Db) -> AsyncIterator[ActivityWriter]:
     # A long interval: rows are written only by a full batch, flush() or stop().
-    activity_writer = ActivityWriter(db.engine, interval=60, batch_size=500)
+    activity_writer = ActivityWriter(Database(db.engine), interval=60, batch_size=500)
     await activity_writer.start()
     yield activity_writer
     await activity_writer.stop()
@@ -104,7 +105,7 @@ async def test_rollback_and_close_without_commit_discard(db: Db, writer: Activit
 
 
 async def test_writer_batches_and_writes_on_its_own(db: Db) -> None:
-    activity_writer = ActivityWriter(db.engine, interval=0.05, batch_size=100)
+    activity_writer = ActivityWriter(Database(db.engine), interval=0.05, batch_size=100)
     await activity_writer.start()
     try:
         for chunk in range(5):
@@ -124,10 +125,10 @@ async def test_writer_batches_and_writes_on_its_own(db: Db) -> None:
 
 
 async def test_stopped_writer_falls_back_to_the_transaction(db: Db) -> None:
-    activity_writer = ActivityWriter(db.engine, interval=60)
+    activity_writer = ActivityWriter(Database(db.engine), interval=60)
     await activity_writer.start()
     with pytest.raises(RuntimeError):
-        await ActivityWriter(db.engine).start()  # one writer per engine
+        await ActivityWriter(Database(db.engine)).start()  # one writer per engine
     async with db.sessionmaker() as session:
         await record(session, Kind.SUBSCRIBED, user_id=1)
         await activity_writer.stop()  # stops between record() and commit
@@ -174,7 +175,7 @@ async def test_writer_on_postgres(pg_url: str) -> None:
     await migrate.upgrade_async(pg_url)
     engine = create_engine(pg_url)
     db = Db(engine, create_sessionmaker(engine))
-    activity_writer = ActivityWriter(db.engine, interval=60, batch_size=3)
+    activity_writer = ActivityWriter(Database(db.engine), interval=60, batch_size=3)
     await activity_writer.start()
     try:
         async with db.sessionmaker() as session:
@@ -200,7 +201,7 @@ async def test_rows_follow_the_writer_that_was_running_when_the_commit_began(
 ) -> None:
     from sqlalchemy import event
 
-    from bot.services import activity
+    from db.repositories import activity
     from db.base import utcnow
     from db.models import User
 

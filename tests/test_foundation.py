@@ -16,16 +16,14 @@ from db.models import ActivityEvent, User
 from tests.support.client import ADMIN_ID, PARENT_ID, BotTester, texts
 
 
-async def test_start_shows_greeting_and_consent_and_stores_only_id(tester: BotTester) -> None:
+async def test_start_shows_greeting_and_consent_and_stores_nothing(tester: BotTester) -> None:
     sent = await tester.send("/start")
     assert "Здравствуйте" in sent[0].text
     assert "152-ФЗ" in sent[1].text
     assert [b[0] for b in sent[1].buttons] == ["✅ Согласен"]
     async with tester.db() as session:
-        user = await session.get(User, PARENT_ID)
-        assert user is not None
-        assert user.consent_at is None and user.first_seen_at is None and user.last_seen_at is None
-        assert user.municipality_id is None and user.child_ages == []
+        # Reading does not write: before consent not even the id is stored.
+        assert await session.get(User, PARENT_ID) is None
 
 
 async def test_consent_then_municipality_then_menu(tester: BotTester) -> None:

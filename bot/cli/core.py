@@ -92,14 +92,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run_polling(settings: Settings) -> None:
-    from bot.app import create_app, create_bot
+    from bot.app import create_app
 
     await _prepare(settings)
     app = create_app(settings)
-    bot = create_bot(settings)
+    bot = app.bot()
     dp = app.dispatcher
     await bot.delete_webhook(drop_pending_updates=False)
-    await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types())
+    # Updates beyond `update_concurrency` wait in line: polling reads on as handlers finish.
+    await dp.start_polling(
+        bot,
+        allowed_updates=dp.resolve_used_update_types(),
+        tasks_concurrency_limit=settings.update_concurrency,
+    )
 
 
 def cmd_console(args: argparse.Namespace) -> int:

@@ -6,16 +6,21 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.roles import Role, resolve_role
-from bot.settings import Settings
-from db.base import utcnow
-from db.repositories.users import UserRepo
+from bot.services.roles import Role
+from bot.services.users import SeenWriter, UserService
 
 
 class UserMiddleware(BaseMiddleware):
-    """Upsert the user (first/last seen after consent) and look up the role."""
+    """Look the person up and resolve the role; nothing is written here.
+
+    `data["user"]` is a frozen `UserRecord` (an unstored one for someone new: no row is
+    created just because they wrote). Last-seen stamps go to the batching `SeenWriter`.
+    """
+
+    def __init__(self, users: UserService, seen: SeenWriter | None = None) -> None:
+        self.users = users
+        self.seen = seen
 
     async def __call__(
         self,
@@ -24,15 +29,13 @@ class UserMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
-        settings: Settings = data["settings"]
         if tg_user is None or tg_user.is_bot:
             data["user"] = None
             data["role"] = Role.PARENT
             return await handler(event, data)
-        session: AsyncSession = data["session"]
-        repo = UserRepo(session)
-        user = await repo.get_or_create(tg_user.id)
-        await repo.touch(user, utcnow())
+        user = await self.users.lookup(tg_user.id)
+        if self.seen is not None and user.consent_at is not None:
+            self.seen.note(user.id)
         data["user"] = user
-        data["role"] = resolve_role(tg_user.id, user, settings)
+        data["role"] = self.users.role_of(user)
         return await handler(event, data)

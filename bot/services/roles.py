@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Protocol
 
 from bot.settings import Settings
-from db.models import User
+
+
+class HasRole(Protocol):
+    @property
+    def role(self) -> str: ...
 
 
 class Role(IntEnum):
@@ -18,7 +23,7 @@ class Role(IntEnum):
         return {Role.PARENT: "родитель", Role.STAFF: "сотрудник МОЦ", Role.ADMIN: "администратор"}[self]
 
 
-def resolve_role(user_id: int, user: User | None, settings: Settings) -> Role:
+def resolve_role(user_id: int, user: HasRole | None, settings: Settings) -> Role:
     """Admins come from ADMIN_IDS only; staff is a role stored in the database."""
     if settings.is_admin(user_id):
         return Role.ADMIN

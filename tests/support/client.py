@@ -11,7 +11,7 @@ from aiogram import Bot
 from aiogram.types import Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App, create_bot
+from bot.app import App
 from bot.local_api import LocalBotSession, Sent, UpdateFactory, staff_chat_message
 
 PARENT_ID = 1001
@@ -23,7 +23,7 @@ class BotTester:
     def __init__(self, app: App) -> None:
         self.app = app
         self.session = LocalBotSession()
-        self.bot: Bot = create_bot(app.settings, session=self.session, token="42:test-token")
+        self.bot: Bot = app.bot(session=self.session, token="42:test-token")
         self.factory = UpdateFactory(user_id=PARENT_ID)
 
     # --- sending --------------------------------------------------------------------
