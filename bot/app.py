@@ -6,8 +6,10 @@ Nothing is created at import time: `create_app()` builds everything from Setting
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -26,9 +28,16 @@ from bot.content import ContentStore
 from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
+from bot.services.faq.service import FaqService
+from bot.services.outbox import OutboxService
+from bot.services.plugins import FeatureParts
+from bot.services.privacy import PrivacyService
 from bot.services.users import SeenWriter, UserService
 from bot.settings import Settings
+from bot.wiring import content_sections
+from bot.workers.notices import NoticeWorker
 from db.engine import create_engine
+from db.repositories.activity import ActivityWriter
 from db.uow import Database
 
 logger = logging.getLogger(__name__)
@@ -98,6 +107,7 @@ class App:
     database: Database
     sender: SenderMiddleware
     services: dict[str, Any]
+    parts: list[FeatureParts] = field(default_factory=list)
 
     def bot(self, session: BaseSession | None = None, token: str | None = None) -> Bot:
         """A Bot that shares this app's sender (one rate limit for the whole process)."""
@@ -115,10 +125,8 @@ def create_dispatcher(
     seen: SeenWriter | None = None,
     **extra: Any,
 ) -> Dispatcher:
-    from bot.features import load_features
     from handlers import get_routers
 
-    load_features()
     scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
     dp = Dispatcher(
         storage=storage or create_storage(settings),
@@ -145,28 +153,47 @@ async def set_commands(bot: Bot) -> None:
     await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in PUBLIC_COMMANDS])
 
 
+def collect_parts(faq: FaqService) -> list[FeatureParts]:
+    """Every feature's data owner, report sources and console hooks, named here once."""
+    parts = [faq.parts()]
+    for module in ("bot.services.catalogue", "bot.services.announcements", "bot.services.outreach"):
+        feature = importlib.import_module(module)
+        if hasattr(feature, "parts"):
+            parts.append(feature.parts())
+    return parts
+
+
 def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
-    """Build the engine, content, scheduler and dispatcher (content errors raise here)."""
-    content = ContentStore(settings.content_dir, settings.default_municipality)
+    """Build and wire everything: content, database, sender, services, workers, scheduler,
+    dispatcher. Content errors raise here; nothing runs until the dispatcher starts."""
+    content = ContentStore(settings.content_dir, settings.default_municipality, content_sections())
     engine = create_engine(settings.database_url)
     database = Database(engine)
     sessionmaker = database.sessionmaker
     scheduler = AsyncIOScheduler(timezone="UTC")
     sender = create_sender(settings)
     seen = SeenWriter(database)
+    activity_writer = ActivityWriter(database)  # logs leave the update and are written in batches
+    outbox = OutboxService(database)
+    faq = FaqService(database, outbox, settings.staff_chat_id, activity_writer)
+    parts = collect_parts(faq)
+    owners = [p.data_owner for p in parts if p.data_owner is not None]
     services: dict[str, Any] = {
         "users": UserService(database, settings),
+        "outbox": outbox,
+        "faq": faq,
+        "privacy": PrivacyService(database, owners, activity_writer),
     }
     dp = create_dispatcher(
         settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,
         **services,
-    )
+    )  # fmt: skip
     app = App(settings, engine, sessionmaker, content, scheduler, dp, database, sender, services)
-    from bot.services.activity import ActivityWriter
+    app.parts = parts
     from bot.services.announcements.delivery import DeliveryWorker
 
     workers: list[DeliveryWorker] = []
-    activity_writers: list[ActivityWriter] = []
+    notice_workers: list[NoticeWorker] = []
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot)
@@ -175,31 +202,34 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
 
             # Build the FAQ index (and train its classifier) before the first question, off the loop.
             await asyncio.to_thread(engine_for, content)
-        if not scheduler.running:
-            scheduler.start()
         await seen.start()
-        if not activity_writers:
-            # Activity rows leave the update's transaction and are written in batches.
-            activity_writers.append(ActivityWriter(database))
-            await activity_writers[-1].start()
+        if not activity_writer.running:
+            await activity_writer.start()
         from bot.local_api import LocalBotSession
 
         if isinstance(bot.session, LocalBotSession) and settings.bot_token is not None:
             # A console next to a configured bot: the real bot delivers from this database.
-            logger.info("local console with BOT_TOKEN set: the delivery worker is not started")
+            logger.info("local console with BOT_TOKEN set: the delivery workers are not started")
         else:
             workers.append(DeliveryWorker(bot, sessionmaker, settings))  # broadcasts and reminders
             await workers[-1].start()
+            notice_workers.append(NoticeWorker(bot, outbox))  # hand-offs, staff answers, digests
+            await notice_workers[-1].start()
+        _schedule(scheduler, settings, outbox, faq, workers, notice_workers)
+        if not scheduler.running:
+            scheduler.start()
         logger.info("mocbot started")
 
     async def on_shutdown() -> None:
-        while workers:
-            await workers.pop().stop()
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        while notice_workers:
+            await notice_workers.pop().stop()
+        while workers:
+            await workers.pop().stop()
         await seen.stop()
-        while activity_writers:
-            await activity_writers.pop().stop()  # writes every buffered row
+        if activity_writer.running:
+            await activity_writer.stop()  # writes every buffered row
         await dp.storage.close()
         await sender.limiter.close()
         await engine.dispose()
@@ -208,3 +238,36 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
     return app
+
+
+def _schedule(  # noqa: PLR0917
+    scheduler: AsyncIOScheduler,
+    settings: Settings,
+    outbox: OutboxService,
+    faq: FaqService,
+    workers: list[Any],
+    notice_workers: list[NoticeWorker],
+) -> None:
+    """The periodic work; the durable state (rows due, digests sent) stays in the database."""
+
+    def tick() -> None:  # rows that became due (retries, scheduled broadcasts)
+        for worker in (*workers, *notice_workers):
+            worker.wake()
+
+    async def clean_up() -> None:
+        deleted = await outbox.clean_up()
+        if deleted:
+            logger.info("retention: %d finished notices deleted", deleted)
+
+    async def digest() -> None:
+        from handlers.faq import digest_text
+
+        now = datetime.now(UTC)
+        day = now.astimezone(settings.tz).date().isoformat()
+        await faq.queue_digest(day, lambda items, total: digest_text(items, total, now))
+
+    scheduler.add_job(tick, "interval", seconds=1, id="due-rows", replace_existing=True)
+    scheduler.add_job(clean_up, "cron", hour=3, minute=30, timezone=settings.tz, id="retention",
+                      replace_existing=True)  # fmt: skip
+    scheduler.add_job(digest, "cron", day_of_week="mon-fri", hour=9, minute=0, timezone=settings.tz,
+                      id="staff-digest", replace_existing=True)  # fmt: skip

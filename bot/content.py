@@ -1,7 +1,7 @@
 """Content staff edit without code: UI texts and municipality settings.
 
-Everything under `content/` is loaded once into validated models. Features add
-their own sections (the FAQ, for example) with `register_section`; an invalid
+Everything under `content/` is loaded once into validated models. Features load
+their own sections (the FAQ, for example; named in `bot.wiring`); an invalid
 file is refused with the file, the entry and the reason, and a failed reload
 keeps the previous content live.
 """
@@ -174,17 +174,10 @@ class Content:
         return self.sections[name]
 
 
+# A feature loads and validates its own part of `content/`: the loader gets the content
+# folder and the base content (texts and municipalities) and returns its parsed section
+# or raises ContentError. The sections are named in one place: `bot.wiring`.
 SectionLoader = Callable[[Path, Content], Any]
-_SECTION_LOADERS: dict[str, SectionLoader] = {}
-
-
-def register_section(name: str, loader: SectionLoader) -> None:
-    """Let a feature load and validate its own part of `content/`.
-
-    The loader gets the content folder and the base content (texts and
-    municipalities) and returns its parsed section or raises ContentError.
-    """
-    _SECTION_LOADERS[name] = loader
 
 
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -247,11 +240,19 @@ def _load_municipalities(directory: Path) -> tuple[dict[str, Municipality], list
     return result, problems
 
 
-def load_content(directory: Path, default_municipality: str | None = None) -> Content:
-    """Load and validate all content; raise ContentError listing every problem."""
-    from bot.features import load_features
+def load_content(
+    directory: Path,
+    default_municipality: str | None = None,
+    sections: dict[str, SectionLoader] | None = None,
+) -> Content:
+    """Load and validate all content; raise ContentError listing every problem.
 
-    load_features()  # features register their content sections on import
+    `sections`: the features' own parts of the content; by default every feature's
+    (`bot.wiring.content_sections`)."""
+    if sections is None:
+        from bot.wiring import content_sections
+
+        sections = content_sections()
     texts, problems = _load_texts(directory)
     municipalities, more = _load_municipalities(directory)
     problems.extend(more)
@@ -267,7 +268,7 @@ def load_content(directory: Path, default_municipality: str | None = None) -> Co
         raise ContentError(problems)
     default_id = default_municipality or next(iter(municipalities))
     content = Content(directory, texts, municipalities, default_id)
-    for name, loader in _SECTION_LOADERS.items():
+    for name, loader in sections.items():
         try:
             content.sections[name] = loader(directory, content)
         except ContentError as exc:
@@ -280,10 +281,16 @@ def load_content(directory: Path, default_municipality: str | None = None) -> Co
 class ContentStore:
     """Holds the live content; `reload()` swaps it only when the new one is valid."""
 
-    def __init__(self, directory: Path, default_municipality: str | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        default_municipality: str | None = None,
+        sections: dict[str, SectionLoader] | None = None,
+    ) -> None:
         self.directory = directory
         self.default_municipality = default_municipality
-        self._content = load_content(directory, default_municipality)
+        self.sections = sections
+        self._content = load_content(directory, default_municipality, sections)
         self._listeners: list[Callable[[Content], None]] = []
 
     @property
@@ -295,7 +302,7 @@ class ContentStore:
         self._listeners.append(listener)
 
     def reload(self) -> Content:
-        new = load_content(self.directory, self.default_municipality)  # raises, old stays live
+        new = load_content(self.directory, self.default_municipality, self.sections)  # raises, old stays
         self._content = new
         for listener in self._listeners:
             listener(new)

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from aiogram import Bot
 from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
@@ -109,7 +110,7 @@ class LocalBotSession(BaseSession):
     def fail_next(
         self, status: int, description: str, method: str | None = None, retry_after: int | None = None
     ) -> None:
-        """Answer the next request (of `method`, if given) with an error."""
+        """Answer the next request (of `method`, if given) with an error; status 0 is a time-out."""
         self._errors.append(_Error(method, status, description, retry_after))
 
     def next_message_id(self, chat_id: int) -> int:
@@ -156,6 +157,8 @@ class LocalBotSession(BaseSession):
 
     # --- internals ------------------------------------------------------------------
     def _raise(self, bot: Bot, method: TelegramMethod[Any], err: _Error) -> None:
+        if err.status == 0:  # no answer at all: what aiogram raises when a request times out
+            raise TelegramNetworkError(method=method, message=err.description or "Request timeout error")
         payload: dict[str, Any] = {"ok": False, "error_code": err.status, "description": err.description}
         if err.retry_after is not None:
             payload["parameters"] = {"retry_after": err.retry_after}

@@ -59,4 +59,5 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON(),
         list[int]: JSON(),
         list[str]: JSON(),
+        list[Any]: JSON(),
     }

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -20,7 +22,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TgUser
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentError, ContentStore
 from bot.html import MESSAGE_LIMIT, ascii_url, escape, truncate
@@ -30,10 +31,10 @@ from bot.services.faq import service
 from bot.services.faq.engine import engine_for
 from bot.services.faq.knowledge import FaqEntry
 from bot.services.faq.matcher import Decision, MatchResult
+from bot.services.faq.service import FaqService, HandoffRecord, OpenQuestionRow, QuestionRecord
 from bot.services.roles import Role
+from bot.services.users import UserRecord as User
 from bot.settings import Settings
-from db.base import utcnow
-from db.models import FaqQuestion, User
 
 logger = logging.getLogger(__name__)
 
@@ -191,14 +192,14 @@ def _municipality_id(user: User, content: ContentStore) -> str:
 
 # --- free text -----------------------------------------------------------------------
 async def answer_question(
-    message: Message, text: str, user: User, session: AsyncSession, content: ContentStore
+    message: Message, text: str, user: User, faq: FaqService, content: ContentStore
 ) -> MatchResult:
-    """Match one question, store it and answer the person."""
+    """Match one question, log it (batched: no write lock) and answer the person."""
     engine = engine_for(content)
     result = engine.matcher.match(text)
     municipality_id = _municipality_id(user, content)
     if result.decision is Decision.SMALLTALK:
-        await service.save_question(session, user.id, municipality_id, text, result)
+        await faq.log_question(user.id, municipality_id, text, result)
         await message.answer(
             SMALLTALK.get(result.smalltalk or "", SMALLTALK["greeting"]), reply_markup=back_to_menu_keyboard()
         )
@@ -206,24 +207,24 @@ async def answer_question(
     if not result.candidates and not result.english and not service.normalize_for_report(text):
         await message.answer(EMPTY_TEXT, reply_markup=_choices_keyboard([], {}, 0))
         return result
-    question = await service.save_question(session, user.id, municipality_id, text, result)
+    question_id = await faq.log_question(user.id, municipality_id, text, result)
     if result.decision is Decision.ANSWER and result.best is not None:
         entry = engine.kb.get(result.best.id)
         if entry is not None:
-            await send_entry(message, entry, content, user, question.id)
+            await send_entry(message, entry, content, user, question_id)
             return result
     if result.decision is Decision.SUGGEST:
         ids = [c.id for c in result.candidates]
-        await message.answer(SUGGEST_TEXT, reply_markup=_choices_keyboard(ids, _titles(content), question.id))
+        await message.answer(SUGGEST_TEXT, reply_markup=_choices_keyboard(ids, _titles(content), question_id))
         return result
     text_out = ENGLISH_TEXT if result.english else FALLBACK_TEXT
-    await message.answer(text_out, reply_markup=_choices_keyboard([], _titles(content), question.id))
+    await message.answer(text_out, reply_markup=_choices_keyboard([], _titles(content), question_id))
     return result
 
 
 @router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
-async def on_text(message: Message, user: User, session: AsyncSession, content: ContentStore) -> None:
-    await answer_question(message, message.text or "", user, session, content)
+async def on_text(message: Message, user: User, faq: FaqService, content: ContentStore) -> None:
+    await answer_question(message, message.text or "", user, faq, content)
 
 
 # --- topic list and entries --------------------------------------------------------------
@@ -277,7 +278,7 @@ def _who(tg_user: TgUser) -> str:
     return f'<a href="tg://user?id={tg_user.id}">{name}</a>'
 
 
-def _tried(question: FaqQuestion, titles: dict[str, str]) -> str:
+def _tried(question: QuestionRecord, titles: dict[str, str]) -> str:
     title = escape(titles.get(question.matched_id or "", question.matched_id or ""))
     score = f"{question.score:.2f}".replace(".", ",")  # a Russian decimal comma
     if question.decision == Decision.ANSWER:
@@ -300,49 +301,40 @@ def _contacts(content: ContentStore, user: User | None) -> str:
     )
 
 
-async def hand_off(
-    message: Message,
-    *,
-    bot: Bot,
-    tg_user: TgUser,
-    question: FaqQuestion,
-    session: AsyncSession,
-    settings: Settings,
-    content: ContentStore,
-    user: User,
-) -> None:
-    """Send the question to the staff chat; without one, give the МОЦ contacts."""
-    existing = await service.handoff_of_question(session, question.id)
-    if existing is not None:
+def _staff_text(tg_user: TgUser, content: ContentStore) -> Callable[[HandoffRecord, QuestionRecord], str]:
+    """Renders the staff chat's message once the hand-off has its number (inside the service)."""
+    titles = _titles(content)
+
+    def render(handoff: HandoffRecord, question: QuestionRecord) -> str:
+        municipality = content.current.municipality(question.municipality_id)
+        return (
+            f"❓ <b>Вопрос родителя</b> №{handoff.id}\n"
+            f"От: {_who(tg_user)} · {escape(municipality.name)}\n\n"
+            f"<blockquote>{escape(truncate(question.text, STAFF_QUOTE_LIMIT))}</blockquote>\n"
+            f"Что пробовал бот: {_tried(question, titles)}.\n\n"
+            "Ответьте на это сообщение (функция «Ответить»), и бот перешлёт ответ родителю."
+        )
+
+    return render
+
+
+async def _tell_handoff(message: Message, status: str, content: ContentStore, user: User) -> None:
+    """What the parent reads after the hand-off has been committed (or could not be made)."""
+    if status == "already":
         await message.answer("Этот вопрос уже передан специалисту. Ответ придёт сюда, в этот чат.")
-        return
-    no_chat = (
-        "Передать вопрос через бота сейчас нельзя, но специалисты МОЦ ответят вам напрямую:\n\n"
-        + _contacts(content, user)
-    )
-    if settings.staff_chat_id is None:
-        await message.answer(no_chat)
-        return
-    municipality = content.current.municipality(question.municipality_id)
-    staff_text = (
-        f"❓ <b>Вопрос родителя</b> №{question.id}\n"
-        f"От: {_who(tg_user)} · {escape(municipality.name)}\n\n"
-        f"<blockquote>{escape(truncate(question.text, STAFF_QUOTE_LIMIT))}</blockquote>\n"
-        f"Что пробовал бот: {_tried(question, _titles(content))}.\n\n"
-        "Ответьте на это сообщение (функция «Ответить»), и бот перешлёт ответ родителю."
-    )
-    try:
-        sent = await bot.send_message(settings.staff_chat_id, staff_text)
-    except TelegramAPIError:
-        logger.warning("could not post question %s to the staff chat", question.id, exc_info=True)
-        await message.answer(no_chat)
-        return
-    await service.create_handoff(session, question, settings.staff_chat_id, sent.message_id)
-    await message.answer(
-        "Спасибо! Вопрос передан специалисту МОЦ. Ответ придёт сюда, в этот чат, "
-        "обычно в рабочее время.\n\nСрочно? Контакты МОЦ:\n" + _contacts(content, user),
-        reply_markup=back_to_menu_keyboard(),
-    )
+    elif status == "no_staff_chat":
+        await message.answer(
+            "Передать вопрос через бота сейчас нельзя, но специалисты МОЦ ответят вам напрямую:\n\n"
+            + _contacts(content, user)
+        )
+    elif status == "not_found":
+        await message.answer("Не нашёл этот вопрос. Напишите его заново: /ask")
+    else:
+        await message.answer(
+            "Спасибо! Вопрос передан специалисту МОЦ. Ответ придёт сюда, в этот чат, "
+            "обычно в рабочее время.\n\nСрочно? Контакты МОЦ:\n" + _contacts(content, user),
+            reply_markup=back_to_menu_keyboard(),
+        )
 
 
 @router.callback_query(FaqAskCD.filter())
@@ -350,9 +342,8 @@ async def on_ask_button(
     query: CallbackQuery,
     *,
     callback_data: FaqAskCD,
-    bot: Bot,
     user: User,
-    session: AsyncSession,
+    faq: FaqService,
     settings: Settings,
     content: ContentStore,
     state: FSMContext,
@@ -364,21 +355,12 @@ async def on_ask_button(
         await query.answer()
         await _prompt_question(query.message, state, settings, content, user)
         return
-    question = await service.get_question(session, callback_data.q, query.from_user.id)
-    if question is None:
+    result = await faq.hand_off(callback_data.q, query.from_user.id, _staff_text(query.from_user, content))
+    if result.status == "not_found":
         await query.answer("Не нашёл этот вопрос. Напишите его заново: /ask", show_alert=True)
         return
     await query.answer()
-    await hand_off(
-        query.message,
-        bot=bot,
-        tg_user=query.from_user,
-        question=question,
-        session=session,
-        settings=settings,
-        content=content,
-        user=user,
-    )
+    await _tell_handoff(query.message, result.status, content, user)
 
 
 async def _prompt_question(
@@ -403,32 +385,17 @@ async def on_menu_ask(
 
 
 async def _ask_with_text(
-    message: Message,
-    *,
-    text: str,
-    bot: Bot,
-    user: User,
-    session: AsyncSession,
-    settings: Settings,
-    content: ContentStore,
+    message: Message, *, text: str, user: User, faq: FaqService, content: ContentStore
 ) -> None:
     if not service.normalize_for_report(text):
         await message.answer("Напишите вопрос словами, пожалуйста. Отменить: /cancel")
         return
     if message.from_user is None:
         return
-    municipality_id = _municipality_id(user, content)
-    question = await service.save_question(session, user.id, municipality_id, text, None)
-    await hand_off(
-        message,
-        bot=bot,
-        tg_user=message.from_user,
-        question=question,
-        session=session,
-        settings=settings,
-        content=content,
-        user=user,
+    result = await faq.ask_specialist(
+        user.id, _municipality_id(user, content), text, _staff_text(message.from_user, content)
     )
+    await _tell_handoff(message, result.status, content, user)
 
 
 @router.message(Command("ask"))
@@ -436,9 +403,8 @@ async def cmd_ask(
     message: Message,
     *,
     command: CommandObject,
-    bot: Bot,
     user: User,
-    session: AsyncSession,
+    faq: FaqService,
     settings: Settings,
     content: ContentStore,
     state: FSMContext,
@@ -448,28 +414,17 @@ async def cmd_ask(
         await _prompt_question(message, state, settings, content, user)
         return
     await state.clear()
-    await _ask_with_text(
-        message, text=text, bot=bot, user=user, session=session, settings=settings, content=content
-    )
+    await _ask_with_text(message, text=text, user=user, faq=faq, content=content)
 
 
 @router.message(AskState.waiting, F.text, ~F.text.startswith("/"))
 async def on_ask_text(
-    message: Message,
-    *,
-    bot: Bot,
-    user: User,
-    session: AsyncSession,
-    settings: Settings,
-    content: ContentStore,
-    state: FSMContext,
+    message: Message, *, user: User, faq: FaqService, content: ContentStore, state: FSMContext
 ) -> None:
     text = message.text or ""
     if service.normalize_for_report(text):
         await state.clear()
-    await _ask_with_text(
-        message, text=text, bot=bot, user=user, session=session, settings=settings, content=content
-    )
+    await _ask_with_text(message, text=text, user=user, faq=faq, content=content)
 
 
 @router.message(AskState.waiting, ~F.text)
@@ -479,65 +434,66 @@ async def on_ask_not_text(message: Message) -> None:
 
 # --- staff ---------------------------------------------------------------------------
 @replies_router.message(F.reply_to_message)
-async def on_staff_reply(
-    message: Message, bot: Bot, session: AsyncSession, settings: Settings, role: Role
-) -> None:
+async def on_staff_reply(message: Message, faq: FaqService, settings: Settings, role: Role) -> None:
     reply_to = message.reply_to_message
     if settings.staff_chat_id is None or message.chat.id != settings.staff_chat_id or reply_to is None:
         return
-    found = await service.find_handoff(session, message.chat.id, reply_to.message_id)
-    if found is None:
-        return  # a reply to something else in the staff chat
     if role < Role.STAFF:
-        await message.reply("Отвечать родителям через бота могут только сотрудники МОЦ.")
+        found = await faq.is_handoff_message(message.chat.id, reply_to.message_id)
+        if found:
+            await message.reply("Отвечать родителям через бота могут только сотрудники МОЦ.")
         return
-    handoff, question = found
     if not message.text:
-        await message.reply("Ответ родителю можно отправить только текстом.")
+        if await faq.is_handoff_message(message.chat.id, reply_to.message_id):
+            await message.reply("Ответ родителю можно отправить только текстом.")
         return
-    if question.user_id is None or question.user_id <= 0 or not question.text:
-        await message.reply("Родитель удалил свои данные из бота, доставить ответ нельзя.")
-        return
-    header = (
-        f"💬 <b>Ответ специалиста МОЦ</b> на ваш вопрос «{escape(truncate(question.text, QUOTE_LIMIT))}»:\n\n"
-    )
     body = message.html_text
-    try:
+    plain = message.text
+
+    def render(question: QuestionRecord) -> list[str]:
+        quoted = escape(truncate(question.text, QUOTE_LIMIT))
+        header = f"💬 <b>Ответ специалиста МОЦ</b> на ваш вопрос «{quoted}»:\n\n"
         if len(header) + len(body) <= MESSAGE_LIMIT:
-            await bot.send_message(question.user_id, header + body, disable_web_page_preview=True)
-        else:
-            await bot.send_message(question.user_id, header.rstrip())
-            await bot.send_message(question.user_id, escape(truncate(message.text, MESSAGE_LIMIT - 50)))
-    except TelegramForbiddenError:
-        await message.reply("Не удалось доставить ответ: родитель заблокировал бота.")
-        return
-    except TelegramAPIError as exc:
-        logger.warning("could not deliver answer to question %s: %s", question.id, exc)
-        await message.reply("Не удалось доставить ответ, попробуйте ещё раз чуть позже.")
-        return
+            return [header + body]
+        return [header.rstrip(), escape(truncate(plain, MESSAGE_LIMIT - 50))]
+
+    def on_fail(question: QuestionRecord) -> str:
+        return (
+            f"⚠️ Ответ на вопрос «{escape(truncate(question.text, 100))}» не доставлен: "
+            "родитель заблокировал бота или Telegram не принял сообщение."
+        )
+
     staff_id = message.from_user.id if message.from_user else 0
-    waited = await service.mark_answered(session, handoff, question, staff_id)
-    if waited is None:
-        await message.reply("✅ Дополнение доставлено родителю.")
+    result = await faq.answer_from_staff(message.chat.id, reply_to.message_id, staff_id, render, on_fail)
+    if result.status == "not_handoff":
+        return  # a reply to something else in the staff chat
+    if result.status == "parent_gone":
+        await message.reply("Родитель удалил свои данные из бота, доставить ответ нельзя.")
+    elif result.status == "addition":
+        await message.reply("✅ Дополнение отправлено родителю.")
     else:
-        await message.reply(f"✅ Ответ доставлен родителю (вопрос ждал {service.format_wait(waited)}).")
+        waited = service.format_wait(result.waited or 0.0)
+        await message.reply(f"✅ Ответ отправлен родителю (вопрос ждал {waited}).")
 
 
-@staff_router.message(Command("questions"))
-async def cmd_questions(message: Message, session: AsyncSession, settings: Settings) -> None:
-    items, total = await service.open_questions(session, limit=15)
-    if not items:
-        await message.answer("Открытых вопросов нет 🎉")
-        return
-    now = utcnow()
+def digest_text(items: list[OpenQuestionRow], total: int, now: datetime) -> str:
     lines = [f"<b>Открытые вопросы родителей: {total}</b> (сначала самые давние)"]
     for item in items:
         waited = service.format_wait((now - item.created_at).total_seconds())
-        lines.append(f"\n№{item.question_id} · ждёт {waited}\n{escape(truncate(item.text, 200))}")
+        lines.append(f"\n№{item.handoff_id} · ждёт {waited}\n{escape(truncate(item.text, 200))}")
     if total > len(items):
         lines.append(f"\n…и ещё {total - len(items)}.")
     lines.append("\nЧтобы ответить, ответьте (reply) на сообщение с вопросом в чате сотрудников.")
-    await message.answer("\n".join(lines))
+    return "\n".join(lines)
+
+
+@staff_router.message(Command("questions"))
+async def cmd_questions(message: Message, faq: FaqService) -> None:
+    items, total = await faq.open_questions(limit=15)
+    if not items:
+        await message.answer("Открытых вопросов нет 🎉")
+        return
+    await message.answer(digest_text(items, total, datetime.now(UTC)))
 
 
 @staff_router.message(Command("reload"))

@@ -5,13 +5,13 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentStore
+from bot.html import escape
 from bot.keyboards import ForgetCD, forget_keyboard
-from bot.services import privacy
+from bot.services.privacy import PrivacyService
+from bot.services.users import UserRecord as User
 from bot.settings import Settings
-from db.models import User
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == ChatType.PRIVATE)
@@ -19,12 +19,12 @@ router.message.filter(F.chat.type == ChatType.PRIVATE)
 
 @router.message(Command("mydata"), flags={"no_consent": True})
 async def cmd_mydata(
-    message: Message, user: User, session: AsyncSession, settings: Settings, content: ContentStore
+    message: Message, user: User, privacy: PrivacyService, settings: Settings, content: ContentStore
 ) -> None:
-    lines = await privacy.describe(session, user, content.current, settings.tz)
+    lines = await privacy.describe(user, content.current, settings.tz)
     await message.answer(
         "<b>Что бот хранит о вас</b>\n"
-        + "\n".join(lines)
+        + "\n".join(f"• {escape(line.removeprefix('• '))}" for line in lines)
         + "\n\nИмена, телефоны и адреса бот не хранит. Удалить все данные: /forget"
     )
 
@@ -39,8 +39,8 @@ async def cmd_forget(message: Message) -> None:
 
 
 @router.callback_query(ForgetCD.filter(F.action == "yes"), flags={"no_consent": True})
-async def on_forget_yes(query: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
-    await privacy.forget(session, query.from_user.id)
+async def on_forget_yes(query: CallbackQuery, privacy: PrivacyService, state: FSMContext) -> None:
+    await privacy.forget(query.from_user.id)
     await state.clear()
     await query.answer("Данные удалены")
     if isinstance(query.message, Message):

@@ -15,7 +15,7 @@ from bot.services.activity import ActivityWriter, Kind, record
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from db.models import ActivityEvent
-from db.uow import Database
+from db.uow import Database, UnitOfWork
 from tests.support.client import PARENT_ID, BotTester
 
 
@@ -142,10 +142,10 @@ async def test_forget_anonymises_buffered_rows(db: Db, writer: ActivityWriter) -
         await record(session, Kind.SUBSCRIBED, user_id=2)
         await session.commit()
     async with db.sessionmaker() as session:
-        await privacy.forget(session, PARENT_ID)
+        await privacy.CORE_OWNER.forget(UnitOfWork(session, writable=True), PARENT_ID, -5)
         await session.rollback()  # a cancelled forget changes nothing
     async with db.sessionmaker() as session:
-        await privacy.forget(session, PARENT_ID)
+        await privacy.CORE_OWNER.forget(UnitOfWork(session, writable=True), PARENT_ID, -5)
         await session.commit()
     await writer.flush()
     assert await db.count(user_id=PARENT_ID) == 0
@@ -201,9 +201,9 @@ async def test_rows_follow_the_writer_that_was_running_when_the_commit_began(
 ) -> None:
     from sqlalchemy import event
 
-    from db.repositories import activity
     from db.base import utcnow
     from db.models import User
+    from db.repositories import activity
 
     async with db.sessionmaker() as session:
         await record(session, Kind.SUBSCRIBED, user_id=5)

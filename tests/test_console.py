@@ -23,7 +23,7 @@ def test_console_from_stdin_shows_greeting_and_consent_button(tmp_path: Path) ->
         "STAFF_CHAT_ID": "",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "bot", "console"],
         input="/start\n#1\n",
         capture_output=True,
         text=True,
@@ -34,10 +34,28 @@ def test_console_from_stdin_shows_greeting_and_consent_button(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "local console" in result.stderr
     assert "Здравствуйте" in out
     assert "[1] ✅ Согласен" in out
     assert "Согласие сохранено" in out
+
+
+def test_run_without_token_fails_loudly_outside_a_terminal(tmp_path: Path) -> None:
+    """A service that lost its token exits non-zero instead of becoming a console."""
+    db_file = tmp_path / "live.sqlite3"
+    env = {**os.environ, "BOT_TOKEN": "", "DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "BOT_TOKEN is not set" in result.stderr and "not an interactive terminal" in result.stderr
+    assert not db_file.exists()  # nothing was created, no demo catalogue loaded
 
 
 async def test_console_buttons_files_admin_and_staff_reply(app: App, tmp_path: Path) -> None:

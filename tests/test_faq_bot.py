@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.services.activity import Kind
-from bot.services.faq.service import unanswered_source
-from bot.services.report_sources import ReportScope, registered_sources
+from bot.services.plugins import ReportScope
 from bot.settings import PROJECT_ROOT, Settings
 from db.base import utcnow
 from db.models import ActivityEvent, FaqHandoff, FaqQuestion
@@ -170,7 +169,7 @@ async def test_handoff_round_trip(tester: BotTester) -> None:
     await tester.staff_reply(staff_msg, "Завтра солнечно <3")
     delivered = tester.last(PARENT_ID)
     assert "Ответ специалиста" in delivered.text and "Завтра солнечно &lt;3" in delivered.text
-    assert "доставлен" in tester.last(STAFF_CHAT_ID).text
+    assert "отправлен родителю" in tester.last(STAFF_CHAT_ID).text
     async with tester.db() as session:
         handoff = await session.scalar(select(FaqHandoff))
         assert handoff is not None and handoff.answered_at is not None and handoff.answered_by == ADMIN_ID
@@ -264,11 +263,11 @@ async def test_mydata_forget_and_unanswered_report(tester: BotTester) -> None:
     mydata = texts(await tester.send("/mydata"))
     assert "Ваших вопросов боту сохранено: 3" in mydata and "передано специалисту: 1" in mydata
     scope = ReportScope(utcnow().replace(year=2000), utcnow().replace(year=2100), None)
-    assert "faq_unanswered" in registered_sources()
-    async with tester.db() as session:
-        top = await unanswered_source(session, scope)
+    (unanswered_source,) = [p.report_sources["faq_unanswered"] for p in tester.app.parts if p.name == "faq"]
+    async with tester.app.database.read() as uow:
+        top = await unanswered_source(uow, scope)
         assert top == [{"text": "какая погода завтра", "count": 2}]
-        other = await unanswered_source(session, ReportScope(scope.start, scope.end, "zima"))
+        other = await unanswered_source(uow, ReportScope(scope.start, scope.end, "zima"))
         assert other == []
     await tester.send("/forget")
     await tester.click("Да, удалить")
@@ -276,7 +275,8 @@ async def test_mydata_forget_and_unanswered_report(tester: BotTester) -> None:
         rows = list((await session.scalars(select(FaqQuestion))).all())
         assert len(rows) == 3 and all(r.text == "" and r.user_id is not None and r.user_id < 0 for r in rows)
         assert await session.scalar(select(func.count()).select_from(FaqHandoff)) == 0
-        assert await unanswered_source(session, scope) == []
+    async with tester.app.database.read() as uow:
+        assert await unanswered_source(uow, scope) == []
 
 
 async def test_cancel_leaves_ask_mode_and_replies_in_private_are_questions(tester: BotTester) -> None:

@@ -144,23 +144,25 @@ async def test_error_handler_logs_and_answers(
     async def boom(*args: object, **kwargs: object) -> list[str]:
         raise RuntimeError("database exploded")
 
-    monkeypatch.setattr("bot.services.privacy.describe", boom)
+    monkeypatch.setattr("bot.services.privacy.PrivacyService.describe", boom)
     with caplog.at_level(logging.ERROR):
         sent = await tester.send("/mydata")
     assert "что-то пошло не так" in sent[0].text
     assert any("database exploded" in r.getMessage() or r.exc_info for r in caplog.records)
 
 
-async def test_error_rolls_back_the_update(tester: BotTester, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_error_rolls_back_the_unit_of_work(tester: BotTester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit of work that fails half-way leaves nothing half-written."""
     await tester.start_and_consent()
+    from bot.services.privacy import PrivacyService
+    from db.repositories.users import UserRepo
 
-    async def half_then_boom(session: object, user_id: int) -> None:
-        from bot.services import privacy as p
+    async def half_then_boom(self: PrivacyService, user_id: int) -> None:
+        async with self.database.write() as uow:
+            await uow.repo(UserRepo).delete(user_id)
+            raise RuntimeError("failed after a write")
 
-        await p.UserRepo(session).delete(user_id)  # type: ignore[arg-type]
-        raise RuntimeError("failed after a write")
-
-    monkeypatch.setattr("bot.services.privacy.forget", half_then_boom)
+    monkeypatch.setattr("bot.services.privacy.PrivacyService.forget", half_then_boom)
     await tester.send("/forget")
     await tester.click("Да, удалить")
     async with tester.db() as session:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from hypothesis import given
@@ -80,7 +81,7 @@ async def test_local_api_refuses_what_telegram_refuses() -> None:
 
 async def test_local_api_injected_errors_raise_real_exceptions() -> None:
     session = LocalBotSession()
-    bot = create_bot(Settings(_env_file=None), session=session, token="42:t")  # type: ignore[call-arg]
+    bot = Bot(token="42:t", session=session)  # no sender: see the raw exceptions it would handle
     session.fail_next(429, "Too Many Requests: retry after 7", retry_after=7)
     with pytest.raises(TelegramRetryAfter) as info:
         await bot.send_message(1, "x")

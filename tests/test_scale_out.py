@@ -77,9 +77,12 @@ async def _concurrent_first_updates(url: str) -> None:
 
         async def first_update() -> int:
             async with sessions() as session:
-                user = await UserRepo(session).get_or_create(777)
+                repo = UserRepo(session)
+                await repo.ensure(777)
+                user = await repo.get(777)
                 await asyncio.sleep(0.05)  # both transactions open at once
                 await session.commit()
+                assert user is not None
                 return user.id
 
         assert await asyncio.gather(*(first_update() for _ in range(4))) == [777] * 4

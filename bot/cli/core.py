@@ -27,13 +27,52 @@ class CliError(Exception):
     """A problem the operator must fix; printed as `error: ...` with exit code 2."""
 
 
-def setup_logging(level: str) -> None:
+class SecretFilter(logging.Filter):
+    """Replaces secrets (the bot token) in every log line, exception texts and tracebacks
+    included: aiohttp puts the request URL, with the token in it, into its errors."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def _clean(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<BOT_TOKEN>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        cleaned = self._clean(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            formatter = logging.Formatter()
+            record.exc_text = self._clean(formatter.formatException(record.exc_info))
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+        return True
+
+
+def setup_logging(level: str, secrets: list[str] | None = None) -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    if secrets:
+        secret_filter = SecretFilter(secrets)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(secret_filter)
+
+
+def _secrets(settings: Settings) -> list[str]:
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    # the whole token and its secret half (after the colon) never reach a log line
+    return [token, token.partition(":")[2]] if token else []
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -83,9 +122,18 @@ async def _prepare(settings: Settings) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings.bot_token is None:
+        # Only a person at a terminal on the embedded database gets the console; a service
+        # that lost its token must fail, not turn into a console against production data.
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        if not interactive or not _is_sqlite(settings.database_url):
+            where = "not an interactive terminal" if not interactive else "DATABASE_URL is not SQLite"
+            raise CliError(
+                f"BOT_TOKEN is not set and the local console is not possible here ({where}). "
+                "Set BOT_TOKEN to run the bot, or run `mocbot console` in a terminal."
+            )
         print("BOT_TOKEN is not set: opening the local console (SQLite, no network).", file=sys.stderr)
         return cmd_console(args)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, _secrets(settings))
     content_or_fail(settings, problem="the bot will not start on invalid content")
     asyncio.run(_run_polling(settings))
     return 0
@@ -105,6 +153,10 @@ async def _run_polling(settings: Settings) -> None:
         allowed_updates=dp.resolve_used_update_types(),
         tasks_concurrency_limit=settings.update_concurrency,
     )
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
 
 
 def cmd_console(args: argparse.Namespace) -> int:

@@ -1,94 +1,59 @@
-"""What is stored about a user (/mydata) and deleting it (/forget).
+"""What is stored about a person (/mydata) and deleting it (/forget).
 
-Each feature that stores something about a person registers a `DataOwner` so
-both commands stay complete without this module knowing every table.
+The data owners come from every feature's `parts()`, wired by `create_app`; this
+service asks each of them, so both commands stay complete without knowing a table.
+/forget is one unit of work: every owner deletes (or anonymises) its rows and the
+user row goes, committed before the person is told «удалено».
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.content import Content
-from bot.html import escape
-from db.models import ActivityEvent, User
-from db.repositories.users import UserRepo
+from bot.services.plugins import DataOwner
 
-Describe = Callable[[AsyncSession, User, Content, ZoneInfo], Awaitable[list[str]]]
-Forget = Callable[[AsyncSession, int, int], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class DataOwner:
-    name: str
-    describe: Describe
-    # forget(session, user_id, anonymous_id): delete personal rows, or re-key rows
-    # kept for statistics to `anonymous_id` (a negative number no person has).
-    forget: Forget
+__all__ = ["CORE_OWNER", "DataOwner", "PrivacyService", "new_anonymous_id"]
+from db.repositories.activity import ActivityLogRepo, ActivityWriter
+from db.repositories.notices import NoticeRepo
+from db.repositories.users import UserRecord, UserRepo
+from db.uow import Database, UnitOfWork
 
 
-_OWNERS: list[DataOwner] = []
+def _fmt(dt: datetime | None, tz: ZoneInfo) -> str:
+    return dt.astimezone(tz).strftime("%d.%m.%Y %H:%M") if dt is not None else "—"
 
 
-def register_owner(owner: DataOwner) -> None:
-    if all(o.name != owner.name for o in _OWNERS):
-        _OWNERS.append(owner)
-
-
-def _fmt(dt: object, tz: ZoneInfo) -> str:
-    from datetime import datetime
-
-    if isinstance(dt, datetime):
-        return dt.astimezone(tz).strftime("%d.%m.%Y %H:%M")
-    return "—"
-
-
-async def _describe_user(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
+async def _describe_user(uow: UnitOfWork, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
     if user.consent_at is None:
         return [
-            f"• Идентификатор Telegram: <code>{user.id}</code>",
-            "• Согласие на обработку данных ещё не дано — кроме идентификатора ничего не хранится.",
+            f"Идентификатор Telegram: {user.id}",
+            "Согласие на обработку данных ещё не дано — кроме идентификатора ничего не хранится.",
         ]
     lines = [
-        f"• Идентификатор Telegram: <code>{user.id}</code>",
-        f"• Согласие на обработку данных: {_fmt(user.consent_at, tz)}",
-        f"• Первое и последнее обращение: {_fmt(user.first_seen_at, tz)} — {_fmt(user.last_seen_at, tz)}",
+        f"Идентификатор Telegram: {user.id}",
+        f"Согласие на обработку данных: {_fmt(user.consent_at, tz)}",
+        f"Первое и последнее обращение: {_fmt(user.first_seen_at, tz)} — {_fmt(user.last_seen_at, tz)}",
     ]
     if user.municipality_id:
-        lines.append(f"• Муниципалитет: {escape(content.municipality(user.municipality_id).name)}")
+        lines.append(f"Муниципалитет: {content.municipality(user.municipality_id).name}")
     if user.child_ages:
-        lines.append("• Возраст детей: " + ", ".join(str(a) for a in user.child_ages))
-    count = await session.scalar(select(func.count()).where(ActivityEvent.user_id == user.id))
+        lines.append("Возраст детей: " + ", ".join(str(a) for a in user.child_ages))
+    count = await uow.repo(ActivityLogRepo).count_of_user(user.id)
     if count:
-        lines.append(f"• Записей в журнале действий бота (для годового отчёта, без текста): {count}")
+        lines.append(f"Записей в журнале действий бота (для годового отчёта, без текста): {count}")
     return lines
 
 
-async def _forget_activity(session: AsyncSession, user_id: int, anonymous_id: int) -> None:
-    from bot.services.activity import forget_buffered
-
-    forget_buffered(session, user_id, anonymous_id)
-    await session.execute(
-        update(ActivityEvent).where(ActivityEvent.user_id == user_id).values(user_id=anonymous_id)
-    )
+async def _forget_activity(uow: UnitOfWork, user_id: int, anonymous_id: int) -> None:
+    await uow.repo(ActivityLogRepo).anonymise(user_id, anonymous_id)
+    await uow.repo(NoticeRepo).forget_user(user_id)
 
 
-register_owner(DataOwner("activity", _describe_user, _forget_activity))
-
-
-async def describe(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
-    from bot.features import load_features
-
-    load_features()
-    lines: list[str] = []
-    for owner in _OWNERS:
-        lines.extend(await owner.describe(session, user, content, tz))
-    return lines
+CORE_OWNER = DataOwner("activity", _describe_user, _forget_activity)
 
 
 def new_anonymous_id() -> int:
@@ -96,12 +61,37 @@ def new_anonymous_id() -> int:
     return -secrets.randbelow(2**62) - 1
 
 
-async def forget(session: AsyncSession, user_id: int) -> None:
-    """Delete everything personal about `user_id` in the caller's transaction."""
-    from bot.features import load_features
+class PrivacyService:
+    def __init__(
+        self, database: Database, owners: Sequence[DataOwner], writer: ActivityWriter | None = None
+    ) -> None:
+        self.database = database
+        self.owners = [CORE_OWNER, *owners]
+        self.writer = writer
 
-    load_features()
-    anonymous_id = new_anonymous_id()
-    for owner in reversed(_OWNERS):
-        await owner.forget(session, user_id, anonymous_id)
-    await UserRepo(session).delete(user_id)
+    async def describe(self, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
+        """Plain-text lines, one per fact (the view escapes and formats them)."""
+        if not user.stored:
+            return [
+                f"Идентификатор Telegram: {user.id}",
+                "Бот ничего о вас не хранит: вы ещё не давали согласия на обработку данных.",
+            ]
+        lines: list[str] = []
+        async with self.database.read() as uow:
+            for owner in self.owners:
+                lines.extend(await owner.describe(uow, user, content, tz))
+        return lines
+
+    async def forget(self, user_id: int) -> None:
+        """Delete everything personal about `user_id` in one unit of work."""
+        if self.writer is not None and self.writer.running:
+            await self.writer.flush()  # logged rows still in memory are written, then anonymised
+        anonymous_id = new_anonymous_id()
+        async with self.database.write() as uow:
+            for owner in reversed(self.owners):
+                await owner.forget(uow, user_id, anonymous_id)
+            await uow.repo(UserRepo).delete(user_id)
+
+
+def register_owner(owner: object) -> None:  # TRANSITION: removed once every feature exposes parts()
+    """No longer a registry: data owners come from the features' `parts()` (create_app)."""

@@ -5,6 +5,7 @@ from db.models.activity import ActivityEvent
 from db.models.announcements import Broadcast, DeliveryPause, Event, EventSignup, OutboxMessage, Subscription
 from db.models.catalogue import PendingImport, Program
 from db.models.faq import FaqHandoff, FaqQuestion
+from db.models.notices import Notice
 from db.models.outreach import OutreachActivity, OutreachAudit
 from db.models.user import User
 
@@ -17,6 +18,7 @@ __all__ = [
     "EventSignup",
     "FaqHandoff",
     "FaqQuestion",
+    "Notice",
     "OutboxMessage",
     "OutreachActivity",
     "OutreachAudit",

@@ -46,6 +46,7 @@ class FaqHandoff(Base):
     question_id: Mapped[int] = mapped_column(ForeignKey("faq_questions.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     staff_chat_id: Mapped[int]
-    staff_message_id: Mapped[int]
+    # The message in the staff chat (set for hand-offs before 0006; newer ones find it via `notices`).
+    staff_message_id: Mapped[int | None]
     answered_by: Mapped[int | None]
     answered_at: Mapped[datetime | None]

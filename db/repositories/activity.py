@@ -118,6 +118,8 @@ class ActivityWriter:
         self.interval = interval
         self.batch_size = batch_size
         self._buffer: list[dict[str, Any]] = []
+        # Other log tables (e.g. FAQ questions): rows inserted with the next batch, same turn.
+        self._tables: dict[Any, list[dict[str, Any]]] = {}
         self._late: dict[int, int] = {}  # forgotten while a batch was being written
         self._wake = asyncio.Event()
         self._stopping = False
@@ -134,6 +136,10 @@ class ActivityWriter:
     @property
     def buffered(self) -> int:
         return len(self._buffer)
+
+    @property
+    def idle(self) -> bool:
+        return not self._buffer and not self._tables
 
     async def start(self) -> None:
         key = self.engine.sync_engine
@@ -171,6 +177,19 @@ class ActivityWriter:
         if len(self._buffer) >= self.batch_size:
             self._wake.set()
 
+    def put_rows(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Log rows of another table (an ORM model), written in the next batch."""
+        if self._closed:
+            logger.error("activity writer stopped: %d %s rows not written", len(rows), table)
+            return
+        self._tables.setdefault(table, []).extend(rows)
+        if sum(len(v) for v in self._tables.values()) >= self.batch_size:
+            self._wake.set()
+
+    @property
+    def pending_tables(self) -> int:
+        return sum(len(v) for v in self._tables.values())
+
     def forgotten(self, user_id: int, anonymous_id: int) -> None:
         """A committed /forget: anonymise the user's buffered rows and any batch in flight."""
         for row in self._buffer:
@@ -182,6 +201,14 @@ class ActivityWriter:
     async def flush(self) -> None:
         """Write all buffered rows now, batch by batch."""
         async with self._lock:
+            while self._tables:
+                table, rows = self._tables.popitem()
+                try:
+                    async with self.database.write() as uow:
+                        await uow.session.execute(insert(table), rows)
+                except BaseException:
+                    self._tables.setdefault(table, [])[:0] = rows  # kept for the next attempt
+                    raise
             while self._buffer:
                 batch = self._buffer[: self.batch_size]
                 del self._buffer[: self.batch_size]
@@ -292,3 +319,22 @@ class ActivityRepo:
 
     def forget_buffered(self, user_id: int, anonymous_id: int) -> None:
         forget_buffered(self.session, user_id, anonymous_id)
+
+
+class ActivityLogRepo:
+    """Per-person queries of the activity log (/mydata, /forget)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def count_of_user(self, user_id: int) -> int:
+        from sqlalchemy import func, select
+
+        count = await self.session.scalar(select(func.count()).where(ActivityEvent.user_id == user_id))
+        return int(count or 0)
+
+    async def anonymise(self, user_id: int, anonymous_id: int) -> None:
+        forget_buffered(self.session, user_id, anonymous_id)
+        await self.session.execute(
+            update(ActivityEvent).where(ActivityEvent.user_id == user_id).values(user_id=anonymous_id)
+        )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.local_api import LocalBotSession, Sent, UpdateFactory, staff_chat_message
+from bot.workers.notices import NoticeWorker
 
 PARENT_ID = 1001
 ADMIN_ID = 9001
@@ -25,12 +26,33 @@ class BotTester:
         self.session = LocalBotSession()
         self.bot: Bot = app.bot(session=self.session, token="42:test-token")
         self.factory = UpdateFactory(user_id=PARENT_ID)
+        # Messages to other people are outbox rows; after each update the notice worker
+        # sends what is due, as the running bot's worker would a moment later.
+        self.auto_deliver = True
+        self.notices = NoticeWorker(self.bot, app.services["outbox"], group_interval=0, private_interval=0)
 
     # --- sending --------------------------------------------------------------------
     async def feed(self, update: Update) -> list[Sent]:
         before = len(self.session.sent)
         await self.app.dispatcher.feed_update(self.bot, update)
+        if self.auto_deliver:
+            await self.deliver()
         return self.session.sent[before:]
+
+    async def deliver(self, settle: float = 0.0) -> None:
+        """Let the notice worker send every due notice (hand-offs, staff answers).
+
+        With `settle`, rows waiting for a retry within that many seconds are waited for too."""
+        import asyncio
+        import time
+
+        deadline = time.monotonic() + settle
+        while True:
+            await self.notices.drain()
+            counts = await self.app.services["outbox"].counts()
+            if not counts.get("pending") or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.05)
 
     async def send(self, text: str | None, user_id: int = PARENT_ID, **kwargs: Any) -> list[Sent]:
         return await self.feed(self.factory.message(text, user_id=user_id, **kwargs))

@@ -1,26 +1,48 @@
-"""Questions and hand-offs: what is stored, what the report and /mydata see."""
+"""Questions and hand-offs: what is stored, what the report and /mydata see.
+
+`FaqService` owns every unit of work of the FAQ. A question is a log row: it goes to
+the batching writer (no write lock for an update that only asks). A hand-off, a
+staff answer and the notices they cause commit in one unit of work before anybody
+is told.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.content import Content
-from bot.services.activity import Kind, record
 from bot.services.faq.matcher import Decision, MatchResult
-from bot.services.report_sources import ReportScope
+from bot.services.outbox import NoticeDraft, OutboxService
+from bot.services.plugins import DataOwner, FeatureParts, ReportScope
 from db.base import utcnow
-from db.models import FaqHandoff, FaqQuestion, User
+from db.repositories.activity import ActivityRepo, ActivityWriter, Kind
+from db.repositories.faq import QUESTION_TABLE, FaqRepo, HandoffRecord, OpenQuestionRow, QuestionRecord
+from db.repositories.users import UserRecord
+from db.uow import Database, UnitOfWork
 
 TEXT_LIMIT = 4000
 NORMALIZED_LIMIT = 400
 UNANSWERED_TOP = 20
 _WORDS = re.compile(r"[a-zа-я0-9]+")
+
+__all__ = [
+    "FaqService",
+    "HandOff",
+    "HandoffRecord",
+    "OpenQuestionRow",
+    "QuestionRecord",
+    "StaffAnswer",
+    "format_wait",
+    "normalize_for_report",
+]
 
 
 def normalize_for_report(text: str) -> str:
@@ -29,138 +51,267 @@ def normalize_for_report(text: str) -> str:
     return " ".join(words)[:NORMALIZED_LIMIT]
 
 
-async def save_question(
-    session: AsyncSession,
-    user_id: int,
-    municipality_id: str | None,
-    text: str,
-    result: MatchResult | None,
-) -> FaqQuestion:
-    """Store a question with the matcher's decision and log it for the report.
-
-    `result` None: a question written straight to a specialist (/ask).
-    """
-    decision = str(result.decision) if result is not None else "ask"
-    matched = None
-    if result is not None and result.best is not None and result.decision is not Decision.FALLBACK:
-        matched = result.best.id
-    question = FaqQuestion(
-        asked_at=utcnow(),
-        user_id=user_id,
-        municipality_id=municipality_id,
-        text=text[:TEXT_LIMIT],
-        normalized=normalize_for_report(text),
-        decision=decision,
-        matched_id=matched,
-        score=float(result.score) if result is not None else 0.0,
-    )
-    session.add(question)
-    await session.flush()
-    await record(
-        session,
-        Kind.FAQ_QUESTION,
-        user_id=user_id,
-        municipality_id=municipality_id,
-        topic=matched,
-        outcome=decision,
-        ref=str(question.id),
-    )
-    return question
+# Question ids are made here, so a question can be logged in a batch and still be
+# referred to at once (the «ask a specialist» button carries it): milliseconds, a
+# per-process random part and a counter, well inside 63 bits.
+_PROCESS_PART = int.from_bytes(os.urandom(1), "big")
+_counter = itertools.count()
 
 
-async def get_question(session: AsyncSession, question_id: int, user_id: int) -> FaqQuestion | None:
-    """The user's own question (a forged id of someone else's gives None)."""
-    question = await session.get(FaqQuestion, question_id)
-    if question is None or question.user_id != user_id or not question.text:
-        return None
-    return question
-
-
-async def handoff_of_question(session: AsyncSession, question_id: int) -> FaqHandoff | None:
-    return await session.scalar(select(FaqHandoff).where(FaqHandoff.question_id == question_id))
-
-
-async def create_handoff(
-    session: AsyncSession, question: FaqQuestion, staff_chat_id: int, staff_message_id: int
-) -> FaqHandoff:
-    handoff = FaqHandoff(
-        question_id=question.id,
-        created_at=utcnow(),
-        staff_chat_id=staff_chat_id,
-        staff_message_id=staff_message_id,
-    )
-    session.add(handoff)
-    await session.flush()
-    await record(
-        session,
-        Kind.HANDOFF_CREATED,
-        user_id=question.user_id,
-        municipality_id=question.municipality_id,
-        topic=question.matched_id,
-        ref=str(question.id),
-    )
-    return handoff
-
-
-async def find_handoff(
-    session: AsyncSession, staff_chat_id: int, staff_message_id: int
-) -> tuple[FaqHandoff, FaqQuestion] | None:
-    row = (
-        await session.execute(
-            select(FaqHandoff, FaqQuestion)
-            .join(FaqQuestion, FaqQuestion.id == FaqHandoff.question_id)
-            .where(FaqHandoff.staff_chat_id == staff_chat_id, FaqHandoff.staff_message_id == staff_message_id)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
-
-
-async def mark_answered(
-    session: AsyncSession, handoff: FaqHandoff, question: FaqQuestion, staff_id: int
-) -> float | None:
-    """Mark the hand-off answered; returns seconds waited, None when it already was."""
-    if handoff.answered_at is not None:
-        return None
-    now = utcnow()
-    handoff.answered_at = now
-    handoff.answered_by = staff_id
-    waited = max(0.0, (now - handoff.created_at).total_seconds())
-    await record(
-        session,
-        Kind.HANDOFF_ANSWERED,
-        user_id=question.user_id,
-        municipality_id=question.municipality_id,
-        topic=question.matched_id,
-        value=waited,
-        ref=str(question.id),
-    )
-    return waited
+def new_question_id() -> int:
+    return (int(time.time() * 1000) << 20) | (_PROCESS_PART << 12) | (next(_counter) & 0xFFF)
 
 
 @dataclass(frozen=True)
-class OpenQuestion:
-    question_id: int
-    text: str
-    created_at: datetime
-    staff_message_id: int
-    municipality_id: str | None
+class HandOff:
+    """The outcome of handing a question to staff."""
+
+    status: str  # queued | already | no_staff_chat | not_found
+    handoff_id: int | None = None
 
 
-async def open_questions(session: AsyncSession, limit: int = 30) -> tuple[list[OpenQuestion], int]:
-    """Oldest unanswered hand-offs first, and how many there are in all."""
-    where = FaqHandoff.answered_at.is_(None)
-    total = await session.scalar(select(func.count()).select_from(FaqHandoff).where(where)) or 0
-    rows = await session.execute(
-        select(FaqHandoff, FaqQuestion)
-        .join(FaqQuestion, FaqQuestion.id == FaqHandoff.question_id)
-        .where(where)
-        .order_by(FaqHandoff.created_at, FaqHandoff.id)
-        .limit(limit)
+@dataclass(frozen=True)
+class StaffAnswer:
+    status: str  # queued | addition | not_handoff | parent_gone | empty
+    waited: float | None = None
+    question: QuestionRecord | None = None
+
+
+# What a handler passes to render the staff chat's message once the hand-off has its number.
+HandoffRenderer = Callable[[HandoffRecord, QuestionRecord], str]
+
+
+class FaqService:
+    def __init__(
+        self,
+        database: Database,
+        outbox: OutboxService,
+        staff_chat_id: int | None,
+        writer: ActivityWriter | None = None,
+    ) -> None:
+        self.database = database
+        self.outbox = outbox
+        self.staff_chat_id = staff_chat_id
+        self.writer = writer
+
+    # --- questions --------------------------------------------------------------------
+    async def log_question(
+        self, user_id: int, municipality_id: str | None, text: str, result: MatchResult | None
+    ) -> int:
+        """Keep a question with the matcher's decision for the report; returns its id.
+
+        `result` None: a question written straight to a specialist (/ask).
+        """
+        decision = str(result.decision) if result is not None else "ask"
+        matched = None
+        if result is not None and result.best is not None and result.decision is not Decision.FALLBACK:
+            matched = result.best.id
+        question_id = new_question_id()
+        now = utcnow()
+        row: dict[str, Any] = {
+            "id": question_id,
+            "asked_at": now,
+            "user_id": user_id,
+            "municipality_id": municipality_id,
+            "text": text[:TEXT_LIMIT],
+            "normalized": normalize_for_report(text),
+            "decision": decision,
+            "matched_id": matched,
+            "score": float(result.score) if result is not None else 0.0,
+        }
+        activity = {
+            "occurred_at": now,
+            "kind": str(Kind.FAQ_QUESTION),
+            "user_id": user_id,
+            "municipality_id": municipality_id,
+            "topic": matched[:128] if matched else None,
+            "outcome": decision,
+            "age": None,
+            "value": None,
+            "ref": str(question_id),
+        }
+        if self.writer is not None and self.writer.running:
+            self.writer.put_rows(QUESTION_TABLE, [row])
+            self.writer.put([activity])
+        else:
+            async with self.database.write() as uow:
+                await uow.repo(FaqRepo).add_question(row)
+                await uow.repo(ActivityRepo).record(
+                    Kind.FAQ_QUESTION,
+                    user_id=user_id,
+                    municipality_id=municipality_id,
+                    topic=matched,
+                    outcome=decision,
+                    ref=str(question_id),
+                    occurred_at=now,
+                )
+        return question_id
+
+    async def _flush_log(self) -> None:
+        if self.writer is not None and self.writer.running:
+            await self.writer.flush()
+
+    async def own_question(self, question_id: int, user_id: int) -> QuestionRecord | None:
+        """The person's own question (a forged id of someone else's gives None)."""
+        await self._flush_log()
+        async with self.database.read() as uow:
+            question = await uow.repo(FaqRepo).question(question_id)
+        if question is None or question.user_id != user_id or not question.text:
+            return None
+        return question
+
+    # --- hand-off ---------------------------------------------------------------------
+    async def hand_off(self, question_id: int, user_id: int, render: HandoffRenderer) -> HandOff:
+        """Pass the person's question to the staff chat: the hand-off, its log and the notice
+        to staff commit together; the worker posts it."""
+        if self.staff_chat_id is None:
+            return HandOff("no_staff_chat")
+        await self._flush_log()
+        async with self.database.write() as uow:
+            repo = uow.repo(FaqRepo)
+            question = await repo.question(question_id)
+            if question is None or question.user_id != user_id or not question.text:
+                return HandOff("not_found")
+            existing = await repo.handoff_of_question(question_id)
+            if existing is not None:
+                return HandOff("already", existing.id)
+            handoff = await repo.add_handoff(question.id, self.staff_chat_id, utcnow())
+            await uow.repo(ActivityRepo).record(
+                Kind.HANDOFF_CREATED,
+                user_id=question.user_id,
+                municipality_id=question.municipality_id,
+                topic=question.matched_id,
+                ref=str(question.id),
+            )
+            await self.outbox.enqueue(
+                uow,
+                NoticeDraft(
+                    chat_id=self.staff_chat_id,
+                    text=render(handoff, question),
+                    purpose="handoff",
+                    user_id=user_id,
+                    ref=str(handoff.id),
+                    dedup_key=f"handoff:{handoff.id}",
+                ),
+            )
+        return HandOff("queued", handoff.id)
+
+    async def ask_specialist(
+        self, user_id: int, municipality_id: str | None, text: str, render: HandoffRenderer
+    ) -> HandOff:
+        """/ask: the question is stored and handed off at once."""
+        if self.staff_chat_id is None:
+            return HandOff("no_staff_chat")
+        question_id = await self.log_question(user_id, municipality_id, text, None)
+        return await self.hand_off(question_id, user_id, render)
+
+    async def answer_from_staff(
+        self,
+        staff_chat_id: int,
+        reply_to_message_id: int,
+        staff_id: int,
+        render: Callable[[QuestionRecord], list[str]],
+        on_fail_text: Callable[[QuestionRecord], str],
+    ) -> StaffAnswer:
+        """A specialist replied to a hand-off: the answer's notices to the parent and the
+        hand-off's answered mark commit together; the worker delivers the answer."""
+        async with self.database.write() as uow:
+            repo = uow.repo(FaqRepo)
+            found = await repo.find_handoff(staff_chat_id, reply_to_message_id)
+            if found is None:
+                return StaffAnswer("not_handoff")
+            handoff, question = found
+            if question.user_id is None or question.user_id <= 0 or not question.text:
+                return StaffAnswer("parent_gone", question=question)
+            now = utcnow()
+            first = await repo.mark_answered(handoff.id, staff_id, now)
+            waited = max(0.0, (now - handoff.created_at).total_seconds()) if first else None
+            if first:
+                await uow.repo(ActivityRepo).record(
+                    Kind.HANDOFF_ANSWERED,
+                    user_id=question.user_id,
+                    municipality_id=question.municipality_id,
+                    topic=question.matched_id,
+                    value=waited,
+                    ref=str(question.id),
+                )
+            for part, text in enumerate(render(question)):
+                await self.outbox.enqueue(
+                    uow,
+                    NoticeDraft(
+                        chat_id=question.user_id,
+                        text=text,
+                        purpose="staff_answer",
+                        user_id=question.user_id,
+                        ref=str(handoff.id),
+                        disable_preview=True,
+                        on_fail_chat_id=staff_chat_id,
+                        on_fail_text=on_fail_text(question),
+                        dedup_key=f"answer:{staff_chat_id}:{reply_to_message_id}:{part}",
+                    ),
+                )
+        return StaffAnswer("queued" if first else "addition", waited, question)
+
+    async def is_handoff_message(self, staff_chat_id: int, message_id: int) -> bool:
+        async with self.database.read() as uow:
+            return await uow.repo(FaqRepo).find_handoff(staff_chat_id, message_id) is not None
+
+    async def open_questions(self, limit: int = 30) -> tuple[list[OpenQuestionRow], int]:
+        """Oldest unanswered hand-offs first, and how many there are in all."""
+        async with self.database.read() as uow:
+            return await uow.repo(FaqRepo).open_questions(limit)
+
+    async def queue_digest(self, day: str, render: Callable[[list[OpenQuestionRow], int], str]) -> bool:
+        """The morning digest of unanswered questions for the staff chat (once per `day`)."""
+        if self.staff_chat_id is None:
+            return False
+        items, total = await self.open_questions(limit=15)
+        if not total:
+            return False
+        await self.outbox.send_later(
+            NoticeDraft(
+                chat_id=self.staff_chat_id,
+                text=render(items, total),
+                purpose="digest",
+                dedup_key=f"digest:{day}",
+            )
+        )
+        return True
+
+    async def questions_between(self, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
+        await self._flush_log()
+        async with self.database.read() as uow:
+            return await uow.repo(FaqRepo).questions_between(start, end)
+
+    # --- plug-ins -----------------------------------------------------------------------
+    def parts(self) -> FeatureParts:
+        return FeatureParts(
+            name="faq",
+            data_owner=DataOwner("faq", _describe_user, _forget_user),
+            report_sources={"faq_unanswered": _unanswered_source},
+        )
+
+
+async def _unanswered_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[str, object]]:
+    """The most frequent questions the bot could not answer (fallback), normalised text."""
+    rows = await uow.repo(FaqRepo).unanswered_top(
+        scope.start, scope.end, scope.municipality_id, str(Decision.FALLBACK), UNANSWERED_TOP
     )
-    items = [
-        OpenQuestion(q.id, q.text, h.created_at, h.staff_message_id, q.municipality_id) for h, q in rows.all()
-    ]
-    return items, total
+    return [{"text": text, "count": n} for text, n in rows]
+
+
+async def _describe_user(uow: UnitOfWork, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
+    asked, handed = await uow.repo(FaqRepo).counts_of_user(user.id)
+    if not asked:
+        return []
+    line = f"Ваших вопросов боту сохранено: {asked}"
+    if handed:
+        line += f" (из них передано специалисту: {handed})"
+    return [line]
+
+
+async def _forget_user(uow: UnitOfWork, user_id: int, anonymous_id: int) -> None:
+    await uow.repo(FaqRepo).forget_user(user_id, anonymous_id)
 
 
 def format_wait(seconds: float) -> str:
@@ -176,59 +327,3 @@ def format_wait(seconds: float) -> str:
     return f"{days} дн {hours} ч"
 
 
-# --- report source -------------------------------------------------------------------
-async def unanswered_source(session: AsyncSession, scope: ReportScope) -> list[dict[str, object]]:
-    """The most frequent questions the bot could not answer (fallback), normalised text."""
-    count = func.count().label("n")
-    query = (
-        select(FaqQuestion.normalized, count)
-        .where(
-            FaqQuestion.decision == str(Decision.FALLBACK),
-            FaqQuestion.asked_at >= scope.start,
-            FaqQuestion.asked_at < scope.end,
-            FaqQuestion.normalized != "",
-        )
-        .group_by(FaqQuestion.normalized)
-        .order_by(count.desc(), FaqQuestion.normalized)
-        .limit(UNANSWERED_TOP)
-    )
-    if scope.municipality_id is not None:
-        query = query.where(FaqQuestion.municipality_id == scope.municipality_id)
-    rows = await session.execute(query)
-    return [{"text": text, "count": int(n)} for text, n in rows.all()]
-
-
-# --- privacy ---------------------------------------------------------------------------
-async def describe_user(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
-    where = (FaqQuestion.user_id == user.id) & (FaqQuestion.text != "")
-    asked = await session.scalar(select(func.count()).select_from(FaqQuestion).where(where)) or 0
-    if not asked:
-        return []
-    handed = (
-        await session.scalar(
-            select(func.count())
-            .select_from(FaqHandoff)
-            .join(FaqQuestion, FaqQuestion.id == FaqHandoff.question_id)
-            .where(where)
-        )
-        or 0
-    )
-    line = f"• Ваших вопросов боту сохранено: {asked}"
-    if handed:
-        line += f" (из них передано специалисту: {handed})"
-    return [line]
-
-
-async def forget_user(session: AsyncSession, user_id: int, anonymous_id: int) -> None:
-    """Delete the person's hand-offs, blank their question texts, keep anonymous counts."""
-    ids = select(FaqQuestion.id).where(FaqQuestion.user_id == user_id).scalar_subquery()
-    await session.execute(delete(FaqHandoff).where(FaqHandoff.question_id.in_(ids)))
-    await session.execute(
-        update(FaqQuestion)
-        .where(FaqQuestion.user_id == user_id)
-        .values(user_id=anonymous_id, text="", normalized="")
-    )
-    # a staff member who answered questions: their id goes too
-    await session.execute(
-        update(FaqHandoff).where(FaqHandoff.answered_by == user_id).values(answered_by=anonymous_id)
-    )

@@ -1,0 +1,1 @@
+"""Background workers: the Telegram side of the outboxes (they send; services decide)."""
