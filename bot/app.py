@@ -108,6 +108,12 @@ class App:
     sender: SenderMiddleware
     services: dict[str, Any]
     parts: list[FeatureParts] = field(default_factory=list)
+    notice_workers: list[NoticeWorker] = field(default_factory=list)
+
+    async def drain_notices(self) -> None:
+        """Send the notices due now (the console shows a hand-off right after the question)."""
+        for worker in self.notice_workers:
+            await worker.drain()
 
     def bot(self, session: BaseSession | None = None, token: str | None = None) -> Bot:
         """A Bot that shares this app's sender (one rate limit for the whole process)."""
@@ -193,7 +199,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     from bot.services.announcements.delivery import DeliveryWorker
 
     workers: list[DeliveryWorker] = []
-    notice_workers: list[NoticeWorker] = []
+    notice_workers = app.notice_workers
 
     async def on_startup(bot: Bot) -> None:
         await set_commands(bot)

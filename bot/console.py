@@ -17,7 +17,6 @@ from typing import TextIO
 from aiogram import Bot
 
 from bot.app import App
-from bot.console_hooks import STARTUP_HOOKS, StartupHook
 from bot.html import strip_tags
 from bot.local_api import LocalBotSession, Sent, UpdateFactory, staff_chat_message
 
@@ -26,7 +25,7 @@ DEFAULT_USER_ID = 1001
 DEFAULT_STAFF_CHAT_ID = -1000000000001
 
 # Features add coroutines run once the console is ready (e.g. load demo data).
-__all__ = ["STARTUP_HOOKS", "Console", "StartupHook", "render_html", "run_console"]
+__all__ = ["Console", "render_html", "run_console"]
 
 CONSOLE_HELP = """Команды консоли (всё остальное уходит боту как сообщение):
   #N              нажать кнопку N из последнего ответа; # — показать кнопки
@@ -69,8 +68,11 @@ class Console:
         self.bot = self.app.bot(session=self.session, token=LOCAL_TOKEN)
         dp = self.app.dispatcher
         await dp.emit_startup(bot=self.bot, dispatcher=dp, bots=[self.bot], **dp.workflow_data)
-        for hook in STARTUP_HOOKS:
-            await hook(self.app, self.say)
+        for part in self.app.parts:
+            for hook in part.console_hooks:
+                line = await hook(self.app.database, self.app.content.current)
+                if line:
+                    self.say(line)
 
     async def stop(self) -> None:
         dp = self.app.dispatcher
@@ -116,6 +118,7 @@ class Console:
         assert self.bot is not None
         update = self.factory.message(text, user_id=self.user_id)
         await self.app.dispatcher.feed_update(self.bot, update)
+        await self.app.drain_notices()
         self.flush()
 
     async def press(self, number: int) -> None:
@@ -130,6 +133,7 @@ class Console:
         self.say(f"вы нажали › {text}")
         update = self.factory.callback(sent, data, user_id=self.user_id)
         await self.app.dispatcher.feed_update(self.bot, update)
+        await self.app.drain_notices()
         self.flush()
 
     async def send_file(self, path: Path) -> None:
@@ -142,6 +146,7 @@ class Console:
             None, user_id=self.user_id, document=(file_id, path.name, path.stat().st_size)
         )
         await self.app.dispatcher.feed_update(self.bot, update)
+        await self.app.drain_notices()
         self.flush()
 
     async def staff_reply(self, message_id: int, text: str) -> None:
@@ -155,6 +160,7 @@ class Console:
             text, user_id=self.user_id, chat_id=chat_id, reply_to=staff_chat_message(sent)
         )
         await self.app.dispatcher.feed_update(self.bot, update)
+        await self.app.drain_notices()
         self.flush()
 
     async def handle(self, line: str) -> bool:

@@ -57,6 +57,7 @@ def test(python: Path, extra: list[str]) -> int:
     steps = [
         [str(bindir / "ruff"), "check", "."],
         [str(bindir / "mypy")],
+        [str(bindir / "lint-imports")],  # the layer contract (pyproject.toml, [tool.importlinter])
         [str(python), "-m", "pytest", "-q", *extra],
     ]
     for step in steps:

@@ -69,6 +69,9 @@ class FakeBotAPI:
     latency: float = 0.0
     blocked: set[int] = field(default_factory=set)
     long_poll_cap: float = 1.0  # getUpdates waits at most this long (keeps shutdown quick)
+    # Strict window: at most `rate_limit` sends in ANY one-second window, no burst allowance
+    # (instead of a token bucket that lets a quiet second's tokens be spent at once).
+    strict_window: bool = False
 
     received: list[Received] = field(default_factory=list)
     delivered: Counter[int] = field(default_factory=Counter)  # successful sends per chat
@@ -84,6 +87,9 @@ class FakeBotAPI:
         self._tokens = float(self.rate_limit or 0)
         self._refilled = time.monotonic()
         self._chat_last: dict[int, float] = {}
+        self._window: deque[float] = deque()
+        # Called with every successful send or edit (benchmarks wait on them per chat).
+        self.listeners: list[Any] = []
         self._injected: deque[_Injected] = deque()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -224,6 +230,13 @@ class FakeBotAPI:
         if self.rate_limit is None:
             return True
         now = time.monotonic()
+        if self.strict_window:
+            while self._window and now - self._window[0] >= 1.0:
+                self._window.popleft()
+            if len(self._window) >= self.rate_limit:
+                return False
+            self._window.append(now)
+            return True
         self._tokens = min(self.rate_limit, self._tokens + (now - self._refilled) * self.rate_limit)
         self._refilled = now
         if self._tokens >= 1:
@@ -237,14 +250,22 @@ class FakeBotAPI:
         record = Received(method, params, time.monotonic(), 200)
         self.received.append(record)
         if method == "getupdates":
-            return await self._get_updates(params)
+            response = await self._get_updates(params)
+            if self.latency:
+                await asyncio.sleep(self.latency)  # the updates travel to the bot like any answer
+            return response
         response = self._check(method, record)
         if self.latency:
             await asyncio.sleep(self.latency)
         if response is not None:
             record.status = response.status
             return response
-        return self._answer(method, record)
+        answer = self._answer(method, record)
+        record.status = answer.status
+        if answer.status == 200 and self.listeners and record.chat_id is not None:
+            for listener in self.listeners:
+                listener(record)
+        return answer
 
     def _check(self, method: str, record: Received) -> web.Response | None:
         chat_id = record.chat_id

@@ -1,0 +1,1 @@
+"""Presentation: text and keyboards people read, built from services' results (no database)."""
