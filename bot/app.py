@@ -26,6 +26,9 @@ from bot.content import ContentStore
 from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
+from bot.services.announcements.broadcasts import BroadcastService
+from bot.services.announcements.events import EventService
+from bot.services.announcements.subscriptions import SubscriptionService
 from bot.services.users import SeenWriter, UserService
 from bot.settings import Settings
 from db.engine import create_engine
@@ -156,6 +159,9 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     seen = SeenWriter(database)
     services: dict[str, Any] = {
         "users": UserService(database, settings),
+        "subscriptions": SubscriptionService(database, settings),
+        "events": EventService(database, settings),
+        "broadcasts": BroadcastService(database, settings),
     }
     dp = create_dispatcher(
         settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,
