@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -53,7 +53,6 @@ from bot.views.announcements import (
     reminder_texts,
     unsubscribe_keyboard,
 )
-from db.base import utcnow
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -96,7 +95,7 @@ class BroadcastForm(StatesGroup):
 
 
 def _time_example(settings: Settings) -> str:
-    return (utcnow() + timedelta(days=3)).astimezone(settings.tz).strftime("%d.%m.%Y 18:00")
+    return (datetime.now(UTC) + timedelta(days=3)).astimezone(settings.tz).strftime("%d.%m.%Y 18:00")
 
 
 async def _future_time(message: Message, settings: Settings, what: str) -> datetime | None:
