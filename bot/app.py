@@ -28,6 +28,9 @@ from bot.content import ContentStore
 from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
+from bot.services.announcements.broadcasts import BroadcastService
+from bot.services.announcements.events import EventService
+from bot.services.announcements.subscriptions import SubscriptionService
 from bot.services.faq.service import FaqService
 from bot.services.outbox import OutboxService
 from bot.services.plugins import FeatureParts
@@ -189,6 +192,9 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         "outbox": outbox,
         "faq": faq,
         "privacy": PrivacyService(database, owners, activity_writer),
+        "subscriptions": SubscriptionService(database, settings),
+        "events": EventService(database, settings),
+        "broadcasts": BroadcastService(database, settings),
     }
     dp = create_dispatcher(
         settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,

@@ -1,10 +1,13 @@
-"""Staff: new events, broadcasts (compose, preview, send or schedule, cancel), sign-up lists."""
+"""Staff: new events, broadcasts (compose, preview, send or schedule, cancel), sign-up lists.
+
+Each step that changes something calls one service method and speaks after it returned.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -14,35 +17,42 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentStore
 from bot.directions import Direction
 from bot.html import CAPTION_LIMIT, escape, split_text, strip_tags, truncate
 from bot.middlewares import RoleGuard
-from bot.services.announcements import events as ev
 from bot.services.announcements.broadcasts import (
     MAX_PHOTO_BYTES,
+    BroadcastDraft,
     BroadcastRefused,
-    active_broadcasts,
-    cancel_broadcast,
+    BroadcastService,
     check_photo,
-    check_text,
     check_time,
-    create_broadcast,
     parse_local_time,
 )
-from bot.services.announcements.callbacks import (
+from bot.services.announcements.events import (
+    AUDIENCES,
+    EventDraft,
+    EventInPast,
+    EventService,
+    EventSignups,
+    when_text,
+)
+from bot.services.announcements.subscriptions import Target, parse_ages
+from bot.services.roles import Role
+from bot.services.users import UserRecord as User
+from bot.settings import Settings
+from bot.views.announcements import (
     BroadcastCD,
     EventCD,
     broadcast_cancel_keyboard,
+    check_text,
+    describe_target,
+    event_card,
+    reminder_texts,
     unsubscribe_keyboard,
 )
-from bot.services.announcements.subscriptions import Target, parse_ages, recipients
-from bot.services.roles import Role
-from bot.settings import Settings
-from db.base import utcnow
-from db.models import Event, User
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -85,7 +95,7 @@ class BroadcastForm(StatesGroup):
 
 
 def _time_example(settings: Settings) -> str:
-    return (utcnow() + timedelta(days=3)).astimezone(settings.tz).strftime("%d.%m.%Y 18:00")
+    return (datetime.now(UTC) + timedelta(days=3)).astimezone(settings.tz).strftime("%d.%m.%Y 18:00")
 
 
 async def _future_time(message: Message, settings: Settings, what: str) -> datetime | None:
@@ -206,7 +216,7 @@ async def ev_dir(query: CallbackQuery, callback_data: NewEventCD, state: FSMCont
 async def ev_dirs_done(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(EventForm.audience)
     kb = InlineKeyboardBuilder()
-    for code, label in ev.AUDIENCES.items():
+    for code, label in AUDIENCES.items():
         kb.button(text=label, callback_data=NewEventCD(action="aud", value=code))
     kb.adjust(2)
     if isinstance(query.message, Message):
@@ -217,7 +227,7 @@ async def ev_dirs_done(query: CallbackQuery, state: FSMContext) -> None:
 async def ev_audience(
     query: CallbackQuery, callback_data: NewEventCD, state: FSMContext, content: ContentStore
 ) -> None:
-    if callback_data.value not in ev.AUDIENCES:
+    if callback_data.value not in AUDIENCES:
         await query.answer("Такой аудитории нет.", show_alert=True)
         return
     await state.update_data(audience=callback_data.value)
@@ -303,8 +313,8 @@ async def ev_photo_none(query: CallbackQuery, state: FSMContext, settings: Setti
         await _ev_preview(query.message, state, settings)
 
 
-def _draft(data: dict[str, Any], settings: Settings) -> ev.EventDraft:
-    return ev.EventDraft(
+def _draft(data: dict[str, Any], settings: Settings) -> EventDraft:
+    return EventDraft(
         title=data["title"],
         starts_at=datetime.fromisoformat(data["when"]),
         timezone=settings.timezone,
@@ -322,16 +332,11 @@ def _draft(data: dict[str, Any], settings: Settings) -> ev.EventDraft:
 async def _ev_preview(message: Message, state: FSMContext, settings: Settings) -> None:
     data = await state.get_data()
     draft = _draft(data, settings)
-    preview = Event(
-        id=0, title=draft.title, starts_at=draft.starts_at, timezone=draft.timezone, place=draft.place,
-        organisation=draft.organisation, directions=list(draft.directions), audience=draft.audience,
-        capacity=draft.capacity, description=draft.description,
-    )  # fmt: skip
     await state.set_state(EventForm.confirm)
     kb = InlineKeyboardBuilder()
     kb.button(text="✅ Опубликовать", callback_data=NewEventCD(action="publish"))
     kb.button(text="✖️ Отмена", callback_data=NewEventCD(action="drop"))
-    await message.answer("Проверьте:\n\n" + ev.event_card(preview, 0), reply_markup=kb.as_markup())
+    await message.answer("Проверьте:\n\n" + event_card(draft, 0), reply_markup=kb.as_markup())
 
 
 @router.callback_query(EventForm.confirm, NewEventCD.filter(F.action.in_({"publish", "drop"})))
@@ -339,7 +344,7 @@ async def ev_publish(
     query: CallbackQuery,
     callback_data: NewEventCD,
     state: FSMContext,
-    session: AsyncSession,
+    events: EventService,
     settings: Settings,
 ) -> None:
     data = await state.get_data()
@@ -351,12 +356,15 @@ async def ev_publish(
         await query.message.answer("Мероприятие не создано.")
         return
     draft = _draft(data, settings)
-    if check_time(draft.starts_at):
+    try:
+        event = await events.create(
+            draft, created_by=query.from_user.id, reminder_texts=reminder_texts(draft)
+        )
+    except EventInPast:
         await query.message.answer(
             "Время начала уже прошло — мероприятие не создано. Начните заново: /event_new"
         )
         return
-    event = await ev.create_event(session, draft, created_by=query.from_user.id)
     await query.message.answer(
         f"✅ Мероприятие №{event.id} опубликовано: родители увидят его в /events и смогут записаться.\n"
         "Записавшимся бот напомнит за день и за 2 часа.\n"
@@ -370,9 +378,9 @@ async def ev_stale(query: CallbackQuery) -> None:
 
 
 # ============================== sign-up lists ============================================
-async def _signups_text(session: AsyncSession, event: Event, settings: Settings) -> str:
-    rows = await ev.signups(session, event.id)
-    head = f"<b>{escape(event.title)}</b>, {ev.when_text(event)}\nЗаписались: {len(rows)}"
+def _signups_text(found: EventSignups, settings: Settings) -> str:
+    event, rows = found.event, found.signups
+    head = f"<b>{escape(event.title)}</b>, {when_text(event)}\nЗаписались: {len(rows)}"
     if event.capacity is not None:
         head += f" из {event.capacity}"
     lines = [
@@ -384,38 +392,36 @@ async def _signups_text(session: AsyncSession, event: Event, settings: Settings)
 
 @router.message(Command("signups"))
 async def cmd_signups(
-    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+    message: Message, command: CommandObject, events: EventService, settings: Settings
 ) -> None:
     raw = (command.args or "").strip()
     if not raw:
-        items = await ev.upcoming_events(session, None, limit=20)
+        items = await events.upcoming_with_counts(limit=20)
         if not items:
             await message.answer("Предстоящих мероприятий нет. Создать: /event_new")
             return
-        taken = await ev.signup_counts(session, [e.id for e in items])
         lines = [
-            f"№{e.id} — {ev.when_text(e)} — {escape(truncate(e.title, 60))}: {taken.get(e.id, 0)} зап."
-            for e in items
+            f"№{e.id} — {when_text(e)} — {escape(truncate(e.title, 60))}: {taken} зап." for e, taken in items
         ]
         await message.answer("<b>Предстоящие мероприятия</b>\n" + "\n".join(lines) + "\n\nСписок: /signups N")
         return
-    event = await session.get(Event, int(raw)) if raw.isdigit() and len(raw) < 12 else None
-    if event is None:
+    found = await events.signups(int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    if found is None:
         await message.answer("Мероприятие не найдено. Номера — в /signups без параметров.")
         return
-    for part in split_text(await _signups_text(session, event, settings)):
+    for part in split_text(_signups_text(found, settings)):
         await message.answer(part)
 
 
 @router.callback_query(EventCD.filter(F.action == "list"))
 async def on_signups(
-    query: CallbackQuery, callback_data: EventCD, session: AsyncSession, settings: Settings
+    query: CallbackQuery, callback_data: EventCD, events: EventService, settings: Settings
 ) -> None:
-    event = await session.get(Event, callback_data.id)
-    if event is None or not isinstance(query.message, Message):
+    found = await events.signups(callback_data.id)
+    if found is None or not isinstance(query.message, Message):
         await query.answer("Мероприятие не найдено.", show_alert=True)
         return
-    for part in split_text(await _signups_text(session, event, settings)):
+    for part in split_text(_signups_text(found, settings)):
         await query.message.answer(part)
 
 
@@ -545,9 +551,9 @@ async def bc_segment(
     *,
     callback_data: ComposeCD,
     state: FSMContext,
-    session: AsyncSession,
+    broadcasts: BroadcastService,
+    events: EventService,
     content: ContentStore,
-    bot: Bot,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if message is None:
@@ -555,7 +561,7 @@ async def bc_segment(
     kb = InlineKeyboardBuilder()
     value = callback_data.value
     if value == "all":
-        await _preview(message, state=state, session=session, content=content, bot=bot, target=Target())
+        await _preview(message, state=state, broadcasts=broadcasts, content=content, target=Target())
         return
     if value == "dir":
         for d in Direction:
@@ -573,13 +579,13 @@ async def bc_segment(
         kb.adjust(2)
         await message.answer("Какой муниципалитет?", reply_markup=kb.as_markup())
     elif value == "event":
-        items = await ev.upcoming_events(session, None, limit=20)
+        items = await events.upcoming(limit=20)
         if not items:
             await query.answer("Предстоящих мероприятий нет.", show_alert=True)
             return
         for e in items:
             kb.button(
-                text=truncate(f"{ev.when_text(e)} {e.title}", 60),
+                text=truncate(f"{when_text(e)} {e.title}", 60),
                 callback_data=ComposeCD(action="event", value=str(e.id)),
             )
         kb.adjust(1)
@@ -594,9 +600,9 @@ async def bc_segment_value(
     *,
     callback_data: ComposeCD,
     state: FSMContext,
-    session: AsyncSession,
+    broadcasts: BroadcastService,
+    events: EventService,
     content: ContentStore,
-    bot: Bot,
 ) -> None:
     if not isinstance(query.message, Message):
         return
@@ -613,25 +619,25 @@ async def bc_segment_value(
             return
         target = Target(municipality=value)
     else:
-        event = await session.get(Event, int(value)) if value.isdigit() else None
+        event = await events.get(int(value)) if value.isdigit() and len(value) < 12 else None
         if event is None:
             await query.answer("Мероприятие не найдено.", show_alert=True)
             return
         target = Target(event_id=event.id)
-    await _preview(query.message, state=state, session=session, content=content, bot=bot, target=target)
+    await _preview(query.message, state=state, broadcasts=broadcasts, content=content, target=target)
 
 
 @router.message(BroadcastForm.ages, F.text, ~F.text.startswith("/"))
 async def bc_ages(
-    message: Message, state: FSMContext, session: AsyncSession, content: ContentStore, bot: Bot
+    message: Message, state: FSMContext, broadcasts: BroadcastService, content: ContentStore
 ) -> None:
     try:
         ages = parse_ages(message.text or "")
     except ValueError as exc:
-        await message.answer(f"{exc} Попробуйте ещё раз.")
+        await message.answer(f"{escape(str(exc))} Попробуйте ещё раз.")
         return
     await _preview(
-        message, state=state, session=session, content=content, bot=bot, target=Target(ages=tuple(ages))
+        message, state=state, broadcasts=broadcasts, content=content, target=Target(ages=tuple(ages))
     )
 
 
@@ -639,9 +645,8 @@ async def _preview(
     message: Message,
     *,
     state: FSMContext,
-    session: AsyncSession,
+    broadcasts: BroadcastService,
     content: ContentStore,
-    bot: Bot,
     target: Target,
 ) -> None:
     data = await state.get_data()
@@ -649,12 +654,11 @@ async def _preview(
         await state.clear()
         await message.answer(DRAFT_LOST + " /broadcast")
         return
-    count = len(await recipients(session, target))
+    count = await broadcasts.count_recipients(target)
     names = {m.id: m.name for m in content.current.municipalities.values()}
     if count == 0:
-        await message.answer(
-            f"В сегменте «{escape(target.describe(names))}» нет ни одного получателя. Выберите другой."
-        )
+        segment = escape(describe_target(target, names))
+        await message.answer(f"В сегменте «{segment}» нет ни одного получателя. Выберите другой.")
         await _ask_segment(message, state, content)
         return
     await state.update_data(target=target.to_json())
@@ -677,7 +681,7 @@ async def _preview(
     kb.button(text="✖️ Отмена", callback_data=ComposeCD(action="drop"))
     kb.adjust(2, 1)
     await message.answer(
-        f"Кому: {escape(target.describe(names))}\n<b>Получателей сейчас: {count}</b>",
+        f"Кому: {escape(describe_target(target, names))}\n<b>Получателей сейчас: {count}</b>",
         reply_markup=kb.as_markup(),
     )
 
@@ -686,7 +690,7 @@ async def _record(
     message: Message,
     *,
     state: FSMContext,
-    session: AsyncSession,
+    broadcasts: BroadcastService,
     staff_id: int,
     settings: Settings,
     when: datetime | None = None,
@@ -697,17 +701,20 @@ async def _record(
         await message.answer(DRAFT_LOST + " /broadcast")
         return
     photo_data = base64.b64decode(data["photo_b64"]) if data.get("photo_b64") else None
+    draft = BroadcastDraft(
+        text=data["text"],
+        target=Target.from_json(data["target"]),
+        created_by=staff_id,
+        scheduled_at=when,
+        photo_file_id=data.get("photo_id"),
+        photo_data=photo_data,
+        progress_chat_id=message.chat.id,
+    )
     try:
-        broadcast = await create_broadcast(
-            session,
-            text=data["text"],
-            target=Target.from_json(data["target"]),
-            created_by=staff_id,
-            scheduled_at=when,
-            photo_file_id=data.get("photo_id"),
-            photo_data=photo_data,
-            progress_chat_id=message.chat.id,
-        )
+        problems = check_text(draft.text, draft.photo_file_id is not None or photo_data is not None)
+        if problems:
+            raise BroadcastRefused(problems)
+        broadcast = await broadcasts.create(draft)
     except BroadcastRefused as exc:
         await message.answer("Рассылка не создана:\n" + exc.ru)
         return
@@ -717,7 +724,8 @@ async def _record(
             f"📣 Рассылка №{broadcast.id} поставлена в очередь. Здесь будет виден ход отправки.",
             reply_markup=broadcast_cancel_keyboard(broadcast.id),
         )
-        broadcast.progress_message_id = sent.message_id
+        # The worker edits this message with the progress (unless it has started and chosen its own).
+        await broadcasts.show_progress_in(broadcast.id, sent.chat.id, sent.message_id)
     else:
         local = when.astimezone(settings.tz).strftime("%d.%m.%Y %H:%M")
         await message.answer(
@@ -732,7 +740,7 @@ async def bc_confirm(
     query: CallbackQuery,
     callback_data: ComposeCD,
     state: FSMContext,
-    session: AsyncSession,
+    broadcasts: BroadcastService,
     settings: Settings,
 ) -> None:
     if not isinstance(query.message, Message):
@@ -743,7 +751,7 @@ async def bc_confirm(
         await query.message.answer("Рассылка отменена, ничего не отправлено.")
     elif callback_data.action == "now":
         await _record(
-            query.message, state=state, session=session, staff_id=query.from_user.id, settings=settings
+            query.message, state=state, broadcasts=broadcasts, staff_id=query.from_user.id, settings=settings
         )
     else:
         await state.set_state(BroadcastForm.when)
@@ -755,12 +763,12 @@ async def bc_confirm(
 
 @router.message(BroadcastForm.when, F.text, ~F.text.startswith("/"))
 async def bc_when(
-    message: Message, state: FSMContext, session: AsyncSession, settings: Settings, user: User
+    message: Message, state: FSMContext, broadcasts: BroadcastService, settings: Settings, user: User
 ) -> None:
     when = await _future_time(message, settings, "время")
     if when is None:
         return
-    await _record(message, state=state, session=session, staff_id=user.id, settings=settings, when=when)
+    await _record(message, state=state, broadcasts=broadcasts, staff_id=user.id, settings=settings, when=when)
 
 
 @router.callback_query(ComposeCD.filter())
@@ -789,8 +797,8 @@ async def form_wrong_input(message: Message) -> None:
 
 # ============================== /broadcasts and cancel ======================================
 @router.message(Command("broadcasts"))
-async def cmd_broadcasts(message: Message, session: AsyncSession, settings: Settings) -> None:
-    items = await active_broadcasts(session)
+async def cmd_broadcasts(message: Message, broadcasts: BroadcastService, settings: Settings) -> None:
+    items = await broadcasts.active()
     if not items:
         await message.answer("Запланированных и идущих рассылок нет. Новая: /broadcast")
         return
@@ -807,9 +815,9 @@ async def cmd_broadcasts(message: Message, session: AsyncSession, settings: Sett
 
 @router.callback_query(BroadcastCD.filter(F.action == "cancel"))
 async def on_cancel_broadcast(
-    query: CallbackQuery, callback_data: BroadcastCD, session: AsyncSession
+    query: CallbackQuery, callback_data: BroadcastCD, broadcasts: BroadcastService
 ) -> None:
-    broadcast = await cancel_broadcast(session, callback_data.id)
+    broadcast = await broadcasts.cancel(callback_data.id)
     if broadcast is None:
         await query.answer("Эту рассылку уже нельзя отменить: она завершена или отменена.", show_alert=True)
         return

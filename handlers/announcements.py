@@ -1,4 +1,8 @@
-"""Parents: subscriptions, settings (направленности, children's ages, municipality), events."""
+"""Parents: subscriptions, settings (направленности, children's ages, municipality), events.
+
+Each handler calls one service method and speaks after it returned: what the person
+is told has already been committed.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +13,22 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentStore
 from bot.directions import Direction
 from bot.html import CAPTION_LIMIT, escape, truncate, visible_length
 from bot.keyboards import MenuCD, add_menu_button, back_to_menu_keyboard
-from bot.services.announcements import events as ev
-from bot.services.announcements.callbacks import EventCD, SetCD, SubCD
+from bot.services.announcements.events import EventRecord, EventService, SignupError, when_text
 from bot.services.announcements.subscriptions import (
     MAX_AGE,
     MIN_AGE,
-    get_subscription,
+    PersonalSettings,
+    SubscriptionService,
     parse_ages,
-    subscribe,
-    toggle_direction,
-    unsubscribe,
 )
 from bot.services.roles import Role
-from db.models import Event, User
+from bot.services.users import UserRecord as User
+from bot.views.announcements import EventCD, SetCD, SubCD, event_card
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == ChatType.PRIVATE)
@@ -58,31 +59,36 @@ def _subscription_keyboard(active: bool) -> InlineKeyboardMarkup:
 
 # --- subscribe / unsubscribe ---------------------------------------------------------------
 @router.message(Command("subscribe"))
-async def cmd_subscribe(message: Message, user: User, session: AsyncSession) -> None:
-    changed = await subscribe(session, user)
-    text = SUBSCRIBED if changed else "Вы уже подписаны на новости МОЦ. " + SUBSCRIBED.split("\n", 1)[1]
+async def cmd_subscribe(message: Message, user: User, subscriptions: SubscriptionService) -> None:
+    result = await subscriptions.subscribe(user)
+    text = (
+        SUBSCRIBED if result.changed else "Вы уже подписаны на новости МОЦ. " + SUBSCRIBED.split("\n", 1)[1]
+    )
     await message.answer(text, reply_markup=_subscription_keyboard(True))
 
 
 @router.message(Command("unsubscribe"))
-async def cmd_unsubscribe(message: Message, user: User, session: AsyncSession) -> None:
-    changed = await unsubscribe(session, user)
-    text = UNSUBSCRIBED if changed else "Вы не были подписаны. Подписаться — /subscribe."
+async def cmd_unsubscribe(message: Message, user: User, subscriptions: SubscriptionService) -> None:
+    result = await subscriptions.unsubscribe(user)
+    text = UNSUBSCRIBED if result.changed else "Вы не были подписаны. Подписаться — /subscribe."
     await message.answer(text, reply_markup=_subscription_keyboard(False))
 
 
 @router.callback_query(MenuCD.filter(F.item == "subscribe"))
-async def on_menu_subscribe(query: CallbackQuery, user: User, session: AsyncSession) -> None:
-    sub = await get_subscription(session, user.id)
-    active = sub is not None and sub.active
+async def on_menu_subscribe(query: CallbackQuery, user: User, subscriptions: SubscriptionService) -> None:
     if isinstance(query.message, Message):
+        active = (await subscriptions.state(user.id)).active
         text = SUBSCRIBED if active else NOT_SUBSCRIBED
         await query.message.answer(text, reply_markup=_subscription_keyboard(active))
 
 
 @router.callback_query(SubCD.filter())
 async def on_subscription(
-    query: CallbackQuery, callback_data: SubCD, user: User, session: AsyncSession, content: ContentStore
+    query: CallbackQuery,
+    callback_data: SubCD,
+    user: User,
+    subscriptions: SubscriptionService,
+    content: ContentStore,
 ) -> None:
     if callback_data.action == "preview":
         await query.answer(
@@ -90,11 +96,11 @@ async def on_subscription(
         )
         return
     if callback_data.action == "on":
-        await subscribe(session, user)
+        result = await subscriptions.subscribe(user)
         await query.answer("Вы подписаны на новости")
         active = True
     elif callback_data.action in {"off", "unsub"}:
-        await unsubscribe(session, user)
+        result = await subscriptions.unsubscribe(user)
         await query.answer("Вы отписались от рассылки. Вернуться — /subscribe", show_alert=True)
         active = False
     else:
@@ -107,7 +113,7 @@ async def on_subscription(
         kb.button(text="🔔 Подписаться снова", callback_data=SubCD(action="on"))
         await query.message.edit_reply_markup(reply_markup=kb.as_markup())
     elif callback_data.screen == "set":
-        text, markup = await _settings_view(session, user, content)
+        text, markup = _settings_view(result.settings, content)
         await query.message.edit_text(text, reply_markup=markup)
     else:
         await query.message.edit_text(
@@ -116,13 +122,11 @@ async def on_subscription(
 
 
 # --- settings --------------------------------------------------------------------------------
-async def _settings_view(
-    session: AsyncSession, user: User, content: ContentStore
-) -> tuple[str, InlineKeyboardMarkup]:
+def _settings_view(settings: PersonalSettings, content: ContentStore) -> tuple[str, InlineKeyboardMarkup]:
     c = content.current
-    sub = await get_subscription(session, user.id)
-    active = sub is not None and sub.active
-    dirs = [d.title for d in Direction if sub is not None and d.code in sub.directions]
+    user, sub = settings.user, settings.subscription
+    active = sub.active
+    dirs = [d.title for d in Direction if d.code in sub.directions]
     lines = [
         "<b>Настройки</b>",
         f"🔔 Новости МОЦ: {'вы подписаны' if active else 'не подписаны'}",
@@ -133,7 +137,7 @@ async def _settings_view(
     if not c.single_municipality:
         lines.append(
             "🏙 Муниципалитет: "
-            + (c.municipality(user.municipality_id).name if user.municipality_id else "не выбран")
+            + (escape(c.municipality(user.municipality_id).name) if user.municipality_id else "не выбран")
         )
     lines.append("\nИмена детей бот не спрашивает и не хранит.")
     kb = InlineKeyboardBuilder()
@@ -152,23 +156,27 @@ async def _settings_view(
 
 @router.message(Command("settings"))
 async def cmd_settings(
-    message: Message, user: User, session: AsyncSession, content: ContentStore, state: FSMContext
+    message: Message,
+    user: User,
+    subscriptions: SubscriptionService,
+    content: ContentStore,
+    state: FSMContext,
 ) -> None:
     await state.clear()
-    text, markup = await _settings_view(session, user, content)
+    text, markup = _settings_view(await subscriptions.settings_of(user), content)
     await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(MenuCD.filter(F.item == "settings"))
 async def on_menu_settings(
-    query: CallbackQuery, user: User, session: AsyncSession, content: ContentStore
+    query: CallbackQuery, user: User, subscriptions: SubscriptionService, content: ContentStore
 ) -> None:
     if isinstance(query.message, Message):
-        text, markup = await _settings_view(session, user, content)
+        text, markup = _settings_view(await subscriptions.settings_of(user), content)
         await query.message.answer(text, reply_markup=markup)
 
 
-def _directions_keyboard(selected: list[str]) -> InlineKeyboardMarkup:
+def _directions_keyboard(selected: tuple[str, ...]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for d in Direction:
         mark = "✅ " if d.code in selected else ""
@@ -184,28 +192,29 @@ async def on_settings(
     *,
     callback_data: SetCD,
     user: User,
-    session: AsyncSession,
+    subscriptions: SubscriptionService,
     content: ContentStore,
     state: FSMContext,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     c = content.current
     action = callback_data.action
+    settings: PersonalSettings | None = None  # set by a change: the screen is redrawn from it
     if action == "dirs":
-        sub = await get_subscription(session, user.id)
         if message:
+            sub = await subscriptions.state(user.id)
             await message.answer(
                 "Выберите направленности, о которых хотите получать новости (ничего не выбрано — все):",
-                reply_markup=_directions_keyboard(sub.directions if sub else []),
+                reply_markup=_directions_keyboard(sub.directions),
             )
     elif action == "dir":
         direction = Direction.from_code(callback_data.value)
         if direction is None:
             await query.answer("Такой направленности нет.", show_alert=True)
             return
-        selected = await toggle_direction(session, user, direction)
+        sub = await subscriptions.toggle_direction(user.id, direction)
         if message:
-            await message.edit_reply_markup(reply_markup=_directions_keyboard(selected))
+            await message.edit_reply_markup(reply_markup=_directions_keyboard(sub.directions))
     elif action == "ages":
         await state.set_state(SettingsForm.ages)
         kb = InlineKeyboardBuilder()
@@ -219,8 +228,8 @@ async def on_settings(
                 reply_markup=kb.as_markup(),
             )
     elif action == "ages_clear":
+        settings = await subscriptions.set_child_ages(user.id, [])
         await state.clear()
-        user.child_ages = []
         await query.answer("Возраст детей удалён")
     elif action == "mun":
         if c.single_municipality:
@@ -236,29 +245,35 @@ async def on_settings(
         if callback_data.value not in c.municipalities:
             await query.answer("Такого муниципалитета нет в списке.", show_alert=True)
             return
-        user.municipality_id = callback_data.value
+        settings = await subscriptions.choose_municipality(user.id, callback_data.value)
         await query.answer(f"Муниципалитет: {c.municipalities[callback_data.value].name}")
     elif action != "back":
         await query.answer("Эта кнопка устарела.", show_alert=True)
         return
     if action in {"back", "ages_clear", "mun_pick"} and message:
-        text, markup = await _settings_view(session, user, content)
+        if settings is None:
+            settings = await subscriptions.settings_of(user)
+        text, markup = _settings_view(settings, content)
         await message.answer(text, reply_markup=markup)
 
 
 @router.message(SettingsForm.ages, F.text, ~F.text.startswith("/"))
 async def on_ages(
-    message: Message, user: User, session: AsyncSession, content: ContentStore, state: FSMContext
+    message: Message,
+    user: User,
+    subscriptions: SubscriptionService,
+    content: ContentStore,
+    state: FSMContext,
 ) -> None:
     try:
         ages = parse_ages(message.text or "")
     except ValueError as exc:
-        await message.answer(f"{exc}\nПопробуйте ещё раз или отправьте /cancel.")
+        await message.answer(f"{escape(str(exc))}\nПопробуйте ещё раз или отправьте /cancel.")
         return
-    user.child_ages = ages
+    settings = await subscriptions.set_child_ages(user.id, ages)
     await state.clear()
     await message.answer("Сохранено: " + ", ".join(str(a) for a in ages) + ".")
-    text, markup = await _settings_view(session, user, content)
+    text, markup = _settings_view(settings, content)
     await message.answer(text, reply_markup=markup)
 
 
@@ -268,13 +283,12 @@ async def on_ages_not_text(message: Message) -> None:
 
 
 # --- events ------------------------------------------------------------------------------------
-async def _show_events(message: Message, user: User, session: AsyncSession) -> None:
-    items = await ev.upcoming_events(session, user)
-    if not items:
-        sub = await get_subscription(session, user.id)
+async def _show_events(message: Message, user: User, events: EventService) -> None:
+    listing = await events.listing(user)
+    if not listing.events:
         hint = (
             "Мы сообщим о новых в рассылке."
-            if sub is not None and sub.active
+            if listing.subscribed
             else "Подпишитесь на новости (/subscribe) — мы сообщим о новых."
         )
         await message.answer(
@@ -284,8 +298,8 @@ async def _show_events(message: Message, user: User, session: AsyncSession) -> N
         return
     kb = InlineKeyboardBuilder()
     lines = ["<b>Ближайшие мероприятия</b>"]
-    for index, event in enumerate(items, 1):
-        lines.append(f"{index}. {ev.when_text(event)} — {escape(truncate(event.title, 80))}")
+    for index, event in enumerate(listing.events, 1):
+        lines.append(f"{index}. {when_text(event)} — {escape(truncate(event.title, 80))}")
         kb.button(
             text=f"{index}. {truncate(event.title, 40)}", callback_data=EventCD(action="open", id=event.id)
         )
@@ -297,17 +311,17 @@ async def _show_events(message: Message, user: User, session: AsyncSession) -> N
 
 
 @router.message(Command("events"))
-async def cmd_events(message: Message, user: User, session: AsyncSession) -> None:
-    await _show_events(message, user, session)
+async def cmd_events(message: Message, user: User, events: EventService) -> None:
+    await _show_events(message, user, events)
 
 
 @router.callback_query(MenuCD.filter(F.item == "events"))
-async def on_menu_events(query: CallbackQuery, user: User, session: AsyncSession) -> None:
+async def on_menu_events(query: CallbackQuery, user: User, events: EventService) -> None:
     if isinstance(query.message, Message):
-        await _show_events(query.message, user, session)
+        await _show_events(query.message, user, events)
 
 
-def _event_keyboard(event: Event, signed_up: bool, role: Role, taken: int) -> InlineKeyboardMarkup:
+def _event_keyboard(event: EventRecord, signed_up: bool, role: Role, taken: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     if signed_up:
         kb.button(text="❌ Отменить запись", callback_data=EventCD(action="cancel", id=event.id))
@@ -320,24 +334,22 @@ def _event_keyboard(event: Event, signed_up: bool, role: Role, taken: int) -> In
     return kb.as_markup()
 
 
-async def _event_or_alert(query: CallbackQuery, session: AsyncSession, event_id: int) -> Event | None:
-    event = await session.get(Event, event_id)
-    if event is None:
-        await query.answer("Мероприятие не найдено — возможно, его удалили.", show_alert=True)
-    return event
+EVENT_GONE = "Мероприятие не найдено — возможно, его удалили."
 
 
 @router.callback_query(EventCD.filter(F.action == "open"))
 async def on_event_open(
-    query: CallbackQuery, callback_data: EventCD, user: User, role: Role, session: AsyncSession
+    query: CallbackQuery, callback_data: EventCD, user: User, role: Role, events: EventService
 ) -> None:
-    event = await _event_or_alert(query, session, callback_data.id)
-    if event is None or not isinstance(query.message, Message):
+    card = await events.card(callback_data.id, user.id)
+    if card is None:
+        await query.answer(EVENT_GONE, show_alert=True)
         return
-    taken = await ev.signup_count(session, event.id)
-    signed = await ev.is_signed_up(session, event.id, user.id)
-    text = ev.event_card(event, taken, signed)
-    markup = _event_keyboard(event, signed, role, taken)
+    if not isinstance(query.message, Message):
+        return
+    event = card.event
+    text = event_card(event, card.taken, card.signed_up)
+    markup = _event_keyboard(event, card.signed_up, role, card.taken)
     if event.photo_file_id:
         caption = text if visible_length(text) <= CAPTION_LIMIT else text.split("\n\n")[0]
         await query.message.answer_photo(event.photo_file_id, caption=caption, reply_markup=markup)
@@ -349,51 +361,54 @@ async def on_event_open(
 
 @router.callback_query(EventCD.filter(F.action.in_({"go", "cancel", "drop"})))
 async def on_event_signup(
-    query: CallbackQuery, callback_data: EventCD, user: User, role: Role, session: AsyncSession
+    query: CallbackQuery, callback_data: EventCD, user: User, role: Role, events: EventService
 ) -> None:
-    event = await _event_or_alert(query, session, callback_data.id)
-    if event is None:
-        return
     if callback_data.action == "go":
         try:
-            changed = await ev.sign_up(session, event, user)
-        except ev.SignupError as exc:
+            result = await events.sign_up(callback_data.id, user)
+        except SignupError as exc:
             await query.answer(str(exc), show_alert=True)
             return
+    else:
+        result = await events.cancel_signup(callback_data.id, user)
+    if result is None:
+        await query.answer(EVENT_GONE, show_alert=True)
+        return
+    event = result.event
+    if callback_data.action == "go":
         await query.answer(
-            f"Вы записаны: {truncate(event.title, 60)}, {ev.when_text(event)}. Напомним за день и за 2 часа."
-            if changed
+            f"Вы записаны: {truncate(event.title, 60)}, {when_text(event)}. Напомним за день и за 2 часа."
+            if result.changed
             else "Вы уже записаны.",
             show_alert=True,
         )
-        signed = True
     else:
-        changed = await ev.cancel_signup(session, event, user)
-        await query.answer("Запись отменена." if changed else "Вы не были записаны.")
-        signed = False
+        await query.answer("Запись отменена." if result.changed else "Вы не были записаны.")
     message = query.message
-    if not isinstance(message, Message) or not changed:
+    if not isinstance(message, Message) or not result.changed:
         return
     if callback_data.action == "drop":  # from a reminder: keep its text, drop the button
         kb = InlineKeyboardBuilder()
         kb.button(text="📅 В календарь (.ics)", callback_data=EventCD(action="ics", id=event.id))
         await message.edit_reply_markup(reply_markup=kb.as_markup())
         return
-    taken = await ev.signup_count(session, event.id)
-    markup = _event_keyboard(event, signed, role, taken)
+    markup = _event_keyboard(event, result.signed_up, role, result.taken)
     if message.photo:
         await message.edit_reply_markup(reply_markup=markup)
     else:  # the card shows the free places and «Вы записаны»
-        await message.edit_text(ev.event_card(event, taken, signed), reply_markup=markup)
+        await message.edit_text(event_card(event, result.taken, result.signed_up), reply_markup=markup)
 
 
 @router.callback_query(EventCD.filter(F.action == "ics"))
-async def on_event_ics(query: CallbackQuery, callback_data: EventCD, session: AsyncSession) -> None:
-    event = await _event_or_alert(query, session, callback_data.id)
-    if event is None or not isinstance(query.message, Message):
+async def on_event_ics(query: CallbackQuery, callback_data: EventCD, events: EventService) -> None:
+    data = await events.ics(callback_data.id)
+    if data is None:
+        await query.answer(EVENT_GONE, show_alert=True)
+        return
+    if not isinstance(query.message, Message):
         return
     await query.answer()
     await query.message.answer_document(
-        BufferedInputFile(ev.ics_bytes(event), filename=f"event-{event.id}.ics"),
+        BufferedInputFile(data, filename=f"event-{callback_data.id}.ics"),
         caption="Откройте файл, чтобы добавить мероприятие в календарь телефона.",
     )

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.services.announcements.broadcasts import check_photo, check_text, check_time, parse_local_time
+from bot.services.announcements.broadcasts import check_photo, check_time, parse_local_time
 from bot.services.announcements.delivery import RateLimiter
 from bot.services.announcements.subscriptions import MAX_AGE, MIN_AGE, Target, parse_ages
+from bot.views.announcements import check_text, describe_target
 
 
 @given(
@@ -65,10 +66,10 @@ def test_local_time_is_stored_as_utc() -> None:
 def test_target_json_round_trip_and_description() -> None:
     target = Target(directions=("tech",), ages=(7, 9), municipality="zima")
     assert Target.from_json(target.to_json()) == target
-    assert target.describe({"zima": "Зима"}) == (
+    assert describe_target(target, {"zima": "Зима"}) == (
         "все подписчики (направленность: техническая; возраст детей: 7, 9; муниципалитет: Зима)"
     )
-    assert Target(event_id=3).describe() == "записавшиеся на мероприятие №3"
+    assert describe_target(Target(event_id=3)) == "записавшиеся на мероприятие №3"
 
 
 async def test_rate_limiter_keeps_the_rate() -> None:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.activity import Kind
-from bot.services.announcements.callbacks import EventCD
+from bot.services.announcements import parts
 from bot.services.announcements.delivery import DeliveryWorker
-from bot.services.announcements.events import EventDraft, create_event
-from bot.services.report_sources import ReportScope, registered_sources
+from bot.services.announcements.events import EventDraft, EventRecord, EventService
+from bot.services.announcements.subscriptions import Target
+from bot.services.plugins import ReportScope
+from bot.services.users import UserService
+from bot.views.announcements import EventCD, reminder_texts
 from db.base import utcnow
 from db.models import ActivityEvent, Broadcast, Event, EventSignup, OutboxMessage, Subscription, User
 from tests.support.announce_helpers import add_subscribers
@@ -50,20 +57,47 @@ async def kinds(tester: BotTester) -> list[str]:
         return list(await session.scalars(select(ActivityEvent.kind).order_by(ActivityEvent.id)))
 
 
-async def make_event(tester: BotTester, *, hours: float = 48, capacity: int | None = None) -> Event:
-    async with tester.db() as session:
-        event = await create_event(
-            session,
-            EventDraft(
-                title="День открытых дверей", starts_at=utcnow() + timedelta(hours=hours),
-                timezone="Asia/Irkutsk",
-                place="ул. Ленина, 1", organisation="ДДТ", directions=("tech",), audience="parents",
-                capacity=capacity, description="Покажем кружки <робототехники>",
-                municipality_id="sayansk",
-            ),
-            created_by=ADMIN_ID,
-        )  # fmt: skip
-        return event
+async def make_event(tester: BotTester, *, hours: float = 48, capacity: int | None = None) -> EventRecord:
+    draft = EventDraft(
+        title="День открытых дверей", starts_at=utcnow() + timedelta(hours=hours), timezone="Asia/Irkutsk",
+        place="ул. Ленина, 1", organisation="ДДТ", directions=("tech",), audience="parents",
+        capacity=capacity, description="Покажем кружки <робототехники>", municipality_id="sayansk",
+    )  # fmt: skip
+    events: EventService = tester.app.services["events"]
+    return await events.create(draft, created_by=ADMIN_ID, reminder_texts=reminder_texts(draft))
+
+
+Check = Callable[[AsyncSession], Awaitable[bool]]
+
+
+@asynccontextmanager
+async def reply_fails_once(
+    tester: BotTester, monkeypatch: pytest.MonkeyPatch, method: str, committed: Check, *, status: int = 502
+) -> AsyncIterator[None]:
+    """The first `method` request inside fails (502, or 429 with retry_after=1). When it is made,
+    `committed` must already see the change from another connection: the handler speaks only after
+    the commit. The sender retries, so the reply still arrives."""
+    seen: list[bool] = []
+    original = tester.session.make_request
+
+    async def make_request(bot: Any, request: Any, timeout: int | None = None) -> Any:
+        if type(request).__name__ == method and not seen:
+            async with tester.app.sessionmaker() as session:
+                seen.append(await committed(session))
+        return await original(bot, request, timeout)
+
+    monkeypatch.setattr(tester.session, "make_request", make_request)
+    if status == 429:
+        tester.session.fail_next(429, "Too Many Requests: retry after 1", method=method, retry_after=1)
+    else:
+        tester.session.fail_next(status, "Bad Gateway", method=method)
+    before = len(tester.session.requests)
+    yield
+    monkeypatch.setattr(tester.session, "make_request", original)
+    assert seen == [True], f"the change was not committed when {method} was sent"
+    assert not tester.session._errors, f"no {method} request took the injected error"
+    tries = [type(r).__name__ for r in tester.session.requests[before:]].count(method)
+    assert tries >= 2, f"{method} was not retried"
 
 
 # --- subscriptions and settings --------------------------------------------------------------
@@ -381,19 +415,53 @@ async def test_day_reminder_skipped_when_too_late(tester: BotTester) -> None:
 
 
 # --- report, privacy, CLI ------------------------------------------------------------------------------
-async def test_open_days_report_source_and_privacy(tester: BotTester) -> None:
+async def test_open_days_report_source(tester: BotTester) -> None:
+    await make_event(tester)
+    await tester.start_and_consent()
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("Пойду")
+    source = parts().report_sources["open_days"]
+    async with tester.app.database.read() as uow:
+        rows = await source(uow, ReportScope(utcnow(), utcnow() + timedelta(days=7), "sayansk"))
+        other = await source(uow, ReportScope(utcnow(), utcnow() + timedelta(days=7), "zima"))
+    assert rows == [{"title": "День открытых дверей", "date": rows[0]["date"], "signups": 1}]
+    assert rows[0]["date"].endswith("+08:00") and other == []
+
+
+async def test_data_owner_describes_in_plain_text_and_forgets(tester: BotTester) -> None:
+    event = await make_event(tester)
+    async with tester.db() as session:
+        await session.execute(update(Event).where(Event.id == event.id).values(title="Кружки <и> секции"))
+    await tester.start_and_consent()
+    await tester.send("/subscribe")
+    await tester.send("/events")
+    await tester.click("Кружки")
+    await tester.click("Пойду")
+    owner = parts().data_owner
+    assert owner is not None and owner.name == "announcements"
+    users: UserService = tester.app.services["users"]
+    user = await users.lookup(PARENT_ID)
+    async with tester.app.database.read() as uow:
+        lines = await owner.describe(uow, user, tester.app.content.current, tester.app.settings.tz)
+    assert lines[0] == "• Подписка на новости: включена"
+    assert lines[1].startswith("• Запись на мероприятие: Кружки <и> секции, ")  # plain text, not escaped
+    async with tester.app.database.write() as uow:
+        await owner.forget(uow, PARENT_ID, -77)
+    async with tester.db() as session:
+        assert await session.get(Subscription, PARENT_ID) is None
+        assert not (await session.scalars(select(EventSignup))).all()
+        assert await session.get(Event, event.id) is not None
+
+
+async def test_mydata_and_forget_cover_announcements(tester: BotTester) -> None:
+    """Needs `parts()` wired into the privacy service (create_app, by the lead)."""
     event = await make_event(tester)
     await tester.start_and_consent()
     await tester.send("/subscribe")
     await tester.send("/events")
     await tester.click("День открытых дверей")
     await tester.click("Пойду")
-    source = registered_sources()["open_days"]
-    async with tester.db() as session:
-        rows = await source(session, ReportScope(utcnow(), utcnow() + timedelta(days=7), "sayansk"))
-        other = await source(session, ReportScope(utcnow(), utcnow() + timedelta(days=7), "zima"))
-    assert rows == [{"title": "День открытых дверей", "date": rows[0]["date"], "signups": 1}]
-    assert rows[0]["date"].endswith("+08:00") and other == []
     mydata = texts(await tester.send("/mydata"))
     assert "Подписка на новости: включена" in mydata and "Запись на мероприятие" in mydata
     await tester.send("/forget")
@@ -545,3 +613,169 @@ async def test_an_event_signed_up_for_stays_listed_whatever_the_settings(tester:
         await session.execute(delete(EventSignup))
     sent = await tester.send("/events")
     assert "пока нет" in texts(sent) and "/subscribe" not in texts(sent)
+
+
+# --- commit, then speak: a failed reply neither loses the change nor the reply ----------------------
+async def test_subscribe_and_unsubscribe_survive_a_failed_reply(
+    tester: BotTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await tester.start_and_consent()
+
+    async def subscribed(session: AsyncSession) -> bool:
+        sub = await session.get(Subscription, PARENT_ID)
+        return sub is not None and sub.active
+
+    async with reply_fails_once(tester, monkeypatch, "SendMessage", subscribed):
+        sent = await tester.send("/subscribe")
+    assert "Вы подписаны" in texts(sent)
+
+    async def unsubscribed(session: AsyncSession) -> bool:
+        return not await subscribed(session)
+
+    async with reply_fails_once(tester, monkeypatch, "SendMessage", unsubscribed, status=429):
+        sent = await tester.send("/unsubscribe")
+    assert "отписались" in texts(sent)
+    async with tester.db() as session:
+        sub = await session.get(Subscription, PARENT_ID)
+        assert sub is not None and not sub.active
+    assert await kinds(tester) == [Kind.SUBSCRIBED, Kind.UNSUBSCRIBED]
+
+
+async def test_settings_survive_a_failed_reply(tester: BotTester, monkeypatch: pytest.MonkeyPatch) -> None:
+    await tester.start_and_consent()
+    await tester.send("/settings")
+    await tester.click("Возраст детей")
+
+    async def ages_saved(session: AsyncSession) -> bool:
+        user = await session.get(User, PARENT_ID)
+        return user is not None and user.child_ages == [7, 12]
+
+    async with reply_fails_once(tester, monkeypatch, "SendMessage", ages_saved):
+        sent = await tester.send("12, 7")
+    assert "Сохранено: 7, 12" in texts(sent) and "Возраст детей: 7, 12" in texts(sent)
+
+    await tester.click("Направленности")
+
+    async def direction_saved(session: AsyncSession) -> bool:
+        sub = await session.get(Subscription, PARENT_ID)
+        return sub is not None and sub.directions == ["tech"]
+
+    async with reply_fails_once(tester, monkeypatch, "EditMessageReplyMarkup", direction_saved):
+        await tester.click("техническая")
+    assert any(label == "✅ техническая" for label, _data, _url in tester.last().buttons)
+
+    await tester.click("Готово")
+    await tester.click("Муниципалитет")
+
+    async def moved(session: AsyncSession) -> bool:
+        user = await session.get(User, PARENT_ID)
+        return user is not None and user.municipality_id == "zima"
+
+    async with reply_fails_once(tester, monkeypatch, "AnswerCallbackQuery", moved, status=429):
+        sent = await tester.click("Зима")
+    assert "Муниципалитет: Зима" in tester.alerts()[-1] and "Муниципалитет: Зима" in texts(sent)
+    async with tester.db() as session:
+        user = await session.get(User, PARENT_ID)
+        sub = await session.get(Subscription, PARENT_ID)
+        assert user is not None and user.child_ages == [7, 12] and user.municipality_id == "zima"
+        assert sub is not None and sub.directions == ["tech"] and not sub.active
+
+
+async def test_event_sign_up_and_cancel_survive_a_failed_reply(
+    tester: BotTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = await make_event(tester, capacity=5)
+    await tester.start_and_consent()
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+
+    async def signed_up(session: AsyncSession) -> bool:
+        query = select(EventSignup.user_id).where(EventSignup.event_id == event.id)
+        rows = (await session.scalars(query)).all()
+        return list(rows) == [PARENT_ID]
+
+    async with reply_fails_once(tester, monkeypatch, "AnswerCallbackQuery", signed_up):
+        sent = await tester.click("Пойду")
+    assert "Вы записаны" in tester.alerts()[-1]
+    assert "свободно: 4" in sent[-1].text and "✅ Вы записаны" in sent[-1].text
+
+    async def cancelled(session: AsyncSession) -> bool:
+        return not (await session.scalars(select(EventSignup))).all()
+
+    async with reply_fails_once(tester, monkeypatch, "EditMessageText", cancelled, status=429):
+        sent = await tester.click("Отменить запись")
+    assert "Запись отменена" in tester.alerts()[-1] and "свободно: 5" in sent[-1].text
+    assert await kinds(tester) == [Kind.EVENT_SIGNUP, Kind.EVENT_SIGNUP_CANCELLED]
+
+
+async def test_event_creation_survives_a_failed_reply(
+    tester: BotTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    when = (utcnow() + timedelta(days=5)).astimezone(tester.app.settings.tz).strftime("%d.%m.%Y 11:00")
+    await tester.send("/event_new", user_id=ADMIN_ID)
+    for answer in ("День открытых дверей", when, "ул. Ленина, 1", "ДДТ «Радуга»"):
+        await tester.send(answer, user_id=ADMIN_ID)
+    await tester.click("Готово", user_id=ADMIN_ID)
+    await tester.click("родители", user_id=ADMIN_ID)
+    await tester.click("Саянск", user_id=ADMIN_ID)
+    await tester.click("Без ограничения", user_id=ADMIN_ID)
+    await tester.send("Покажем кружки", user_id=ADMIN_ID)
+    await tester.click("Без фото", user_id=ADMIN_ID)
+
+    async def published(session: AsyncSession) -> bool:
+        reminders = (await session.scalars(select(Broadcast).where(Broadcast.kind == "reminder"))).all()
+        return (await session.scalars(select(Event))).one_or_none() is not None and len(reminders) == 2
+
+    async with reply_fails_once(tester, monkeypatch, "SendMessage", published):
+        sent = await tester.click("Опубликовать", user_id=ADMIN_ID)
+    assert "опубликовано" in texts(sent)
+
+
+async def test_broadcast_creation_and_cancel_survive_a_failed_reply(
+    tester: BotTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with tester.db() as session:
+        await add_subscribers(session, [2001, 2002])
+    await compose(tester, "Родительское собрание в четверг")
+    await tester.click("Без фото", user_id=ADMIN_ID)
+    await tester.click("Всем подписчикам", user_id=ADMIN_ID)
+
+    async def recorded(session: AsyncSession) -> bool:
+        b = await session.scalar(select(Broadcast))
+        return b is not None and b.status == "scheduled" and b.text == "Родительское собрание в четверг"
+
+    async with reply_fails_once(tester, monkeypatch, "SendMessage", recorded):
+        sent = await tester.click("Отправить сейчас", user_id=ADMIN_ID)
+    assert "поставлена в очередь" in sent[-1].text
+    async with tester.db() as session:
+        b = (await session.scalars(select(Broadcast))).one()
+        # the worker edits the message the staff member was sent
+        assert (b.progress_chat_id, b.progress_message_id) == (ADMIN_ID, sent[-1].message_id)
+        assert b.created_by == ADMIN_ID and b.target == Target().to_json()
+
+    async def stopped(session: AsyncSession) -> bool:
+        b = await session.scalar(select(Broadcast))
+        return b is not None and b.status == "cancelled"
+
+    async with reply_fails_once(tester, monkeypatch, "AnswerCallbackQuery", stopped, status=429):
+        await tester.click("Остановить рассылку", user_id=ADMIN_ID)
+    assert "остановлена" in tester.alerts()[-1]
+    assert "неотправленные сообщения больше не уйдут" in tester.last(ADMIN_ID).text
+
+
+async def test_looking_writes_nothing(tester: BotTester) -> None:
+    """Screens that only show something take no write turn."""
+    await make_event(tester)
+    await tester.start_and_consent()
+    database = tester.app.database
+    before = database.writes
+    await tester.send("/settings")
+    await tester.click("Направленности")
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("В календарь")
+    await tester.send("/menu")
+    await tester.click("Подписка на новости")
+    await tester.send("/broadcasts", user_id=ADMIN_ID)
+    await tester.send("/signups", user_id=ADMIN_ID)
+    assert database.writes == before

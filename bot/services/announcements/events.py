@@ -1,21 +1,51 @@
-"""Open days and other events: creation with reminders, sign-ups, .ics, the report source."""
+"""Open days and other events: creation with reminders, sign-ups, the .ics file, the report source.
+
+Each method of `EventService` is one short unit of work; writes commit before the method
+returns, and the handler speaks only afterwards.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.directions import Direction
-from bot.html import escape
-from bot.services.activity import Kind, record
-from bot.services.announcements.subscriptions import Target
-from bot.services.report_sources import ReportScope
+from bot.services.plugins import ReportScope
+from bot.services.users import UserRecord
+from bot.settings import Settings
 from db.base import utcnow
-from db.models import Broadcast, Event, EventSignup, Subscription, User
+from db.repositories.activity import ActivityRepo, Kind
+from db.repositories.announcements import (
+    BroadcastRepo,
+    EventRecord,
+    EventRepo,
+    SignupRecord,
+    SubscriptionRepo,
+    Target,
+)
+from db.uow import Database, UnitOfWork
+
+__all__ = [
+    "AUDIENCES",
+    "EVENT_LENGTH",
+    "REMINDERS",
+    "EventCard",
+    "EventDraft",
+    "EventInPast",
+    "EventListing",
+    "EventRecord",
+    "EventService",
+    "EventSignups",
+    "SignupError",
+    "SignupRecord",
+    "SignupResult",
+    "ics_bytes",
+    "local",
+    "open_days_source",
+    "when_text",
+]
 
 AUDIENCES: dict[str, str] = {
     "parents": "родители",
@@ -29,6 +59,10 @@ EVENT_LENGTH = timedelta(hours=2)  # for the calendar entry; events have no end 
 
 class SignupError(Exception):
     """A sign-up that cannot be made; the text is for the parent."""
+
+
+class EventInPast(Exception):
+    """The event's start has passed while the staff member was filling in the form."""
 
 
 @dataclass(frozen=True)
@@ -46,177 +80,190 @@ class EventDraft:
     photo_file_id: str | None = None
 
 
+@dataclass(frozen=True)
+class EventCard:
+    event: EventRecord
+    taken: int
+    signed_up: bool
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    event: EventRecord
+    changed: bool  # False: already signed up (or, cancelling, was not)
+    signed_up: bool  # the state now
+    taken: int  # sign-ups now
+
+
+@dataclass(frozen=True)
+class EventListing:
+    """Upcoming events for one person, and whether they get the announcements."""
+
+    events: tuple[EventRecord, ...]
+    subscribed: bool
+
+
+@dataclass(frozen=True)
+class EventSignups:
+    event: EventRecord
+    signups: tuple[SignupRecord, ...]
+
+
 def local(dt: datetime, tz_name: str) -> datetime:
     return dt.astimezone(ZoneInfo(tz_name))
 
 
-def when_text(event: Event) -> str:
+def when_text(event: EventRecord | EventDraft) -> str:
+    """«25.08.2026 в 18:00» in the event's own time zone (plain text)."""
     return local(event.starts_at, event.timezone).strftime("%d.%m.%Y в %H:%M")
 
 
-def reminder_text(event: Event, which: str) -> str:
-    start = local(event.starts_at, event.timezone)
-    lead = "завтра" if which == "day" else "через два часа"
-    return (
-        f"⏰ <b>Напоминание</b>: {lead}, {start.strftime('%d.%m.%Y')} в {start.strftime('%H:%M')}, — "
-        f"«{escape(event.title)}».\n📍 {escape(event.place)}\n🏫 {escape(event.organisation)}\n\n"
-        "Вы записались на это мероприятие. Если планы изменились, отмените запись кнопкой ниже."
-    )
+class EventService:
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
 
-
-async def create_event(session: AsyncSession, draft: EventDraft, created_by: int | None) -> Event:
-    """Record the event and its two reminders (each unique by its key)."""
-    now = utcnow()
-    event = Event(
-        municipality_id=draft.municipality_id,
-        title=draft.title,
-        starts_at=draft.starts_at,
-        timezone=draft.timezone,
-        place=draft.place,
-        organisation=draft.organisation,
-        directions=list(draft.directions),
-        audience=draft.audience,
-        capacity=draft.capacity,
-        description=draft.description,
-        photo_file_id=draft.photo_file_id,
-        created_by=created_by,
-        created_at=now,
-    )
-    session.add(event)
-    await session.flush()
-    for which, before in REMINDERS:
-        due = event.starts_at - before
-        if due <= now:
-            continue  # created too late for this reminder
-        session.add(
-            Broadcast(
-                kind="reminder",
-                status="scheduled",
-                text=reminder_text(event, which),
-                target=Target(event_id=event.id).to_json(),
-                event_id=event.id,
-                dedup_key=f"event:{event.id}:{which}",
-                scheduled_at=due,
-                created_by=None,
-                created_at=now,
-                total=0,
+    # --- staff ----------------------------------------------------------------------------
+    async def create(
+        self, draft: EventDraft, *, created_by: int | None, reminder_texts: Mapping[str, str]
+    ) -> EventRecord:
+        """Record the event and its reminders (`reminder_texts` by the names in REMINDERS; each
+        reminder is unique by its key, and one already due when the event is created is left out).
+        EventInPast when the start has passed."""
+        now = utcnow()
+        if draft.starts_at <= now:
+            raise EventInPast
+        async with self.database.write() as uow:
+            event = await uow.repo(EventRepo).add(
+                municipality_id=draft.municipality_id,
+                title=draft.title,
+                starts_at=draft.starts_at,
+                timezone=draft.timezone,
+                place=draft.place,
+                organisation=draft.organisation,
+                directions=draft.directions,
+                audience=draft.audience,
+                capacity=draft.capacity,
+                description=draft.description,
+                photo_file_id=draft.photo_file_id,
+                created_by=created_by,
+                now=now,
             )
-        )
-    await session.flush()
-    return event
+            for which, before in REMINDERS:
+                due = event.starts_at - before
+                if due <= now:
+                    continue  # created too late for this reminder
+                await uow.repo(BroadcastRepo).add(
+                    kind="reminder",
+                    text=reminder_texts[which],
+                    target=Target(event_id=event.id),
+                    scheduled_at=due,
+                    created_by=None,
+                    now=now,
+                    dedup_key=f"event:{event.id}:{which}",
+                )
+        return event
+
+    async def upcoming_with_counts(self, limit: int = 20) -> list[tuple[EventRecord, int]]:
+        """Future events of every municipality with their sign-up counts (for staff)."""
+        async with self.database.read() as uow:
+            repo = uow.repo(EventRepo)
+            events = await repo.upcoming(utcnow(), limit=limit)
+            taken = await repo.signup_counts(e.id for e in events)
+        return [(e, taken.get(e.id, 0)) for e in events]
+
+    async def upcoming(self, limit: int = 20) -> list[EventRecord]:
+        """Future events of every municipality (for staff)."""
+        async with self.database.read() as uow:
+            events = await uow.repo(EventRepo).upcoming(utcnow(), limit=limit)
+        return events
+
+    async def signups(self, event_id: int) -> EventSignups | None:
+        async with self.database.read() as uow:
+            repo = uow.repo(EventRepo)
+            event = await repo.get(event_id)
+            rows = await repo.signups(event_id) if event is not None else []
+        return EventSignups(event, tuple(rows)) if event is not None else None
+
+    # --- parents --------------------------------------------------------------------------
+    async def listing(self, user: UserRecord, *, limit: int = 10) -> EventListing:
+        """Future events, filtered by the person's municipality and направленности; the events
+        they signed up for are always listed (their card is where the sign-up is cancelled)."""
+        async with self.database.read() as uow:
+            repo = uow.repo(EventRepo)
+            signed = await repo.signed_event_ids(user.id)
+            events = await repo.upcoming(utcnow(), municipality_id=user.municipality_id, also=signed)
+            sub = await uow.repo(SubscriptionRepo).get(user.id)
+        wanted = set(sub.directions) if sub is not None else set()
+        if wanted:
+            events = [e for e in events if e.id in signed or not e.directions or wanted & set(e.directions)]
+        return EventListing(tuple(events[:limit]), sub is not None and sub.active)
+
+    async def get(self, event_id: int) -> EventRecord | None:
+        async with self.database.read() as uow:
+            event = await uow.repo(EventRepo).get(event_id)
+        return event
+
+    async def card(self, event_id: int, user_id: int) -> EventCard | None:
+        async with self.database.read() as uow:
+            repo = uow.repo(EventRepo)
+            event = await repo.get(event_id)
+            if event is None:
+                return None
+            taken = await repo.signup_count(event_id)
+            signed = await repo.is_signed_up(event_id, user_id)
+        return EventCard(event, taken, signed)
+
+    async def ics(self, event_id: int) -> bytes | None:
+        """The calendar file of the event, or None when there is no such event."""
+        event = await self.get(event_id)
+        return ics_bytes(event) if event is not None else None
+
+    async def sign_up(self, event_id: int, user: UserRecord) -> SignupResult | None:
+        """Sign up (changed=False when already signed up); None when there is no such event.
+        SignupError when the event is full or past."""
+        async with self.database.write() as uow:
+            repo = uow.repo(EventRepo)
+            event = await repo.get(event_id)
+            if event is None:
+                return None
+            if event.starts_at <= utcnow():
+                raise SignupError("Это мероприятие уже прошло.")
+            changed = not await repo.is_signed_up(event_id, user.id)
+            if changed:
+                if event.capacity is not None:
+                    await repo.lock(event_id)
+                    if await repo.signup_count(event_id) >= event.capacity:
+                        raise SignupError("К сожалению, все места уже заняты.")
+                await repo.add_signup(event_id, user.id, utcnow())
+                if event.capacity is not None and await repo.signup_count(event_id) > event.capacity:
+                    # someone took the last place at the same moment; raising rolls the sign-up back
+                    raise SignupError("К сожалению, последнее место только что заняли.")
+                await uow.repo(ActivityRepo).record(
+                    Kind.EVENT_SIGNUP, user_id=user.id, municipality_id=event.municipality_id,
+                    topic=event.title, ref=str(event.id),
+                )  # fmt: skip
+            taken = await repo.signup_count(event_id)
+        return SignupResult(event, changed, True, taken)
+
+    async def cancel_signup(self, event_id: int, user: UserRecord) -> SignupResult | None:
+        """Cancel the sign-up (changed=False when there was none); None when there is no such event."""
+        async with self.database.write() as uow:
+            repo = uow.repo(EventRepo)
+            event = await repo.get(event_id)
+            if event is None:
+                return None
+            changed = await repo.remove_signup(event_id, user.id)
+            if changed:
+                await uow.repo(ActivityRepo).record(
+                    Kind.EVENT_SIGNUP_CANCELLED, user_id=user.id, municipality_id=event.municipality_id,
+                    topic=event.title, ref=str(event.id),
+                )  # fmt: skip
+            taken = await repo.signup_count(event_id)
+        return SignupResult(event, changed, False, taken)
 
 
-async def signup_count(session: AsyncSession, event_id: int) -> int:
-    return int(await session.scalar(select(func.count()).where(EventSignup.event_id == event_id)) or 0)
-
-
-async def signup_counts(session: AsyncSession, event_ids: list[int]) -> dict[int, int]:
-    """Sign-ups per event in one query; events nobody signed up for are absent."""
-    rows = await session.execute(
-        select(EventSignup.event_id, func.count())
-        .where(EventSignup.event_id.in_(event_ids))
-        .group_by(EventSignup.event_id)
-    )
-    return {int(event_id): int(n) for event_id, n in rows}
-
-
-async def is_signed_up(session: AsyncSession, event_id: int, user_id: int) -> bool:
-    found = await session.scalar(
-        select(EventSignup.id).where(EventSignup.event_id == event_id, EventSignup.user_id == user_id)
-    )
-    return found is not None
-
-
-async def upcoming_events(session: AsyncSession, user: User | None, *, limit: int = 10) -> list[Event]:
-    """Future events, filtered by the user's municipality and направленности; the events the
-    user signed up for are always listed (their card is where the sign-up is cancelled)."""
-    query = select(Event).where(Event.starts_at > utcnow()).order_by(Event.starts_at, Event.id)
-    if user is None:
-        return list(await session.scalars(query.limit(limit)))
-    signed = set(await session.scalars(select(EventSignup.event_id).where(EventSignup.user_id == user.id)))
-    if user.municipality_id:
-        query = query.where(
-            (Event.municipality_id == user.municipality_id)
-            | (Event.municipality_id.is_(None))
-            | Event.id.in_(signed)
-        )
-    events = list(await session.scalars(query))
-    sub = await session.get(Subscription, user.id)
-    wanted = set(sub.directions) if sub is not None else set()
-    if wanted:
-        events = [e for e in events if e.id in signed or not e.directions or wanted & set(e.directions)]
-    return events[:limit]
-
-
-async def sign_up(session: AsyncSession, event: Event, user: User) -> bool:
-    """Sign up; False when already signed up. SignupError when full or past."""
-    if event.starts_at <= utcnow():
-        raise SignupError("Это мероприятие уже прошло.")
-    if await is_signed_up(session, event.id, user.id):
-        return False
-    if event.capacity is not None:
-        # Serialise sign-ups for one event on PostgreSQL (a row lock until commit);
-        # SQLite already serialises writers, and its dialect leaves FOR UPDATE out.
-        await session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
-    if event.capacity is not None and await signup_count(session, event.id) >= event.capacity:
-        raise SignupError("К сожалению, все места уже заняты.")
-    signup = EventSignup(event_id=event.id, user_id=user.id, created_at=utcnow())
-    session.add(signup)
-    await session.flush()
-    if event.capacity is not None and await signup_count(session, event.id) > event.capacity:
-        await session.delete(signup)  # someone took the last place at the same moment
-        await session.flush()
-        raise SignupError("К сожалению, последнее место только что заняли.")
-    await record(
-        session, Kind.EVENT_SIGNUP, user_id=user.id, municipality_id=event.municipality_id,
-        topic=event.title, ref=str(event.id),
-    )  # fmt: skip
-    return True
-
-
-async def cancel_signup(session: AsyncSession, event: Event, user: User) -> bool:
-    signup = await session.scalar(
-        select(EventSignup).where(EventSignup.event_id == event.id, EventSignup.user_id == user.id)
-    )
-    if signup is None:
-        return False
-    await session.delete(signup)
-    await record(
-        session, Kind.EVENT_SIGNUP_CANCELLED, user_id=user.id, municipality_id=event.municipality_id,
-        topic=event.title, ref=str(event.id),
-    )  # fmt: skip
-    return True
-
-
-async def signups(session: AsyncSession, event_id: int) -> list[EventSignup]:
-    rows = await session.scalars(
-        select(EventSignup).where(EventSignup.event_id == event_id).order_by(EventSignup.created_at)
-    )
-    return list(rows)
-
-
-def event_card(event: Event, taken: int, signed_up: bool = False) -> str:
-    dirs = [d.title for d in Direction if d.code in event.directions]
-    lines = [
-        f"<b>{escape(event.title)}</b>",
-        f"🗓 {when_text(event)}",
-        f"📍 {escape(event.place)}",
-        f"🏫 {escape(event.organisation)}",
-        f"👥 Для кого: {AUDIENCES.get(event.audience, escape(event.audience))}",
-    ]
-    if dirs:
-        lines.append("🧭 Направленность: " + ", ".join(dirs))
-    if event.capacity is not None:
-        lines.append(f"🎟 Мест: {event.capacity}, свободно: {max(event.capacity - taken, 0)}")
-    if event.description:
-        lines.append("")
-        lines.append(escape(event.description))
-    if signed_up:
-        lines.append("\n✅ Вы записаны.")
-    return "\n".join(lines)
-
-
-def ics_bytes(event: Event) -> bytes:
+def ics_bytes(event: EventRecord) -> bytes:
     """A calendar file with one event and a reminder two hours before."""
     from icalendar import Alarm, Calendar
     from icalendar import Event as IcsEvent
@@ -243,21 +290,20 @@ def ics_bytes(event: Event) -> bytes:
     return data
 
 
-async def open_days_source(session: AsyncSession, scope: ReportScope) -> list[dict[str, object]]:
+async def open_days_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[str, Any]]:
     """Report figures: events held in the period with their sign-up counts."""
-    count = select(func.count()).where(EventSignup.event_id == Event.id).correlate(Event).scalar_subquery()
-    query = (
-        select(Event, count)
-        .where(Event.starts_at >= scope.start, Event.starts_at < scope.end)
-        .order_by(Event.starts_at, Event.id)
-    )
-    if scope.municipality_id is not None:
-        query = query.where(Event.municipality_id == scope.municipality_id)
+    held = await uow.repo(EventRepo).held(scope.start, scope.end, scope.municipality_id)
     return [
-        {
-            "title": event.title,
-            "date": local(event.starts_at, event.timezone).isoformat(),
-            "signups": int(n or 0),
-        }
-        for event, n in await session.execute(query)
+        {"title": event.title, "date": local(event.starts_at, event.timezone).isoformat(), "signups": n}
+        for event, n in held
     ]
+
+
+def __getattr__(name: str) -> Any:
+    """`create_event(session, ...)` and `sign_up(session, event, user)` of before, for code not yet
+    moved to EventService (tests/test_integration.py); see `legacy`."""
+    if name in {"create_event", "sign_up"}:
+        from bot.services.announcements import legacy
+
+        return getattr(legacy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

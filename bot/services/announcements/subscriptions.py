@@ -1,65 +1,63 @@
-"""Subscriptions and the recipients of a broadcast segment."""
+"""Subscriptions and a parent's settings: announcements on or off, направленности, children's
+ages, the municipality.
+
+Each method of `SubscriptionService` is one short unit of work that commits before it
+returns; the handler speaks only afterwards.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.directions import Direction
-from bot.services.activity import Kind, record
+from bot.services.users import UserRecord
+from bot.settings import Settings
 from db.base import utcnow
-from db.models import EventSignup, Subscription, User
+from db.repositories.activity import ActivityRepo, Kind
+from db.repositories.announcements import SubscriptionRecord, SubscriptionRepo, Target, recipients
+from db.repositories.users import UserRepo
+from db.uow import Database
+
+__all__ = [
+    "MAX_AGE",
+    "MAX_CHILDREN",
+    "MIN_AGE",
+    "PersonalSettings",
+    "SubscriptionChange",
+    "SubscriptionService",
+    "SubscriptionState",
+    "Target",
+    "parse_ages",
+    "recipients",
+]
 
 MIN_AGE = 5
 MAX_AGE = 18
 MAX_CHILDREN = 8
 
 
-async def get_subscription(session: AsyncSession, user_id: int) -> Subscription | None:
-    return await session.get(Subscription, user_id)
+@dataclass(frozen=True)
+class SubscriptionState:
+    active: bool = False
+    directions: tuple[str, ...] = ()  # Direction codes in Direction order; empty: all
+
+    @classmethod
+    def of(cls, record: SubscriptionRecord | None) -> SubscriptionState:
+        return cls(record.active, record.directions) if record is not None else cls()
 
 
-async def subscribe(session: AsyncSession, user: User) -> bool:
-    """Turn announcements on; False when they already were."""
-    sub = await session.get(Subscription, user.id)
-    if sub is not None and sub.active:
-        return False
-    if sub is None:
-        session.add(Subscription(user_id=user.id, active=True, directions=[], updated_at=utcnow()))
-    else:
-        sub.active = True
-        sub.updated_at = utcnow()
-    await record(session, Kind.SUBSCRIBED, user_id=user.id, municipality_id=user.municipality_id)
-    return True
+@dataclass(frozen=True)
+class PersonalSettings:
+    """What the settings screen shows: the person and their subscription."""
+
+    user: UserRecord
+    subscription: SubscriptionState
 
 
-async def unsubscribe(session: AsyncSession, user: User) -> bool:
-    """Turn announcements off (filters are kept); False when they were not on."""
-    sub = await session.get(Subscription, user.id)
-    if sub is None or not sub.active:
-        return False
-    sub.active = False
-    sub.updated_at = utcnow()
-    await record(session, Kind.UNSUBSCRIBED, user_id=user.id, municipality_id=user.municipality_id)
-    return True
-
-
-async def toggle_direction(session: AsyncSession, user: User, direction: Direction) -> list[str]:
-    sub = await session.get(Subscription, user.id)
-    if sub is None:
-        sub = Subscription(user_id=user.id, active=False, directions=[], updated_at=utcnow())
-        session.add(sub)
-    codes = list(sub.directions)
-    if direction.code in codes:
-        codes.remove(direction.code)
-    else:
-        codes.append(direction.code)
-    sub.directions = [d.code for d in Direction if d.code in codes]
-    sub.updated_at = utcnow()
-    return sub.directions
+@dataclass(frozen=True)
+class SubscriptionChange:
+    changed: bool  # False: it already was so
+    settings: PersonalSettings
 
 
 def parse_ages(text: str) -> list[int]:
@@ -88,72 +86,70 @@ def parse_ages(text: str) -> list[int]:
     return sorted(ages)
 
 
-@dataclass(frozen=True)
-class Target:
-    """Who a broadcast goes to; empty lists mean «any»."""
+class SubscriptionService:
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
 
-    directions: tuple[str, ...] = ()
-    ages: tuple[int, ...] = ()
-    municipality: str | None = None
-    event_id: int | None = None
+    async def state(self, user_id: int) -> SubscriptionState:
+        async with self.database.read() as uow:
+            record = await uow.repo(SubscriptionRepo).get(user_id)
+        return SubscriptionState.of(record)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "directions": list(self.directions),
-            "ages": list(self.ages),
-            "municipality": self.municipality,
-            "event_id": self.event_id,
-        }
+    async def settings_of(self, user: UserRecord) -> PersonalSettings:
+        """The settings screen of `user` (read only)."""
+        return PersonalSettings(user, await self.state(user.id))
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Target:
-        return cls(
-            directions=tuple(str(d) for d in data.get("directions") or ()),
-            ages=tuple(int(a) for a in data.get("ages") or ()),
-            municipality=data.get("municipality"),
-            event_id=int(data["event_id"]) if data.get("event_id") is not None else None,
-        )
+    async def subscribe(self, user: UserRecord) -> SubscriptionChange:
+        """Turn announcements on (the filters are kept)."""
+        return await self._switch(user, True)
 
-    def describe(self, municipality_names: dict[str, str] | None = None) -> str:
-        if self.event_id is not None:
-            return f"записавшиеся на мероприятие №{self.event_id}"
-        parts: list[str] = []
-        if self.directions:
-            titles = [d.title for d in Direction if d.code in self.directions]
-            parts.append("направленность: " + ", ".join(titles))
-        if self.ages:
-            parts.append("возраст детей: " + ", ".join(str(a) for a in self.ages))
-        if self.municipality:
-            names = municipality_names or {}
-            parts.append("муниципалитет: " + names.get(self.municipality, self.municipality))
-        return "все подписчики" + (" (" + "; ".join(parts) + ")" if parts else "")
+    async def unsubscribe(self, user: UserRecord) -> SubscriptionChange:
+        """Turn announcements off (the filters are kept)."""
+        return await self._switch(user, False)
 
+    async def _switch(self, user: UserRecord, active: bool) -> SubscriptionChange:
+        async with self.database.write() as uow:
+            repo = uow.repo(SubscriptionRepo)
+            changed = await repo.set_active(user.id, active, utcnow())
+            if changed:
+                await uow.repo(ActivityRepo).record(
+                    Kind.SUBSCRIBED if active else Kind.UNSUBSCRIBED,
+                    user_id=user.id,
+                    municipality_id=user.municipality_id,
+                )
+            state = SubscriptionState.of(await repo.get(user.id))
+        return SubscriptionChange(changed, PersonalSettings(user, state))
 
-async def recipients(session: AsyncSession, target: Target) -> list[int]:
-    """Telegram ids the segment reaches now, in a stable order."""
-    if target.event_id is not None:
-        rows = await session.execute(
-            select(EventSignup.user_id)
-            .join(User, User.id == EventSignup.user_id)
-            .where(EventSignup.event_id == target.event_id, User.is_active.is_(True))
-            .order_by(EventSignup.user_id)
-        )
-        return [r[0] for r in rows]
-    query = (
-        select(User.id, User.child_ages, Subscription.directions)
-        .join(Subscription, Subscription.user_id == User.id)
-        .where(Subscription.active.is_(True), User.is_active.is_(True), User.consent_at.is_not(None))
-        .order_by(User.id)
-    )
-    if target.municipality:
-        query = query.where(User.municipality_id == target.municipality)
-    wanted_dirs = set(target.directions)
-    wanted_ages = set(target.ages)
-    result: list[int] = []
-    for user_id, ages, directions in await session.execute(query):
-        if wanted_dirs and directions and not wanted_dirs & set(directions):
-            continue
-        if wanted_ages and not wanted_ages & set(ages or ()):
-            continue
-        result.append(int(user_id))
-    return result
+    async def toggle_direction(self, user_id: int, direction: Direction) -> SubscriptionState:
+        """Add the направленность to the filter, or take it out if it was there."""
+        async with self.database.write() as uow:
+            repo = uow.repo(SubscriptionRepo)
+            current = await repo.get(user_id)
+            codes = set(current.directions) if current is not None else set()
+            codes ^= {direction.code}
+            await repo.set_directions(user_id, [d.code for d in Direction if d.code in codes], utcnow())
+            state = SubscriptionState.of(await repo.get(user_id))
+        return state
+
+    async def set_child_ages(self, user_id: int, ages: list[int]) -> PersonalSettings:
+        """Children's ages (an empty list clears them); the settings as they are now."""
+        async with self.database.write() as uow:
+            users = uow.repo(UserRepo)
+            await users.set_child_ages(user_id, sorted(ages))
+            settings = await self._settings(users, uow.repo(SubscriptionRepo), user_id)
+        return settings
+
+    async def choose_municipality(self, user_id: int, municipality_id: str) -> PersonalSettings:
+        """The municipality (the caller checks it exists in the content)."""
+        async with self.database.write() as uow:
+            users = uow.repo(UserRepo)
+            await users.set_municipality(user_id, municipality_id)
+            settings = await self._settings(users, uow.repo(SubscriptionRepo), user_id)
+        return settings
+
+    @staticmethod
+    async def _settings(users: UserRepo, subscriptions: SubscriptionRepo, user_id: int) -> PersonalSettings:
+        user = await users.get(user_id)
+        assert user is not None  # just written
+        return PersonalSettings(user, SubscriptionState.of(await subscriptions.get(user_id)))
