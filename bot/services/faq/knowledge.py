@@ -14,13 +14,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.content import (
-    PLACEHOLDERS,
     Content,
     ContentError,
     ContentProblem,
-    placeholders_in,
     read_yaml,
     render,
+    template_problems,
 )
 from bot.html import html_errors, visible_length
 
@@ -107,11 +106,7 @@ class KnowledgeBase:
 
 
 def _check_template(text: str, where: str) -> list[str]:
-    try:
-        unknown = placeholders_in(text) - set(PLACEHOLDERS)
-    except ValueError as exc:
-        return [f"{where}: bad placeholder braces: {exc}"]
-    return [f"{where}: unknown placeholder(s): {sorted(unknown)}"] if unknown else []
+    return [f"{where}: {reason}" for reason in template_problems(text)]
 
 
 def validate_entry(entry: FaqEntry, content: Content) -> list[str]:
