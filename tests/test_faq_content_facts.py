@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import ContentError, Nominal, load_content, render, template_problems
+from bot.cli import main as cli_main
+from bot.content import CHOICES, Content, ContentError, Nominal, load_content, render, template_problems
+from bot.html import html_errors, visible_length
+from bot.services.faq.knowledge import ANSWER_LIMIT, KnowledgeBase, money_words, render_checks
 from bot.settings import PROJECT_ROOT
 
 CONTENT = PROJECT_ROOT / "content"
@@ -162,3 +165,134 @@ def test_ui_texts_may_use_choices(content_copy: Path) -> None:
     assert "в рублях" in content.text("menu", "sayansk") and "в часах" in content.text("menu", "zima")
     _edit(content_copy / "texts.yaml", "{unit:в рублях|в часах}", "{unit:в рублях}")
     assert "texts.yaml: menu: {unit:…|…} needs exactly two variants" in _problems(content_copy)
+
+
+# --- every answer, rendered for every municipality ---------------------------------------
+
+
+def _knowledge_base() -> tuple[Content, KnowledgeBase]:
+    content = load_content(CONTENT)
+    return content, content.section("faq")
+
+
+def test_every_answer_renders_for_every_municipality_within_the_rules() -> None:
+    content, kb = _knowledge_base()
+    checks = render_checks(content)
+    assert [c.label for c in checks[: len(content.municipalities)]] == [
+        f"municipality {m}" for m in content.municipalities
+    ]
+    assert len(checks) == 2 ** len(CHOICES), "every combination of settings is rendered"
+    assert any(c.hours for c in checks) and not all(c.hours for c in checks)
+    for entry in kb:
+        assert template_problems(entry.answer) == [], entry.id
+        for check in checks:
+            rendered = entry.render_answer(check.values)
+            where = f"{entry.id} ({check.label})"
+            assert "{" not in rendered and "}" not in rendered, where
+            assert html_errors(rendered) == [], where
+            assert visible_length(rendered) <= ANSWER_LIMIT, where
+            if check.hours:
+                assert money_words(rendered) == [], where
+                assert money_words(entry.title) == [], where
+
+
+def test_hours_and_money_municipalities_read_differently() -> None:
+    content, kb = _knowledge_base()
+    sayansk, zima = (
+        content.municipality("sayansk").placeholders(),
+        content.municipality("zima").placeholders(),
+    )
+    balance = kb.get("certificate-balance")
+    assert balance is not None
+    assert "72 часа в год" in balance.render_answer(zima) and "часы, закреплённые" in balance.render_answer(
+        zima
+    )
+    assert "8 000 руб. в год" in balance.render_answer(sayansk)
+    assert "сумма, закреплённая" in balance.render_answer(sayansk)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Номинал — 8 000 руб. в год, то есть 8000 рублей", ["руб.", "рублей"]),
+        ("500 ₽ за занятие", ["₽"]),
+        ("Деньги спишут, денег не вернут, денежный остаток", ["Деньги", "денег", "денежный"]),
+        ("<b>Сумма</b> резерва", ["Сумма"]),
+        ("средства сертификата", ["средства сертификата"]),
+        ("Если программа дороже номинала или дешевле остатка", ["дороже номинала", "дешевле остатка"]),
+        ("оплатить номиналом; номиналом оплачиваются", ["оплатить номиналом", "номиналом оплачиваются"]),
+    ],
+)
+def test_money_words_are_found(text: str, words: list[str]) -> None:
+    assert money_words(text) == words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Отметка «Доступна оплата сертификатом»",
+        "Сайты недоступны с зарубежных адресов",
+        "СНИЛС проверяется по контрольному числу",
+        "Платные программы оплачивают родители; 72 часа в год",
+        "Часы номинала резервируются и списываются помесячно",
+    ],
+)
+def test_words_that_are_not_about_money_pass(text: str) -> None:
+    assert money_words(text) == []
+
+
+def test_a_money_word_for_an_hours_nominal_is_refused(
+    content_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _edit(
+        content_copy / "faq" / "certificate.yaml",
+        "Сколько осталось от номинала, видно",
+        "Сколько осталось рублей, видно",
+    )
+    _edit(
+        content_copy / "faq" / "certificate.yaml",
+        "title: Сертификаты с номиналом закончились",
+        "title: Деньги закончились",
+    )
+    problems = _problems(content_copy)
+    expected = (
+        "faq/certificate.yaml: certificate-balance: answer: money words ['рублей'] where the номинал is in"
+    )
+    assert expected in problems
+    assert "(municipality zima)" in problems
+    assert "certificate-funds-out: title: money words ['Деньги']" in problems
+    assert cli_main(["content", "check", "--dir", str(content_copy)]) == 1
+    assert "money words ['рублей']" in capsys.readouterr().err
+
+
+def test_hours_variants_are_checked_even_where_no_municipality_counts_hours(content_copy: Path) -> None:
+    path = content_copy / "municipalities.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("  - id: zima")], encoding="utf-8")  # only Саянск, in roubles
+    assert load_content(content_copy).municipality().placeholders()["unit"] == "money"
+    _edit(
+        content_copy / "faq" / "certificate.yaml",
+        "|сколько часов ещё можно использовать на программы.}",
+        "|сколько денег ещё осталось.}",
+    )
+    problems = _problems(content_copy)
+    expected = (
+        "certificate-balance: answer: money words ['денег'] where the номинал is in hours (settings unit=h"
+    )
+    assert expected in problems
+
+
+def test_a_variant_too_long_for_the_limit_is_refused(content_copy: Path) -> None:
+    _edit(
+        content_copy / "faq" / "certificate.yaml",
+        "|Получите сертификат на новый период:",
+        "|" + "очень " * 200 + ":",
+    )
+    assert "certificate-nominal-reset: answer:" in _problems(content_copy)
+    assert "issued=per_period" in _problems(content_copy)
+
+
+def test_content_check_says_what_it_rendered(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["content", "check", "--dir", str(CONTENT)]) == 0
+    out = capsys.readouterr().out
+    assert "every answer rendered for 2 municipalities and 14 other combinations of settings" in out

@@ -7,6 +7,8 @@ failed /reload keeps the previous knowledge base live.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.content import (
+    CHOICES,
     Content,
     ContentError,
     ContentProblem,
@@ -21,7 +24,7 @@ from bot.content import (
     render,
     template_problems,
 )
-from bot.html import html_errors, visible_length
+from bot.html import html_errors, strip_tags, visible_length
 
 FAQ_DIR = "faq"
 ANSWER_LIMIT = 1200  # characters after rendering, for every municipality
@@ -90,6 +93,7 @@ class KnowledgeBase:
 
     entries: tuple[FaqEntry, ...]
     outside: tuple[str, ...] = ()
+    checked_with: tuple[str, ...] = ()  # labels of the RenderChecks every answer passed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
@@ -100,6 +104,15 @@ class KnowledgeBase:
     def __iter__(self) -> Iterator[FaqEntry]:
         return iter(self.entries)
 
+    def summary(self) -> str:
+        """For `mocbot content check`: how many entries and what they were rendered for."""
+        shipped = sum(label.startswith("municipality ") for label in self.checked_with)
+        others = len(self.checked_with) - shipped
+        return (
+            f"{len(self)} (every answer rendered for {shipped} municipalities "
+            f"and {others} other combinations of settings)"
+        )
+
     def get(self, entry_id: str) -> FaqEntry | None:
         by_id: dict[str, FaqEntry] = object.__getattribute__(self, "_by_id")
         return by_id.get(entry_id)
@@ -109,8 +122,65 @@ def _check_template(text: str, where: str) -> list[str]:
     return [f"{where}: {reason}" for reason in template_problems(text)]
 
 
-def validate_entry(entry: FaqEntry, content: Content) -> list[str]:
-    """Reasons this entry is not acceptable (placeholders, HTML, length per municipality)."""
+# Words that speak of money. None may appear in an answer or a title shown where the
+# номинал is counted in hours: there it is hours of classes, not a sum (issue 13).
+# «Оплата сертификатом» stays: it is the Navigator's own label in both kinds of regions.
+MONEY_WORDS = re.compile(
+    r"\bруб(?:л\w*|\.|\b)"  # руб., рубль, рублей
+    r"|₽"
+    r"|\bден(?:ьг|ег|еж)\w*"  # деньги, денег, денежный
+    r"|\bсумм\w*"  # сумма, суммы
+    r"|\bсредств\w*\s+сертификат\w*"  # средства сертификата
+    r"|\b(?:дороже|дешевле)\s+(?:номинал|остат)\w*"  # дороже номинала, дешевле остатка
+    r"|\bопла[тч]\w*\s+номинал\w*"  # оплатить номиналом, оплачивается номиналом
+    r"|\bноминал\w*\s+опла[тч]\w*",  # номиналом оплачиваются
+    re.IGNORECASE,
+)
+# Values for the setting combinations no shipped municipality has (so both variants of
+# every choice are checked): a номинал of each unit and enrolment periods.
+_SAMPLE_NOMINAL = {"money": "10 000,00 руб. в календарный год", "hours": "144 часа в календарный год"}
+_SAMPLE_ENROLLMENT = "основной набор — с 20 августа по 30 сентября, дополнительный — с 10 по 31 января"
+
+
+def money_words(text: str) -> list[str]:
+    """The money words in a Telegram HTML text, in order of appearance (empty when none)."""
+    return list(dict.fromkeys(m.group(0) for m in MONEY_WORDS.finditer(strip_tags(text))))
+
+
+@dataclass(frozen=True)
+class RenderCheck:
+    """Placeholder values an answer is rendered with before it is accepted."""
+
+    label: str  # «municipality zima», or the settings of a combination no municipality has
+    values: dict[str, str]
+
+    @property
+    def hours(self) -> bool:
+        return self.values["unit"] == "hours"
+
+
+def render_checks(content: Content) -> list[RenderCheck]:
+    """Every shipped municipality, then each other combination of the CHOICES settings
+    (with the first municipality's other values), so every variant of every choice is seen."""
+    checks = [RenderCheck(f"municipality {m.id}", m.placeholders()) for m in content.municipalities.values()]
+    seen = {tuple(check.values[name] for name in CHOICES) for check in checks}
+    base_id, base = checks[0].label.split()[-1], checks[0].values
+    for combination in itertools.product(*CHOICES.values()):
+        if combination in seen:
+            continue
+        values = {**base, **dict(zip(CHOICES, combination, strict=True))}
+        if values["unit"] != base["unit"]:
+            values["certificate_nominal"] = _SAMPLE_NOMINAL[values["unit"]]
+        if values["enrollment"] == "set" and not values["enrollment_periods"]:
+            values["enrollment_periods"] = _SAMPLE_ENROLLMENT
+        settings = ", ".join(f"{name}={value}" for name, value in zip(CHOICES, combination, strict=True))
+        checks.append(RenderCheck(f"settings {settings} (other values of {base_id})", values))
+    return checks
+
+
+def validate_entry(entry: FaqEntry, content: Content, checks: list[RenderCheck] | None = None) -> list[str]:
+    """Reasons this entry is not acceptable: placeholders, and, rendered for every
+    municipality and setting combination, Telegram HTML, length, money words for hours."""
     reasons: list[str] = []
     if "{" in entry.title or "}" in entry.title:
         reasons.append("title: placeholders are not allowed in titles")
@@ -126,22 +196,38 @@ def validate_entry(entry: FaqEntry, content: Content) -> list[str]:
     reasons.extend(template_problems)
     if template_problems:
         return reasons
-    for municipality in content.municipalities.values():
-        values = municipality.placeholders()
-        rendered = entry.render_answer(values)
+    found: dict[str, str] = {}  # one reason of each kind, from the first render that shows it
+    seen: set[tuple[str, bool]] = set()  # most renders repeat: check each text once
+    for check in checks if checks is not None else render_checks(content):
+        try:
+            rendered = entry.render_answer(check.values)
+        except (KeyError, ValueError) as exc:
+            found.setdefault("render", f"answer: cannot be rendered for {check.label}: {exc!r}")
+            continue
+        for title, url in entry.render_links(check.values):
+            if not url.startswith(("https://", "http://", "tg://")):
+                found.setdefault(f"link {title}", f"links: {title}: url must start with https://")
+        if (rendered, check.hours) in seen:
+            continue
+        seen.add((rendered, check.hours))
         errors = html_errors(rendered)
         if errors:
-            reasons.extend(f"answer: {e}" for e in errors)
-            break
+            found.setdefault("html", "; ".join(f"answer: {e}" for e in errors))
         if visible_length(rendered) > ANSWER_LIMIT:
-            reasons.append(
-                f"answer: {visible_length(rendered)} characters for municipality {municipality.id} "
-                f"(at most {ANSWER_LIMIT})"
+            found.setdefault(
+                "length",
+                f"answer: {visible_length(rendered)} characters for {check.label} (at most {ANSWER_LIMIT})",
             )
-            break
-        for title, url in entry.render_links(values):
-            if not url.startswith(("https://", "http://", "tg://")):
-                reasons.append(f"links: {title}: url must start with https://")
+        if check.hours:
+            for where, text in (("title", entry.title), ("answer", rendered)):
+                words = money_words(text)
+                if words:
+                    found.setdefault(
+                        f"money {where}",
+                        f"{where}: money words {words} where the номинал is in hours ({check.label}); "
+                        "say it without money or use {unit:…|…}",
+                    )
+    reasons.extend(found.values())
     return reasons
 
 
@@ -152,6 +238,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     if not files:
         raise ContentError([ContentProblem(f"{FAQ_DIR}/", "-", "no FAQ files (*.yaml) found")])
+    checks = render_checks(content)
     entries: list[FaqEntry] = []
     where: dict[str, str] = {}
     phrasings: dict[str, str] = {}
@@ -190,7 +277,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
                 problems.append(ContentProblem(rel, entry.id, f"duplicate id (also in {where[entry.id]})"))
                 continue
             where[entry.id] = rel
-            for reason in validate_entry(entry, content):
+            for reason in validate_entry(entry, content, checks):
                 problems.append(ContentProblem(rel, entry.id, reason))
             for q in entry.questions:
                 key = " ".join(q.lower().replace("ё", "е").split())
@@ -217,7 +304,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
             problems.append(ContentProblem(f"{FAQ_DIR}/", rid, "required entry is missing"))
     if problems:
         raise ContentError(problems)
-    return KnowledgeBase(tuple(entries), tuple(outside))
+    return KnowledgeBase(tuple(entries), tuple(outside), tuple(check.label for check in checks))
 
 
 def _outside_problem(raw: object) -> str | None:
