@@ -5,6 +5,7 @@ every municipality (issue 13)."""
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,14 @@ import pytest
 from bot.cli import main as cli_main
 from bot.content import CHOICES, Content, ContentError, Nominal, load_content, render, template_problems
 from bot.html import html_errors, visible_length
-from bot.services.faq.knowledge import ANSWER_LIMIT, KnowledgeBase, money_words, render_checks
+from bot.services.faq.knowledge import (
+    ANSWER_LIMIT,
+    REQUIRED_IDS,
+    KnowledgeBase,
+    SourceLink,
+    money_words,
+    render_checks,
+)
 from bot.settings import PROJECT_ROOT
 
 CONTENT = PROJECT_ROOT / "content"
@@ -296,3 +304,97 @@ def test_content_check_says_what_it_rendered(capsys: pytest.CaptureFixture[str])
     assert cli_main(["content", "check", "--dir", str(CONTENT)]) == 0
     out = capsys.readouterr().out
     assert "every answer rendered for 2 municipalities and 14 other combinations of settings" in out
+
+
+# --- sources and the review date ------------------------------------------------------------
+
+
+def test_every_entry_names_its_basis_and_review_date() -> None:
+    _, kb = _knowledge_base()
+    for entry in kb:
+        assert entry.sources, entry.id
+        assert entry.reviewed is not None and entry.reviewed <= date.today(), entry.id
+    for rid in REQUIRED_IDS:
+        entry = kb.get(rid)
+        assert entry is not None and entry.sources and entry.reviewed is not None, rid
+    links = [s for e in kb for s in e.sources if isinstance(s, SourceLink)]
+    assert links and all(link.url.startswith("https://") for link in links)
+
+
+def _without_basis(text: str, entry_id: str) -> str:
+    """The YAML text with the `sources:` and `reviewed:` lines of one entry removed."""
+    start = text.index(f"  - id: {entry_id}\n")
+    begin = text.index("    sources:\n", start)
+    end = text.index("\n", text.index("    reviewed: ", begin)) + 1
+    return text[:begin] + text[end:]
+
+
+def test_a_required_topic_without_sources_is_refused(content_copy: Path) -> None:
+    path = content_copy / "faq" / "certificate.yaml"
+    path.write_text(_without_basis(path.read_text(encoding="utf-8"), "certificate-what"), encoding="utf-8")
+    problems = _problems(content_copy)
+    assert "faq/certificate.yaml: certificate-what: sources: required for this topic" in problems
+    assert "faq/certificate.yaml: certificate-what: reviewed: required with sources" in problems
+
+
+def test_an_optional_topic_may_go_without_sources_but_not_half(content_copy: Path) -> None:
+    path = content_copy / "faq" / "certificate.yaml"
+    path.write_text(
+        _without_basis(path.read_text(encoding="utf-8"), "certificate-benefits"), encoding="utf-8"
+    )
+    entry = load_content(content_copy).section("faq").get("certificate-benefits")
+    assert entry is not None and entry.sources == ()
+    related = "    related: [certificate-types, ovz, certificate-funds-out]\n"
+    _edit(path, related, related + "    reviewed: 2025-01-10\n")
+    assert "certificate-benefits: sources: a reviewed date needs the sources" in _problems(content_copy)
+
+
+@pytest.mark.parametrize(
+    ("new", "reason"),
+    [
+        ("reviewed: 2026-02-30", "certificate-what: reviewed: Input should be a valid date"),
+        ("reviewed: 29.11.2026", "certificate-what: reviewed: Value error, write the date as YYYY-MM-DD"),
+        ("reviewed: 20261129", "certificate-what: reviewed: Value error, write the date as YYYY-MM-DD"),
+        ("reviewed: 2999-01-01", "certificate-what: reviewed: 2999-01-01 is in the future"),
+    ],
+)
+def test_a_bad_review_date_is_refused(content_copy: Path, new: str, reason: str) -> None:
+    path = content_copy / "faq" / "certificate.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  - id: certificate-what\n")
+    at = text.index("    reviewed: ", start)
+    end = text.index("\n", at)
+    path.write_text(text[:at] + "    " + new + text[end:], encoding="utf-8")
+    assert reason in _problems(content_copy)
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (
+            '{title: "Закон о чём-то", url: "ftp://example.ru"}',
+            "sources.0.link.url: Value error, must start",
+        ),
+        ('"ст. 1 закона о {region_name}"', "sources: placeholders are not allowed"),
+        ('""', "sources.0.text: String should have at least 3 characters"),
+        ('{title: "Закон"}', "sources.0.link.url: Field required"),
+    ],
+)
+def test_a_bad_source_is_refused(content_copy: Path, source: str, reason: str) -> None:
+    path = content_copy / "faq" / "certificate.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  - id: certificate-what\n")
+    at = text.index("    sources:\n", start) + len("    sources:\n")
+    path.write_text(text[:at] + f"      - {source}\n" + text[at:], encoding="utf-8")
+    problems = _problems(content_copy)
+    assert "faq/certificate.yaml: certificate-what: " in problems and reason in problems, problems
+
+
+def test_the_same_source_twice_is_refused(content_copy: Path) -> None:
+    path = content_copy / "faq" / "certificate.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  - id: social-order\n")
+    at = text.index("    sources:\n", start) + len("    sources:\n")
+    line_end = text.index("\n", at) + 1
+    path.write_text(text[:line_end] + text[at:line_end] + text[line_end:], encoding="utf-8")
+    assert "social-order: sources: the same source twice" in _problems(content_copy)

@@ -11,9 +11,20 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from bot.content import (
     CHOICES,
@@ -53,6 +64,38 @@ class Link(BaseModel):
     url: str = Field(min_length=1)
 
 
+SOURCE_LIMIT = 300
+
+
+class SourceLink(BaseModel):
+    """A source with an address staff can open: `{title: …, url: https://…}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=3, max_length=SOURCE_LIMIT)
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https://")
+        return value
+
+
+SourceText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=SOURCE_LIMIT)]
+
+
+def _source_kind(value: object) -> str:
+    return "link" if isinstance(value, dict | SourceLink) else "text"
+
+
+# A short text, or {title, url}; errors name the kind: «sources.0.link.url: …».
+Source = Annotated[
+    Annotated[SourceText, Tag("text")] | Annotated[SourceLink, Tag("link")], Discriminator(_source_kind)
+]
+
+
 class FaqEntry(BaseModel):
     """One answer of the knowledge base."""
 
@@ -68,6 +111,17 @@ class FaqEntry(BaseModel):
     tags: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
+    # What the answer rests on (a law, a regional rule, the Navigator's help page) and the
+    # day a methodist last checked it against them; required for the product's topics.
+    sources: tuple[Source, ...] = ()
+    reviewed: date | None = None
+
+    @field_validator("reviewed", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+            raise ValueError("write the date as YYYY-MM-DD")
+        return value
 
     @field_validator("questions")
     @classmethod
@@ -178,7 +232,36 @@ def render_checks(content: Content) -> list[RenderCheck]:
     return checks
 
 
-def validate_entry(entry: FaqEntry, content: Content, checks: list[RenderCheck] | None = None) -> list[str]:
+def _basis_problems(entry: FaqEntry, today: date | None = None) -> list[str]:
+    """`sources` and `reviewed`: both required for the product's topics, both or neither
+    elsewhere; sources distinct and without placeholders; the date not in the future."""
+    problems: list[str] = []
+    required = entry.id in REQUIRED_IDS or entry.topic in REQUIRED_IDS
+    if required and not entry.sources:
+        problems.append(
+            "sources: required for this topic: name what the answer rests on "
+            "(a law, a regional rule, the Navigator's help page)"
+        )
+    if (required or entry.sources) and entry.reviewed is None:
+        problems.append(
+            "reviewed: required with sources: the day (YYYY-MM-DD) the answer was checked against them"
+        )
+    if entry.reviewed is not None and not entry.sources and not required:
+        problems.append("sources: a reviewed date needs the sources the answer was checked against")
+    titles = [source if isinstance(source, str) else source.title for source in entry.sources]
+    for title in titles:
+        if "{" in title or "}" in title:
+            problems.append(f"sources: placeholders are not allowed: {title[:40]!r}")
+    if len(set(titles)) != len(titles):
+        problems.append("sources: the same source twice")
+    if entry.reviewed is not None and entry.reviewed > (today or date.today()):
+        problems.append(f"reviewed: {entry.reviewed.isoformat()} is in the future")
+    return problems
+
+
+def validate_entry(
+    entry: FaqEntry, content: Content, checks: list[RenderCheck] | None = None, today: date | None = None
+) -> list[str]:
     """Reasons this entry is not acceptable: placeholders, and, rendered for every
     municipality and setting combination, Telegram HTML, length, money words for hours."""
     reasons: list[str] = []
@@ -190,6 +273,7 @@ def validate_entry(entry: FaqEntry, content: Content, checks: list[RenderCheck] 
     minimum = MIN_QUESTIONS_REQUIRED if entry.id in REQUIRED_IDS else MIN_QUESTIONS
     if len(entry.questions) < minimum:
         reasons.append(f"questions: at least {minimum} phrasings needed, found {len(entry.questions)}")
+    reasons.extend(_basis_problems(entry, today))
     template_problems = _check_template(entry.answer, "answer")
     for link in entry.links:
         template_problems += _check_template(link.url, f"links: {link.title}")
