@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.html import html_errors
 
@@ -52,7 +53,20 @@ PLACEHOLDERS = (
     "max_age",
     "education_department",
     "education_department_phone",
+    "enrollment_periods",
 )
+
+# Placeholders that choose one of two wordings by a municipality setting, written
+# `{unit:text where the номинал is in roubles|text where it is in hours}`; the tuple
+# names the settings' values in the order of the variants.
+CHOICES: dict[str, tuple[str, str]] = {
+    "unit": ("money", "hours"),  # certificate.nominal.unit
+    "issued": ("once", "per_period"),  # certificate.issued
+    "activation": ("yes", "no"),  # navigator.activation_step
+    "enrollment": ("set", "unset"),  # enrollment_periods given or not
+}
+# Optional settings: their placeholder may appear only in the first variant of its choice.
+CHOICE_ONLY: dict[str, str] = {"enrollment_periods": "enrollment"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,8 @@ class _Strict(BaseModel):
 class Navigator(_Strict):
     name: str
     url: str
+    # The Navigator has its own «Активировать сертификат» step after the data are confirmed.
+    activation_step: bool = False
 
     @field_validator("url")
     @classmethod
@@ -96,11 +112,56 @@ class Moc(_Strict):
     site: str | None = None
 
 
+NOMINAL_EXAMPLE = "{amount: 8000, unit: money, per: в год} or {amount: 72, unit: hours, per: в год}"
+
+
+class Nominal(_Strict):
+    """The номинал of a financed certificate: an amount of roubles or of hours of classes."""
+
+    amount: Decimal = Field(gt=0, le=10_000_000, decimal_places=2)
+    unit: Literal["money", "hours"]
+    per: str = ""  # what the amount is given for, shown after it: «в год»
+
+    @model_validator(mode="after")
+    def _whole_hours(self) -> Nominal:
+        if self.unit == "hours" and self.amount != self.amount.to_integral_value():
+            raise ValueError("a номинал in hours must be a whole number")
+        return self
+
+    def text(self) -> str:
+        """«8 000 руб. в год», «72 часа в год»."""
+        whole = int(self.amount)
+        number = f"{whole:,}".replace(",", " ")
+        cents = int((self.amount - whole) * 100)
+        if cents:
+            number += f",{cents:02d}"
+        word = "руб." if self.unit == "money" else _hours_word(whole)
+        return " ".join(part for part in (number, word, self.per.strip()) if part)
+
+
+def _hours_word(n: int) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return "час"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "часа"
+    return "часов"
+
+
 class CertificateSettings(_Strict):
-    nominal: str
+    nominal: Nominal
     period: str
+    # once: issued once per child and valid until max_age; per_period: issued anew for
+    # each period (on an application), as in regions that issue it per calendar year.
+    issued: Literal["once", "per_period"] = "once"
     min_age: int = Field(ge=0, le=18)
     max_age: int = Field(ge=1, le=18)
+
+    @field_validator("nominal", mode="before")
+    @classmethod
+    def _structured(cls, value: object) -> object:
+        if isinstance(value, str | int | float):
+            raise ValueError(f"write the номинал as an amount and a unit (money or hours): {NOMINAL_EXAMPLE}")
+        return value
 
 
 class Department(_Strict):
@@ -116,8 +177,11 @@ class Municipality(_Strict):
     moc: Moc
     certificate: CertificateSettings
     education_department: Department
+    # Optional, in the nominative after a label: «основной набор — с 20 августа, дополнительный — в январе».
+    enrollment_periods: str | None = Field(default=None, min_length=1)
 
     def placeholders(self) -> dict[str, str]:
+        """Values for `{placeholders}`; the CHOICES keys hold the option a choice picks."""
         return {
             "region_name": self.region_name,
             "municipality_name": self.name,
@@ -128,22 +192,107 @@ class Municipality(_Strict):
             "moc_email": self.moc.email,
             "moc_address": self.moc.address,
             "moc_hours": self.moc.hours,
-            "certificate_nominal": self.certificate.nominal,
+            "certificate_nominal": self.certificate.nominal.text(),
             "certificate_period": self.certificate.period,
             "min_age": str(self.certificate.min_age),
             "max_age": str(self.certificate.max_age),
             "education_department": self.education_department.name,
             "education_department_phone": self.education_department.phone,
+            "enrollment_periods": self.enrollment_periods or "",
+            "unit": self.certificate.nominal.unit,
+            "issued": self.certificate.issued,
+            "activation": "yes" if self.navigator.activation_step else "no",
+            "enrollment": "set" if self.enrollment_periods else "unset",
         }
+
+
+_FORMATTER = string.Formatter()
+
+
+_Field = tuple[str, str, str | None, tuple[str, int] | None]
+
+
+def _split_variants(spec: str) -> list[str]:
+    """A choice's variants: its format spec split at each | outside nested braces."""
+    variants, depth, start = [], 0, 0
+    for index, char in enumerate(spec):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            variants.append(spec[start:index])
+            start = index + 1
+    return [*variants, spec[start:]]
+
+
+def _fields(template: str, inside: tuple[str, int] | None = None) -> Iterator[_Field]:
+    """(name, format spec, conversion, enclosing (choice, variant index)) of every field,
+    the fields inside a choice's variants included; raises ValueError on bad braces."""
+    for _, name, spec, conversion in _FORMATTER.parse(template):
+        if name is None:
+            continue
+        yield name, spec or "", conversion, inside
+        if name in CHOICES and inside is None:
+            for index, variant in enumerate(_split_variants(spec or "")):
+                yield from _fields(variant, (name, index))
 
 
 def placeholders_in(template: str) -> set[str]:
     """Names of the `{placeholders}` a template uses; raises ValueError on bad braces."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    return {name for name, _, _, _ in _fields(template)}
+
+
+def template_problems(template: str) -> list[str]:
+    """Why a template with `{placeholders}` and `{choice:…|…}` is not acceptable (empty when fine)."""
+    try:
+        fields = list(_fields(template))
+    except ValueError as exc:
+        return [f"bad placeholder braces: {exc}"]
+    problems: list[str] = []
+    unknown = sorted({name for name, _, _, _ in fields} - set(PLACEHOLDERS) - CHOICES.keys())
+    if unknown:
+        problems.append(f"unknown placeholder(s): {unknown}")
+    for name, spec, conversion, inside in fields:
+        if name in CHOICES:
+            options = "|".join(CHOICES[name])
+            if inside is not None:
+                problems.append(f"{{{name}:…}} cannot be inside the variants of {{{inside[0]}:…}}")
+            elif len(_split_variants(spec)) != 2 or conversion:
+                problems.append(f"{{{name}:…|…}} needs exactly two variants separated by | (for {options})")
+        elif name in PLACEHOLDERS:
+            if spec or conversion:
+                problems.append(
+                    f"{{{name}}} takes no format or variants (only {', '.join(CHOICES)} have variants)"
+                )
+            choice = CHOICE_ONLY.get(name)
+            if choice is not None and inside != (choice, 0):
+                problems.append(
+                    f"{{{name}}} is optional: use it only in the first variant of {{{choice}:…|…}}"
+                )
+    return list(dict.fromkeys(problems))
+
+
+def _variant(name: str, spec: str, selected: object) -> str:
+    variants = _split_variants(spec)
+    options = CHOICES[name]
+    if len(variants) != 2 or selected not in options:
+        raise ValueError(f"{{{name}:…|…}} needs two variants and one of {options}, got {selected!r}")
+    return variants[options.index(str(selected))]
 
 
 def render(template: str, values: Mapping[str, object]) -> str:
-    return template.format_map(dict(values))
+    """`str.format_map` with choices: `{unit:…|…}` becomes the variant its setting picks."""
+    parts: list[str] = []
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        parts.append(literal)
+        if name is None:
+            continue
+        if name in CHOICES:
+            parts.append(render(_variant(name, spec or "", values[name]), values))
+            continue
+        value = values[name]
+        if conversion:
+            value = _FORMATTER.convert_field(value, conversion)
+        parts.append(format(value, render(spec, values) if spec else ""))
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -181,13 +330,20 @@ SectionLoader = Callable[[Path, Content], Any]
 
 
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The same loader without implicit timestamps: a date such as `reviewed: 2025-02-30` stays
+# text, so the models parse it and report a bad one with the file and the entry.
+_CONTENT_LOADER: Any = type("_ContentLoader", (_SAFE_LOADER,), {})
+_CONTENT_LOADER.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _SAFE_LOADER.yaml_implicit_resolvers.items()
+}
 
 
 def read_yaml(path: Path, base: Path) -> Any:
     rel = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
     try:
         # libyaml's safe loader when PyYAML has it (several times faster), the same safe subset
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_CONTENT_LOADER)
     except FileNotFoundError:
         raise ContentError([ContentProblem(rel, "-", "file is missing")]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -205,13 +361,8 @@ def _load_texts(directory: Path) -> tuple[dict[str, str], list[ContentProblem]]:
     for key, value in texts.items():
         for err in html_errors(value):
             problems.append(ContentProblem(TEXTS_FILE, key, err))
-        try:
-            unknown = placeholders_in(value) - set(PLACEHOLDERS)
-        except ValueError as exc:
-            problems.append(ContentProblem(TEXTS_FILE, key, f"bad placeholder braces: {exc}"))
-            continue
-        if unknown:
-            problems.append(ContentProblem(TEXTS_FILE, key, f"unknown placeholder(s): {sorted(unknown)}"))
+        for reason in template_problems(value):
+            problems.append(ContentProblem(TEXTS_FILE, key, reason))
     return texts, problems
 
 

@@ -213,8 +213,9 @@ def cmd_content_check(args: argparse.Namespace) -> int:
         return 1
     parts = [f"{len(content.texts)} texts", f"{len(content.municipalities)} municipalities"]
     for name, section in content.sections.items():
+        summary = getattr(section, "summary", None)
         size = len(section) if hasattr(section, "__len__") else 1
-        parts.append(f"{name}: {size}")
+        parts.append(f"{name}: {summary() if callable(summary) else size}")
     print(f"content OK ({directory}): " + ", ".join(parts))
     return 0
 

@@ -7,22 +7,35 @@ failed /reload keeps the previous knowledge base live.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from bot.content import (
-    PLACEHOLDERS,
+    CHOICES,
     Content,
     ContentError,
     ContentProblem,
-    placeholders_in,
     read_yaml,
     render,
+    template_problems,
 )
-from bot.html import html_errors, visible_length
+from bot.html import html_errors, strip_tags, visible_length
 
 FAQ_DIR = "faq"
 ANSWER_LIMIT = 1200  # characters after rendering, for every municipality
@@ -51,6 +64,38 @@ class Link(BaseModel):
     url: str = Field(min_length=1)
 
 
+SOURCE_LIMIT = 300
+
+
+class SourceLink(BaseModel):
+    """A source with an address staff can open: `{title: …, url: https://…}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=3, max_length=SOURCE_LIMIT)
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https://")
+        return value
+
+
+SourceText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=SOURCE_LIMIT)]
+
+
+def _source_kind(value: object) -> str:
+    return "link" if isinstance(value, dict | SourceLink) else "text"
+
+
+# A short text, or {title, url}; errors name the kind: «sources.0.link.url: …».
+Source = Annotated[
+    Annotated[SourceText, Tag("text")] | Annotated[SourceLink, Tag("link")], Discriminator(_source_kind)
+]
+
+
 class FaqEntry(BaseModel):
     """One answer of the knowledge base."""
 
@@ -66,6 +111,17 @@ class FaqEntry(BaseModel):
     tags: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
+    # What the answer rests on (a law, a regional rule, the Navigator's help page) and the
+    # day a methodist last checked it against them; required for the product's topics.
+    sources: tuple[Source, ...] = ()
+    reviewed: date | None = None
+
+    @field_validator("reviewed", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+            raise ValueError("write the date as YYYY-MM-DD")
+        return value
 
     @field_validator("questions")
     @classmethod
@@ -91,6 +147,7 @@ class KnowledgeBase:
 
     entries: tuple[FaqEntry, ...]
     outside: tuple[str, ...] = ()
+    checked_with: tuple[str, ...] = ()  # labels of the RenderChecks every answer passed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
@@ -101,21 +158,112 @@ class KnowledgeBase:
     def __iter__(self) -> Iterator[FaqEntry]:
         return iter(self.entries)
 
+    def summary(self) -> str:
+        """For `mocbot content check`: how many entries and what they were rendered for."""
+        shipped = sum(label.startswith("municipality ") for label in self.checked_with)
+        others = len(self.checked_with) - shipped
+        return (
+            f"{len(self)} (every answer rendered for {shipped} municipalities "
+            f"and {others} other combinations of settings)"
+        )
+
     def get(self, entry_id: str) -> FaqEntry | None:
         by_id: dict[str, FaqEntry] = object.__getattribute__(self, "_by_id")
         return by_id.get(entry_id)
 
 
 def _check_template(text: str, where: str) -> list[str]:
-    try:
-        unknown = placeholders_in(text) - set(PLACEHOLDERS)
-    except ValueError as exc:
-        return [f"{where}: bad placeholder braces: {exc}"]
-    return [f"{where}: unknown placeholder(s): {sorted(unknown)}"] if unknown else []
+    return [f"{where}: {reason}" for reason in template_problems(text)]
 
 
-def validate_entry(entry: FaqEntry, content: Content) -> list[str]:
-    """Reasons this entry is not acceptable (placeholders, HTML, length per municipality)."""
+# Words that speak of money. None may appear in an answer or a title shown where the
+# номинал is counted in hours: there it is hours of classes, not a sum (issue 13).
+# «Оплата сертификатом» stays: it is the Navigator's own label in both kinds of regions.
+MONEY_WORDS = re.compile(
+    r"\bруб(?:л\w*|\.|\b)"  # руб., рубль, рублей
+    r"|₽"
+    r"|\bден(?:ьг|ег|еж)\w*"  # деньги, денег, денежный
+    r"|\bсумм\w*"  # сумма, суммы
+    r"|\bсредств\w*\s+сертификат\w*"  # средства сертификата
+    r"|\b(?:дороже|дешевле)\s+(?:номинал|остат)\w*"  # дороже номинала, дешевле остатка
+    r"|\bопла[тч]\w*\s+номинал\w*"  # оплатить номиналом, оплачивается номиналом
+    r"|\bноминал\w*\s+опла[тч]\w*",  # номиналом оплачиваются
+    re.IGNORECASE,
+)
+# Values for the setting combinations no shipped municipality has (so both variants of
+# every choice are checked): a номинал of each unit and enrolment periods.
+_SAMPLE_NOMINAL = {"money": "10 000,00 руб. в календарный год", "hours": "144 часа в календарный год"}
+_SAMPLE_ENROLLMENT = "основной набор — с 20 августа по 30 сентября, дополнительный — с 10 по 31 января"
+
+
+def money_words(text: str) -> list[str]:
+    """The money words in a Telegram HTML text, in order of appearance (empty when none)."""
+    return list(dict.fromkeys(m.group(0) for m in MONEY_WORDS.finditer(strip_tags(text))))
+
+
+@dataclass(frozen=True)
+class RenderCheck:
+    """Placeholder values an answer is rendered with before it is accepted."""
+
+    label: str  # «municipality zima», or the settings of a combination no municipality has
+    values: dict[str, str]
+
+    @property
+    def hours(self) -> bool:
+        return self.values["unit"] == "hours"
+
+
+def render_checks(content: Content) -> list[RenderCheck]:
+    """Every shipped municipality, then each other combination of the CHOICES settings
+    (with the first municipality's other values), so every variant of every choice is seen."""
+    checks = [RenderCheck(f"municipality {m.id}", m.placeholders()) for m in content.municipalities.values()]
+    seen = {tuple(check.values[name] for name in CHOICES) for check in checks}
+    base_id, base = checks[0].label.split()[-1], checks[0].values
+    for combination in itertools.product(*CHOICES.values()):
+        if combination in seen:
+            continue
+        values = {**base, **dict(zip(CHOICES, combination, strict=True))}
+        if values["unit"] != base["unit"]:
+            values["certificate_nominal"] = _SAMPLE_NOMINAL[values["unit"]]
+        if values["enrollment"] == "set" and not values["enrollment_periods"]:
+            values["enrollment_periods"] = _SAMPLE_ENROLLMENT
+        settings = ", ".join(f"{name}={value}" for name, value in zip(CHOICES, combination, strict=True))
+        checks.append(RenderCheck(f"settings {settings} (other values of {base_id})", values))
+    return checks
+
+
+def _basis_problems(entry: FaqEntry, today: date | None = None) -> list[str]:
+    """`sources` and `reviewed`: both required for the product's topics, both or neither
+    elsewhere; sources distinct and without placeholders; the date not in the future."""
+    problems: list[str] = []
+    required = entry.id in REQUIRED_IDS or entry.topic in REQUIRED_IDS
+    if required and not entry.sources:
+        problems.append(
+            "sources: required for this topic: name what the answer rests on "
+            "(a law, a regional rule, the Navigator's help page)"
+        )
+    if (required or entry.sources) and entry.reviewed is None:
+        problems.append(
+            "reviewed: required with sources: the day (YYYY-MM-DD) the answer was checked against them"
+        )
+    if entry.reviewed is not None and not entry.sources and not required:
+        problems.append("sources: a reviewed date needs the sources the answer was checked against")
+    titles = [source if isinstance(source, str) else source.title for source in entry.sources]
+    for title in titles:
+        if "{" in title or "}" in title:
+            problems.append(f"sources: placeholders are not allowed: {title[:40]!r}")
+    if len(set(titles)) != len(titles):
+        problems.append("sources: the same source twice")
+    if entry.reviewed is not None and entry.reviewed > (today or date.today()):
+        problems.append(f"reviewed: {entry.reviewed.isoformat()} is in the future")
+    return problems
+
+
+def validate_entry(
+    entry: FaqEntry, content: Content, checks: list[RenderCheck] | None = None, today: date | None = None
+) -> list[str]:
+    """Reasons this entry is not acceptable: placeholders, and, rendered for every
+    municipality and setting combination, Telegram HTML, length, money words for hours."""
     reasons: list[str] = []
     if "{" in entry.title or "}" in entry.title:
         reasons.append("title: placeholders are not allowed in titles")
@@ -125,28 +273,45 @@ def validate_entry(entry: FaqEntry, content: Content) -> list[str]:
     minimum = MIN_QUESTIONS_REQUIRED if entry.id in REQUIRED_IDS else MIN_QUESTIONS
     if len(entry.questions) < minimum:
         reasons.append(f"questions: at least {minimum} phrasings needed, found {len(entry.questions)}")
+    reasons.extend(_basis_problems(entry, today))
     template_problems = _check_template(entry.answer, "answer")
     for link in entry.links:
         template_problems += _check_template(link.url, f"links: {link.title}")
     reasons.extend(template_problems)
     if template_problems:
         return reasons
-    for municipality in content.municipalities.values():
-        values = municipality.placeholders()
-        rendered = entry.render_answer(values)
+    found: dict[str, str] = {}  # one reason of each kind, from the first render that shows it
+    seen: set[tuple[str, bool]] = set()  # most renders repeat: check each text once
+    for check in checks if checks is not None else render_checks(content):
+        try:
+            rendered = entry.render_answer(check.values)
+        except (KeyError, ValueError) as exc:
+            found.setdefault("render", f"answer: cannot be rendered for {check.label}: {exc!r}")
+            continue
+        for title, url in entry.render_links(check.values):
+            if not url.startswith(("https://", "http://", "tg://")):
+                found.setdefault(f"link {title}", f"links: {title}: url must start with https://")
+        if (rendered, check.hours) in seen:
+            continue
+        seen.add((rendered, check.hours))
         errors = html_errors(rendered)
         if errors:
-            reasons.extend(f"answer: {e}" for e in errors)
-            break
+            found.setdefault("html", "; ".join(f"answer: {e}" for e in errors))
         if visible_length(rendered) > ANSWER_LIMIT:
-            reasons.append(
-                f"answer: {visible_length(rendered)} characters for municipality {municipality.id} "
-                f"(at most {ANSWER_LIMIT})"
+            found.setdefault(
+                "length",
+                f"answer: {visible_length(rendered)} characters for {check.label} (at most {ANSWER_LIMIT})",
             )
-            break
-        for title, url in entry.render_links(values):
-            if not url.startswith(("https://", "http://", "tg://")):
-                reasons.append(f"links: {title}: url must start with https://")
+        if check.hours:
+            for where, text in (("title", entry.title), ("answer", rendered)):
+                words = money_words(text)
+                if words:
+                    found.setdefault(
+                        f"money {where}",
+                        f"{where}: money words {words} where the номинал is in hours ({check.label}); "
+                        "say it without money or use {unit:…|…}",
+                    )
+    reasons.extend(found.values())
     return reasons
 
 
@@ -157,6 +322,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     if not files:
         raise ContentError([ContentProblem(f"{FAQ_DIR}/", "-", "no FAQ files (*.yaml) found")])
+    checks = render_checks(content)
     entries: list[FaqEntry] = []
     where: dict[str, str] = {}
     phrasings: dict[str, str] = {}
@@ -195,7 +361,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
                 problems.append(ContentProblem(rel, entry.id, f"duplicate id (also in {where[entry.id]})"))
                 continue
             where[entry.id] = rel
-            for reason in validate_entry(entry, content):
+            for reason in validate_entry(entry, content, checks):
                 problems.append(ContentProblem(rel, entry.id, reason))
             for q in entry.questions:
                 key = " ".join(q.lower().replace("ё", "е").split())
@@ -222,7 +388,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
             problems.append(ContentProblem(f"{FAQ_DIR}/", rid, "required entry is missing"))
     if problems:
         raise ContentError(problems)
-    return KnowledgeBase(tuple(entries), tuple(outside))
+    return KnowledgeBase(tuple(entries), tuple(outside), tuple(check.label for check in checks))
 
 
 def _outside_problem(raw: object) -> str | None:
