@@ -33,7 +33,6 @@ import os
 import random
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -239,21 +238,21 @@ async def parent_onboarding(world: World, user_id: int, delay: float, timeout: f
     )
     steps.append(latency)
     if consent is None:
-        return steps + [None, None]
+        return [*steps, None, None]
     data = button_data(consent, "Согласен")
     latency, reply = await world.step(
         user_id, lambda: api.press(user_id, consent, data), contains("муниципалитет", "Главное меню"), timeout
     )
     steps.append(latency)
     if reply is None:
-        return steps + [None]
+        return [*steps, None]
     if "муниципалитет" in reply.text and has_button("Саянск")(reply):
         choice = button_data(reply, "Саянск")
         latency, _ = await world.step(
             user_id, lambda: api.press(user_id, reply, choice), contains("Главное меню", "Готово"), timeout
         )
         if latency is None:
-            return steps + [None]
+            return [*steps, None]
     latency, _ = await world.step(
         user_id, lambda: api.user_message(user_id, "/subscribe"), contains("подписаны"), timeout
     )
@@ -270,7 +269,8 @@ async def burst(world: World, parents: list[int], db_file: Path, limit: float) -
     steps = [s for r in results for s in r]
     unanswered = sum(1 for s in steps if s is None)
     last_answer = max(
-        (r.at for r in world.api.received if r.status == 200 and (r.chat_id or 0) in set(parents)), default=started
+        (r.at for r in world.api.received if r.status == 200 and (r.chat_id or 0) in set(parents)),
+        default=started,
     )
     sent = messages_sent(world.api, started, last_answer)
     minimum = sent / limit
@@ -290,7 +290,9 @@ async def burst(world: World, parents: list[int], db_file: Path, limit: float) -
 
 
 # --- phase 2/3: steady talk -------------------------------------------------------------
-async def talker(world: World, user_id: int, until: float, rng: random.Random, out: list[float | None]) -> None:
+async def talker(
+    world: World, user_id: int, until: float, rng: random.Random, out: list[float | None]
+) -> None:
     api = world.api
     await asyncio.sleep(rng.uniform(0, 2))
     menu: Received | None = None
@@ -298,17 +300,25 @@ async def talker(world: World, user_id: int, until: float, rng: random.Random, o
         kind = rng.random()
         if kind < 0.4:
             text = rng.choice(QUESTIONS)
-            latency, reply = await world.step(user_id, lambda t=text: api.user_message(user_id, t), any_message, 10)
+            latency, reply = await world.step(
+                user_id, lambda t=text: api.user_message(user_id, t), any_message, 10
+            )
         elif kind < 0.65:
             text = rng.choice(SEARCHES)
-            latency, reply = await world.step(user_id, lambda t=text: api.user_message(user_id, t), any_message, 10)
+            latency, reply = await world.step(
+                user_id, lambda t=text: api.user_message(user_id, t), any_message, 10
+            )
         elif kind < 0.8 and menu is not None:
             target = menu
             data = button_data(target, "Частые вопросы")
-            latency, reply = await world.step(user_id, lambda: api.press(user_id, target, data), any_message, 10)
+            latency, reply = await world.step(
+                user_id, lambda m=target, d=data: api.press(user_id, m, d), any_message, 10
+            )
         else:
             text = rng.choice(COMMANDS)
-            latency, reply = await world.step(user_id, lambda t=text: api.user_message(user_id, t), any_message, 10)
+            latency, reply = await world.step(
+                user_id, lambda t=text: api.user_message(user_id, t), any_message, 10
+            )
         if reply is not None and has_button("Частые вопросы")(reply):
             menu = reply
         out.append(latency)
@@ -331,7 +341,9 @@ def summary(latencies: list[float | None]) -> str:
 
 
 # --- phase 4: capacity --------------------------------------------------------------------
-async def capacity(world: World, users: list[int], rates: list[int], seconds: float) -> list[tuple[int, float, int]]:
+async def capacity(
+    world: World, users: list[int], rates: list[int], seconds: float
+) -> list[tuple[int, float, int]]:
     """For each offered rate: (rate, p99, unanswered)."""
     out: list[tuple[int, float, int]] = []
     api = world.api
@@ -345,9 +357,9 @@ async def capacity(world: World, users: list[int], rates: list[int], seconds: fl
             user = users[i % len(users)]
             text = QUESTIONS[i % len(QUESTIONS)]
 
-            async def one(u: int = user, t: str = text) -> None:
+            async def one(u: int = user, t: str = text, out: list[float | None] = latencies) -> None:
                 latency, _ = await world.step(u, lambda: api.user_message(u, t), any_message, 5)
-                latencies.append(latency)
+                out.append(latency)
 
             delay = start + i * interval - time.monotonic()
             if delay > 0:
@@ -395,7 +407,8 @@ async def main(args: argparse.Namespace) -> int:
         print(f"   steps {b['steps']}, unanswered {b['unanswered']}; subscriptions stored "
               f"{b['stored']} of {args.parents}")  # fmt: skip
         print(f"   messages the bot sent {b['messages']}: physical minimum {b['minimum']:.1f} s; "
-              f"last parent answered after {b['elapsed']:.1f} s = {ratio:.2f} × the minimum (target ≤ 1.2)")  # fmt: skip
+              f"last parent answered after {b['elapsed']:.1f} s = {ratio:.2f} × the minimum "
+              "(target ≤ 1.2)")  # fmt: skip
         print(f"   step latency p50 {ms(pct(b['latencies'], 50))}, p99 {ms(pct(b['latencies'], 99))}")
         ok &= b["unanswered"] == 0 and b["stored"] == args.parents and ratio <= 1.2
 
@@ -408,7 +421,8 @@ async def main(args: argparse.Namespace) -> int:
         ok &= len(answered) == len(s1) and pct(answered, 50) <= 0.15 and pct(answered, 99) <= 1.0
 
         print(f"\n3. steady + a broadcast to all {args.parents} subscribers")
-        cli = subprocess.run(
+        cli = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "bot", "broadcast", "--text", "Завтра день открытых дверей, ждём вас!"],
             cwd=ROOT, env=bot_env(api, db_url), capture_output=True, text=True, check=False,
         )  # fmt: skip
@@ -434,7 +448,10 @@ async def main(args: argparse.Namespace) -> int:
     finally:
         bot.stop()
     errors = bot.errors()
-    print(f"\n   ERROR lines in the bot's log: {len(errors)}" + (f" (first: {errors[0][:200]})" if errors else ""))
+    print(
+        f"\n   ERROR lines in the bot's log: {len(errors)}"
+        + (f" (first: {errors[0][:200]})" if errors else "")
+    )
     ok &= not errors
 
     if not args.quick:
@@ -469,7 +486,9 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--parents", type=int, default=600)
     parser.add_argument("--steady", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=60.0)
