@@ -9,8 +9,9 @@ keeps the previous content live.
 from __future__ import annotations
 
 import logging
+import re
 import string
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,11 +20,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.html import html_errors
+from bot.html import html_errors, visible_length
 
 logger = logging.getLogger(__name__)
 
 TEXTS_FILE = "texts.yaml"
+TEXTS_DIR = "texts"  # more texts, one file per part of the bot (content/texts/*.yaml)
+TEXT_LIMIT = 4096  # Telegram's limit for one message, after placeholders are filled
+_PARAM = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
 MUNICIPALITIES_FILE = "municipalities.yaml"
 
 # Keys every texts.yaml must define (features may add to this set).
@@ -240,17 +244,38 @@ def placeholders_in(template: str) -> set[str]:
     return {name for name, _, _, _ in _fields(template)}
 
 
-def template_problems(template: str) -> list[str]:
-    """Why a template with `{placeholders}` and `{choice:…|…}` is not acceptable (empty when fine)."""
+def plural_form(n: int) -> int:
+    """CLDR plural category for Russian: 0 one (1, 21, 101…), 1 few (2–4, 22–24…), 2 many."""
+    n = abs(n)
+    if n % 10 == 1 and n % 100 != 11:
+        return 0
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return 1
+    return 2
+
+
+def template_problems(template: str, params: Iterable[str] = ()) -> list[str]:
+    """Why a template with `{placeholders}` and `{choice:…|…}` is not acceptable (empty when fine).
+
+    `params`: values the code passes to this text (`{count}`); a param may pick a Russian
+    plural form: `{count:вопрос|вопроса|вопросов}` (one | few | many)."""
     try:
         fields = list(_fields(template))
     except ValueError as exc:
         return [f"bad placeholder braces: {exc}"]
     problems: list[str] = []
-    unknown = sorted({name for name, _, _, _ in fields} - set(PLACEHOLDERS) - CHOICES.keys())
+    declared = set(params)
+    unknown = sorted({name for name, _, _, _ in fields} - set(PLACEHOLDERS) - CHOICES.keys() - declared)
     if unknown:
         problems.append(f"unknown placeholder(s): {unknown}")
+    for name, spec, conversion, _inside in fields:
+        if name in declared and (conversion or (spec and len(_split_variants(spec)) != 3)):
+            problems.append(
+                f"{{{name}:…}} takes either nothing or three plural forms: {{{name}:один|два|пять}}"
+            )
     for name, spec, conversion, inside in fields:
+        if name in declared:
+            continue
         if name in CHOICES:
             options = "|".join(CHOICES[name])
             if inside is not None:
@@ -289,6 +314,9 @@ def render(template: str, values: Mapping[str, object]) -> str:
             parts.append(render(_variant(name, spec or "", values[name]), values))
             continue
         value = values[name]
+        if spec and "|" in spec and isinstance(value, int) and len(_split_variants(spec)) == 3:
+            parts.append(render(_split_variants(spec)[plural_form(value)], values))  # a plural form
+            continue
         if conversion:
             value = _FORMATTER.convert_field(value, conversion)
         parts.append(format(value, render(spec, values) if spec else ""))
@@ -304,6 +332,8 @@ class Content:
     municipalities: dict[str, Municipality]
     default_municipality_id: str
     sections: dict[str, Any] = field(default_factory=dict)
+    # The values the code passes to each text (declared next to the text in content/).
+    text_params: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def single_municipality(self) -> bool:
@@ -315,9 +345,19 @@ class Content:
         return self.municipalities[self.default_municipality_id]
 
     def text(self, key: str, municipality_id: str | None = None, **extra: object) -> str:
+        """The text `key` for a municipality; `extra` fills the params it declares.
+
+        Texts are Telegram HTML written by staff: a param that carries what a person or a
+        file typed must be escaped by the caller (bot.html.escape)."""
+        missing = self.text_params.get(key, frozenset()) - extra.keys()
+        if missing:
+            raise KeyError(f"text {key!r} needs {sorted(missing)}")
         values: dict[str, object] = dict(self.municipality(municipality_id).placeholders())
         values.update(extra)
         return render(self.texts[key], values).strip()  # YAML blocks end with a newline
+
+    def has_text(self, key: str) -> bool:
+        return key in self.texts
 
     def section(self, name: str) -> Any:
         return self.sections[name]
@@ -350,20 +390,75 @@ def read_yaml(path: Path, base: Path) -> Any:
         raise ContentError([ContentProblem(rel, "-", f"not valid YAML: {exc}")]) from None
 
 
-def _load_texts(directory: Path) -> tuple[dict[str, str], list[ContentProblem]]:
-    data = read_yaml(directory / TEXTS_FILE, directory)
+def _text_entry(raw: object) -> tuple[str, tuple[str, ...]] | str:
+    """(text, params) of one entry, or the reason it is not acceptable."""
+    if isinstance(raw, str):
+        return raw, ()
+    if isinstance(raw, dict) and isinstance(raw.get("text"), str) and set(raw) <= {"text", "params"}:
+        params = raw.get("params") or []
+        if isinstance(params, list) and all(isinstance(p, str) and _PARAM.match(p) for p in params):
+            return raw["text"], tuple(params)
+        return "params must be a list of lowercase names, e.g. [count, title]"
+    return "must be a text, or {text: …, params: [names the bot fills in]}"
+
+
+def _load_texts(directory: Path) -> tuple[dict[str, str], dict[str, frozenset[str]], list[ContentProblem]]:
+    files = [directory / TEXTS_FILE, *sorted((directory / TEXTS_DIR).glob("*.yaml"))]
+    texts: dict[str, str] = {}
+    params: dict[str, frozenset[str]] = {}
+    where: dict[str, str] = {}
     problems: list[ContentProblem] = []
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        return {}, [ContentProblem(TEXTS_FILE, "-", "must be a mapping of key: text")]
-    texts = {str(k): v for k, v in data.items()}
+    for path in files:
+        rel = str(path.relative_to(directory))
+        try:
+            data = read_yaml(path, directory)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        if not isinstance(data, dict):
+            problems.append(ContentProblem(rel, "-", "must be a mapping of key: text"))
+            continue
+        for raw_key, raw in data.items():
+            key = str(raw_key)
+            entry = _text_entry(raw)
+            if isinstance(entry, str):
+                problems.append(ContentProblem(rel, key, entry))
+                continue
+            if key in where:
+                problems.append(ContentProblem(rel, key, f"defined twice (also in {where[key]})"))
+                continue
+            text, names = entry
+            texts[key], params[key], where[key] = text, frozenset(names), rel
+            for err in html_errors(text):
+                problems.append(ContentProblem(rel, key, err))
+            for reason in template_problems(text, names):
+                problems.append(ContentProblem(rel, key, reason))
     for key in sorted(REQUIRED_TEXTS - texts.keys()):
         problems.append(ContentProblem(TEXTS_FILE, key, "required text is missing"))
-    for key, value in texts.items():
-        for err in html_errors(value):
-            problems.append(ContentProblem(TEXTS_FILE, key, err))
-        for reason in template_problems(value):
-            problems.append(ContentProblem(TEXTS_FILE, key, reason))
-    return texts, problems
+    return texts, params, problems
+
+
+def _too_long(
+    texts: dict[str, str], params: dict[str, frozenset[str]], municipalities: dict[str, Municipality]
+) -> list[ContentProblem]:
+    """Every text filled in for every municipality (params as 40 characters) fits one message."""
+    problems: list[ContentProblem] = []
+    for key, text in texts.items():
+        for municipality in municipalities.values():
+            values: dict[str, object] = dict(municipality.placeholders())
+            values.update({name: "x" * 40 for name in params.get(key, ())})
+            try:
+                length = visible_length(render(text, values))
+            except (KeyError, ValueError, IndexError):
+                continue  # reported by template_problems
+            if length > TEXT_LIMIT:
+                problems.append(
+                    ContentProblem(
+                        TEXTS_FILE, key, f"longer than {TEXT_LIMIT} characters for {municipality.id}"
+                    )
+                )
+                break
+    return problems
 
 
 def _load_municipalities(directory: Path) -> tuple[dict[str, Municipality], list[ContentProblem]]:
@@ -404,9 +499,11 @@ def load_content(
         from bot.wiring import content_sections
 
         sections = content_sections()
-    texts, problems = _load_texts(directory)
+    texts, text_params, problems = _load_texts(directory)
     municipalities, more = _load_municipalities(directory)
     problems.extend(more)
+    if not problems:
+        problems.extend(_too_long(texts, text_params, municipalities))
     if default_municipality and municipalities and default_municipality not in municipalities:
         problems.append(
             ContentProblem(
@@ -418,7 +515,7 @@ def load_content(
     if problems:
         raise ContentError(problems)
     default_id = default_municipality or next(iter(municipalities))
-    content = Content(directory, texts, municipalities, default_id)
+    content = Content(directory, texts, municipalities, default_id, text_params=text_params)
     for name, loader in sections.items():
         try:
             content.sections[name] = loader(directory, content)

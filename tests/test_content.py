@@ -92,3 +92,42 @@ def test_content_check_command(content_copy: Path, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert "texts.yaml: menu: unclosed tag(s): <b>" in err
     assert "texts.yaml: greeting: required text is missing" in err
+
+
+def test_texts_in_files_with_params_and_russian_plurals(content_copy: Path) -> None:
+    (content_copy / "texts").mkdir(exist_ok=True)
+    (content_copy / "texts" / "extra.yaml").write_text(
+        "questions_open:\n"
+        "  params: [count]\n"
+        "  text: 'Открыто {count} {count:вопрос|вопроса|вопросов} в {municipality_name}'\n"
+        "plain: Просто текст\n",
+        encoding="utf-8",
+    )
+    content = load_content(content_copy)
+    forms = [content.text("questions_open", "zima", count=n) for n in (1, 3, 5, 11, 21, 22, 112)]
+    assert [f.split()[2] for f in forms] == [
+        "вопрос", "вопроса", "вопросов", "вопросов", "вопрос", "вопроса", "вопросов",
+    ]  # fmt: skip
+    assert "Зима" in forms[0]
+    with pytest.raises(KeyError, match="count"):
+        content.text("questions_open", "zima")  # the code must pass what the text declares
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("bad: 'Привет, {name}'\n", "unknown placeholder"),
+        ("bad:\n  params: [n]\n  text: '{n:один|два}'\n", "three plural forms"),
+        ("bad:\n  params: [Bad-Name]\n  text: x\n", "lowercase names"),
+        ("bad: '<b>не закрыт'\n", "unclosed tag"),
+        ("greeting: другой\n", "defined twice"),
+        ("bad: '" + "я" * 4100 + "'\n", "longer than 4096"),
+    ],
+)
+def test_bad_texts_are_refused_with_file_key_and_reason(content_copy: Path, body: str, reason: str) -> None:
+    (content_copy / "texts").mkdir(exist_ok=True)
+    (content_copy / "texts" / "extra.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(ContentError) as info:
+        load_content(content_copy)
+    message = str(info.value)
+    assert reason in message
