@@ -7,7 +7,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outreach_ui as ui
 from bot.content import ContentStore
 from bot.html import escape, split_text
 from bot.middlewares import RoleGuard
@@ -23,6 +22,7 @@ from bot.services.outreach.periods import (
 from bot.services.outreach.service import find_municipality, make_files
 from bot.services.roles import Role
 from bot.settings import Settings
+from bot.views import outreach as ui
 from db.models import User
 
 router = Router(name=__name__)

@@ -17,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App
 from bot.services import report_sources
 from bot.services.activity import Kind
-from bot.services.outreach import log, render
+from bot.services.outreach import render
 from bot.services.outreach.chart import to_png
 from bot.services.outreach.log import ActivityInput
 from bot.services.outreach.periods import Period, academic_year, calendar_year
 from bot.services.outreach.report import build_report
 from bot.services.report_sources import ReportScope
+from db.base import utcnow
+from db.repositories.outreach import OutreachRepo
+from db.uow import Database
 from tests.conftest import IN_CI
 from tests.support.outreach_helpers import BATAYSK, SEEDS, event, log_bataysk
 
@@ -34,10 +37,13 @@ async def _report(app: App, period: Period, municipality: str | None = None, **k
         return await build_report(session, period, TZ, municipality, **kw)
 
 
+async def _log(database: Database, item: ActivityInput, actor: int | None) -> None:
+    async with database.write() as uow:
+        await uow.repo(OutreachRepo).create(item, logged_by=actor, source="bot", at=utcnow())
+
+
 async def test_bataysk_figures_give_the_seed_sentence(app: App) -> None:
-    async with app.sessionmaker() as session:
-        await log_bataysk(session)
-        await session.commit()
+    await log_bataysk(app.database)
     report = await _report(app, calendar_year(2025, TZ))
     for audience, figures in BATAYSK["outreach"].items():
         assert report["outreach"][audience] == figures
@@ -52,10 +58,10 @@ async def test_bataysk_figures_give_the_seed_sentence(app: App) -> None:
 
 
 async def test_periods_cut_at_local_midnight_and_by_municipality(app: App) -> None:
+    for held_on, mun in ((date(2024, 8, 31), "sayansk"), (date(2024, 9, 1), "sayansk"),
+                         (date(2025, 8, 31), "zima"), (date(2025, 9, 1), "sayansk")):  # fmt: skip
+        await _log(app.database, ActivityInput(held_on, "Собрание", "meeting", "parents", 10, mun), 1)
     async with app.sessionmaker() as session:
-        for held_on, mun in ((date(2024, 8, 31), "sayansk"), (date(2024, 9, 1), "sayansk"),
-                             (date(2025, 8, 31), "zima"), (date(2025, 9, 1), "sayansk")):  # fmt: skip
-            await log.create(session, ActivityInput(held_on, "Собрание", "meeting", "parents", 10, mun), 1)
         # 2024-08-31 15:30 UTC is 23:30 in Irkutsk (outside); 16:30 UTC is already 1 September there
         session.add(event(str(Kind.SUBSCRIBED), datetime(2024, 8, 31, 15, 30, tzinfo=UTC), user_id=1))
         session.add(event(str(Kind.SUBSCRIBED), datetime(2024, 8, 31, 16, 30, tzinfo=UTC), user_id=2,
@@ -181,12 +187,11 @@ def sources() -> Any:
 
 async def test_sources_and_every_format(app: App, sources: list[ReportScope], caplog: Any) -> None:
     caplog.set_level("ERROR")
+    await log_bataysk(app.database, municipality_id="zima")
+    await _log(app.database, ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 5000,
+                                           "zima", organisation="Газета", directions=("tech", "art"),
+                                           format="online"), None)  # fmt: skip
     async with app.sessionmaker() as session:
-        await log_bataysk(session, municipality_id="zima")
-        await log.create(session, ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 5000,
-                                                "zima", organisation="Газета", directions=("tech", "art"),
-                                                format="online"), None)  # fmt: skip
-        await session.commit()
         await _bot_events(session)
     report = await _report(app, calendar_year(2025, TZ), "zima", municipality_name="Зима")
     assert sources[0].municipality_id == "zima"
@@ -260,23 +265,21 @@ def test_seed_fixture_quotes_the_seed() -> None:
 async def test_report_on_postgres(pg_url: str) -> None:
     """The same SQL on PostgreSQL: dates, extract(), conditional sums, JSON columns, medians."""
     from db import migrate
-    from db.engine import create_engine, create_sessionmaker
+    from db.engine import create_engine
 
     await migrate.upgrade_async(pg_url)
-    engine = create_engine(pg_url)
+    database = Database(create_engine(pg_url))
     try:
-        sessionmaker = create_sessionmaker(engine)
-        async with sessionmaker() as session:
-            await log_bataysk(session)
-            item = ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 50, "zima",
-                                 directions=("tech",))  # fmt: skip
-            await log.create(session, item, None)
-            await session.commit()
+        await log_bataysk(database)
+        item = ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 50, "zima",
+                             directions=("tech",))  # fmt: skip
+        await _log(database, item, None)
+        async with database.sessionmaker() as session:
             await _bot_events(session)
-        async with sessionmaker() as session:
+        async with database.sessionmaker() as session:
             report = await build_report(session, calendar_year(2025, TZ), TZ)
     finally:
-        await engine.dispose()
+        await database.dispose()
     assert report["outreach"]["total"] == {"events": 94, "reached": 5026}
     assert sum(m["parents"] for m in report["by_month"]) == 3102
     assert report["bot"]["handoffs"]["median_answer_seconds"] == 1800.0

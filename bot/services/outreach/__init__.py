@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.services import privacy
-from bot.services.outreach.log import count_logged_by
-from db.models import OutreachActivity, OutreachAudit, User
+from db.models import User
+from db.repositories.outreach import OutreachRepo
 
 
 async def _describe(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
-    logged = await count_logged_by(session, user.id)
-    changes = await session.scalar(
-        select(func.count()).select_from(OutreachAudit).where(OutreachAudit.actor_id == user.id)
-    )
+    repo = OutreachRepo(session)
+    logged = await repo.count_logged_by(user.id)
+    changes = await repo.count_changes_by(user.id)
     lines = []
     if logged:
         lines.append(f"• Мероприятий МОЦ, записанных вами в журнал для отчёта: {logged}")
@@ -34,12 +32,7 @@ async def _describe(session: AsyncSession, user: User, content: Content, tz: Zon
 
 
 async def _forget(session: AsyncSession, user_id: int, anonymous_id: int) -> None:
-    await session.execute(
-        update(OutreachActivity).where(OutreachActivity.logged_by == user_id).values(logged_by=anonymous_id)
-    )
-    await session.execute(
-        update(OutreachAudit).where(OutreachAudit.actor_id == user_id).values(actor_id=anonymous_id)
-    )
+    await OutreachRepo(session).rekey_person(user_id, anonymous_id)
 
 
 privacy.register_owner(privacy.DataOwner("outreach", _describe, _forget))
