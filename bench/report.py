@@ -158,13 +158,15 @@ async def time_reports(url: str, repeats: int = 3) -> None:
     from bot.services.outreach import render
     from bot.services.outreach.chart import to_png
     from bot.services.outreach.periods import calendar_year
-    from bot.services.outreach.report import build_report
-    from bot.settings import PROJECT_ROOT
-    from db.engine import create_engine, create_sessionmaker
+    from bot.services.outreach.service import ReportService
+    from bot.settings import PROJECT_ROOT, Settings
+    from db.engine import create_engine
+    from db.uow import Database
 
     load_content(PROJECT_ROOT / "content")
-    engine = create_engine(url)
-    sessionmaker = create_sessionmaker(engine)
+    settings = Settings(_env_file=None, database_url=url, timezone=str(TZ))  # type: ignore[call-arg]
+    database = Database(create_engine(url))
+    reports = ReportService(database, settings)
     period = calendar_year(YEAR, TZ)
     renderers = {
         "json": lambda r: render.to_json(r).encode(),
@@ -178,12 +180,11 @@ async def time_reports(url: str, repeats: int = 3) -> None:
         sql_cpu = []
         for _ in range(repeats):
             started, cpu = time.perf_counter(), time.process_time()
-            async with sessionmaker() as session:
-                report = await build_report(session, period, TZ)
+            report = await reports.build(period)
             sql_times.append(time.perf_counter() - started)
             sql_cpu.append(time.process_time() - cpu)
     finally:
-        await engine.dispose()
+        await database.dispose()
     sql = min(sql_times)
     print(f"\nA year's report ({period.label}), whole region, best of {repeats}; target <= 3 s each:")
     print(
@@ -202,9 +203,9 @@ async def time_reports(url: str, repeats: int = 3) -> None:
             f"CPU {min(sql_cpu) + best_cpu:.2f} s; {len(data):>9,} bytes)"
         )
     print(
-        f"  figures: {report['outreach']['total']['events']} activities, "
-        f"{report['bot']['consultations']['questions']} questions, "
-        f"{sum(v['events'] for v in report['bot']['by_kind'].values())} bot events in the year"
+        f"  figures: {report.outreach.total.events} activities, "
+        f"{report.bot.consultations.questions} questions, "
+        f"{sum(k.events for k in report.bot.by_kind)} bot events in the year"
     )
 
 

@@ -26,7 +26,7 @@ from bot.content import ContentStore
 from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
-from bot.services.outreach.service import OutreachLogService
+from bot.services.outreach.service import OutreachLogService, ReportService
 from bot.services.users import SeenWriter, UserService
 from bot.settings import Settings
 from db.engine import create_engine
@@ -158,6 +158,8 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     services: dict[str, Any] = {
         "users": UserService(database, settings),
         "outreach_log": OutreachLogService(database, settings),
+        # Other features' sections come in as sources=report_sources.collect(<their parts()>).
+        "outreach_report": ReportService(database, settings),
     }
     dp = create_dispatcher(
         settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.cli.core import CliError, content_or_fail, in_session, load_settings
+from bot.cli.core import CliError, content_or_fail, load_settings
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
+    from bot.services.plugins import ReportSource
     from db.uow import Database
 
 T = TypeVar("T")
 
 FORMATS = ("json", "xlsx", "csv", "png", "text")
+
+# Feature packages whose `parts()` may contribute report sources.
+FEATURE_PACKAGES = (
+    "bot.services.catalogue",
+    "bot.services.announcements",
+    "bot.services.faq",
+    "bot.services.outreach",
+)
 
 
 async def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -34,6 +42,23 @@ async def with_database(settings: Settings, work: Callable[[Database], Awaitable
         return await work(database)
     finally:
         await database.dispose()
+
+
+def feature_report_sources() -> dict[str, ReportSource]:
+    """The report sources of every feature package that exposes `parts()` (others are skipped)."""
+    from bot.services.plugins import FeatureParts
+    from bot.services.report_sources import collect
+
+    parts: list[FeatureParts] = []
+    for name in FEATURE_PACKAGES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        parts_of = getattr(module, "parts", None)
+        if callable(parts_of):
+            parts.append(parts_of())
+    return collect(parts)
 
 
 # --- log-event ----------------------------------------------------------------------------
@@ -142,7 +167,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.services.outreach import render
     from bot.services.outreach.chart import to_png
     from bot.services.outreach.errors import OutreachError
-    from bot.services.outreach.service import find_municipality, make_report
+    from bot.services.outreach.model import Report
+    from bot.services.outreach.service import ReportService, find_municipality
 
     settings = load_settings()
     content = content_or_fail(settings)
@@ -151,11 +177,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         municipality = find_municipality(content, args.municipality) if args.municipality else None
     except OutreachError as exc:
         raise CliError(exc.en) from None
+    name = content.municipalities[municipality].name if municipality else None
+    sources = feature_report_sources()
 
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        return await make_report(session, period, settings.tz, content, municipality)
+    async def work(database: Database) -> Report:
+        return await ReportService(database, settings, sources).build(period, municipality, name)
 
-    report = asyncio.run(in_session(settings, work))
+    report = asyncio.run(with_database(settings, work))
     fmt = args.format
     data: bytes
     if fmt == "json":

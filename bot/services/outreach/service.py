@@ -1,32 +1,35 @@
 """The outreach services: the log (the bot's /log, the CLI, imports) and the annual report.
 
-A log method owns its unit of work: a change is committed when the method returns, and
-only then does the caller tell anybody about it.
+Each method owns its unit of work: a change is committed when the method returns,
+and only then does the caller tell anybody about it. Reading the report's figures
+takes one short read unit; rendering the files happens after it is closed, off the
+event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.content import Content
 from bot.directions import Direction
 from bot.services.outreach import render
 from bot.services.outreach.chart import to_png
 from bot.services.outreach.errors import OutreachError
 from bot.services.outreach.log import RECENT_LIMIT, ActivityInput, find_municipality
+from bot.services.outreach.model import Report
 from bot.services.outreach.periods import Period
-from bot.services.outreach.report import build_report
+from bot.services.outreach.report import read_figures, with_sources
 from bot.services.outreach.sheets import CheckedRows, ImportResult, duplicate_key
+from bot.services.plugins import ReportScope, ReportSource
 from bot.settings import Settings
 from db.base import utcnow
 from db.repositories.outreach import FIELDS, ActivityRecord, OutreachRepo
 from db.uow import Database
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ActivityRecord",
@@ -36,9 +39,8 @@ __all__ = [
     "EntryUnavailable",
     "OutreachLogService",
     "ReportFiles",
+    "ReportService",
     "find_municipality",
-    "make_files",
-    "make_report",
 ]
 
 
@@ -189,28 +191,64 @@ class OutreachLogService:
         ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReportFiles:
-    report: dict[str, Any]
-    paragraph: str
+    report: Report
+    paragraph: str  # plain text (escape it for Telegram HTML)
     xlsx: bytes
     png: bytes
 
 
-async def make_report(
-    session: AsyncSession, period: Period, tz: ZoneInfo, content: Content, municipality_id: str | None
-) -> dict[str, Any]:
-    name = content.municipalities[municipality_id].name if municipality_id else None
-    return await build_report(session, period, tz, municipality_id, name)
+class ReportService:
+    """The annual report: figures read in one short read unit, files rendered after it, off the loop.
 
+    `sources` are other features' report sources (their `parts().report_sources`); each
+    one reads in a read unit of its own, so a broken one costs only its own section.
+    """
 
-async def make_files(
-    session: AsyncSession, period: Period, tz: ZoneInfo, content: Content, municipality_id: str | None
-) -> ReportFiles:
-    """The paragraph, the XLSX and the chart; the files are built off the event loop."""
-    report = await make_report(session, period, tz, content, municipality_id)
-    xlsx, png = await asyncio.gather(
-        asyncio.to_thread(render.to_xlsx, report),
-        asyncio.to_thread(to_png, report, render.chart_title(report)),
-    )
-    return ReportFiles(report, render.paragraph(report, period.phrase), xlsx, png)
+    def __init__(
+        self, database: Database, settings: Settings, sources: Mapping[str, ReportSource] | None = None
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.sources: dict[str, ReportSource] = dict(sources or {})
+
+    async def build(
+        self,
+        period: Period,
+        municipality_id: str | None = None,
+        municipality_name: str | None = None,
+        *,
+        include_activities: bool = True,
+    ) -> Report:
+        tz = self.settings.tz
+        async with self.database.read() as uow:
+            report = await read_figures(
+                uow, period, tz, municipality_id, municipality_name, include_activities=include_activities
+            )
+        results, failed = await self._read_sources(period.scope(tz, municipality_id))
+        return with_sources(report, results, failed)
+
+    async def _read_sources(self, scope: ReportScope) -> tuple[dict[str, Any], list[str]]:
+        results: dict[str, Any] = {}
+        failed: list[str] = []
+        for name, source in sorted(self.sources.items()):
+            try:
+                async with self.database.read() as uow:
+                    results[name] = await source(uow, scope)
+            except Exception:
+                # One feature's broken figures must not cost staff the whole report.
+                logger.exception("report source %r failed; the report goes out without it", name)
+                failed.append(name)
+        return results, failed
+
+    async def files(
+        self, period: Period, municipality_id: str | None = None, municipality_name: str | None = None
+    ) -> ReportFiles:
+        """The paragraph, the XLSX and the chart; the files are rendered off the event loop."""
+        report = await self.build(period, municipality_id, municipality_name)
+        xlsx, png = await asyncio.gather(
+            asyncio.to_thread(render.to_xlsx, report),
+            asyncio.to_thread(to_png, report, render.chart_title(report)),
+        )
+        return ReportFiles(report, render.paragraph(report, period.phrase), xlsx, png)
