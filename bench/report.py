@@ -10,9 +10,9 @@
    - ACTIVITIES staff-logged activities spread over ten years (a tenth of them in the reported year).
 2. Prints the time of one year's report in each format (the figures are aggregated in SQL; the
    time includes building the report and rendering the file). Target: <= 3 s each.
-3. Feeds UPDATES messages through the real dispatcher (middlewares, DB session per update,
-   LocalBotSession answering like Telegram, the ActivityWriter started as on_startup does) to a
-   handler that records an activity event and to one that does not, alternating rounds, and
+3. Feeds UPDATES messages through the real dispatcher (middlewares, LocalBotSession answering
+   like Telegram, the ActivityWriter started as on_startup does) to a handler that records an
+   activity event in a short write unit and to one that only answers, alternating rounds, and
    prints updates per second for both.
 """
 
@@ -37,7 +37,6 @@ from aiogram import Router  # noqa: E402
 from aiogram.filters import Command  # noqa: E402
 from aiogram.fsm.storage.memory import MemoryStorage  # noqa: E402
 from aiogram.types import Message  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 YEAR = 2025
 TZ = ZoneInfo("Asia/Irkutsk")
@@ -159,13 +158,15 @@ async def time_reports(url: str, repeats: int = 3) -> None:
     from bot.services.outreach import render
     from bot.services.outreach.chart import to_png
     from bot.services.outreach.periods import calendar_year
-    from bot.services.outreach.report import build_report
-    from bot.settings import PROJECT_ROOT
-    from db.engine import create_engine, create_sessionmaker
+    from bot.services.outreach.service import ReportService
+    from bot.settings import PROJECT_ROOT, Settings
+    from db.engine import create_engine
+    from db.uow import Database
 
     load_content(PROJECT_ROOT / "content")
-    engine = create_engine(url)
-    sessionmaker = create_sessionmaker(engine)
+    settings = Settings(_env_file=None, database_url=url, timezone=str(TZ))  # type: ignore[call-arg]
+    database = Database(create_engine(url))
+    reports = ReportService(database, settings)
     period = calendar_year(YEAR, TZ)
     renderers = {
         "json": lambda r: render.to_json(r).encode(),
@@ -179,12 +180,11 @@ async def time_reports(url: str, repeats: int = 3) -> None:
         sql_cpu = []
         for _ in range(repeats):
             started, cpu = time.perf_counter(), time.process_time()
-            async with sessionmaker() as session:
-                report = await build_report(session, period, TZ)
+            report = await reports.build(period)
             sql_times.append(time.perf_counter() - started)
             sql_cpu.append(time.process_time() - cpu)
     finally:
-        await engine.dispose()
+        await database.dispose()
     sql = min(sql_times)
     print(f"\nA year's report ({period.label}), whole region, best of {repeats}; target <= 3 s each:")
     print(
@@ -203,9 +203,9 @@ async def time_reports(url: str, repeats: int = 3) -> None:
             f"CPU {min(sql_cpu) + best_cpu:.2f} s; {len(data):>9,} bytes)"
         )
     print(
-        f"  figures: {report['outreach']['total']['events']} activities, "
-        f"{report['bot']['consultations']['questions']} questions, "
-        f"{sum(v['events'] for v in report['bot']['by_kind'].values())} bot events in the year"
+        f"  figures: {report.outreach.total.events} activities, "
+        f"{report.bot.consultations.questions} questions, "
+        f"{sum(k.events for k in report.bot.by_kind)} bot events in the year"
     )
 
 
@@ -214,11 +214,12 @@ async def time_handlers(url: str, updates: int, rounds: int, warmup: int = 100) 
     from bot.app import create_bot, create_dispatcher
     from bot.content import ContentStore
     from bot.local_api import LocalBotSession, UpdateFactory
-    from bot.services.activity import ActivityWriter, Kind, record
+    from bot.services.activity import ActivityRepo, ActivityWriter, Kind
+    from bot.services.users import UserService
     from bot.settings import PROJECT_ROOT, Settings
     from db.base import utcnow
-    from db.engine import create_engine, create_sessionmaker
-    from db.models import User
+    from db.engine import create_engine
+    from db.repositories.users import UserRepo
     from db.uow import Database
 
     bench_router = Router(name="bench")
@@ -228,8 +229,12 @@ async def time_handlers(url: str, updates: int, rounds: int, warmup: int = 100) 
         await message.answer("ok")
 
     @bench_router.message(Command("logged"))
-    async def logged(message: Message, session: AsyncSession) -> None:
-        await record(session, Kind.FAQ_QUESTION, user_id=message.chat.id, topic="bench", outcome="answer")
+    async def logged(message: Message, database: Database) -> None:
+        # As a service does it: the row rides in the unit of work of the change it belongs to.
+        async with database.write() as uow:
+            await uow.repo(ActivityRepo).record(
+                Kind.FAQ_QUESTION, user_id=message.chat.id, topic="bench", outcome="answer"
+            )
         await message.answer("ok")
 
     settings = Settings(
@@ -243,23 +248,27 @@ async def time_handlers(url: str, updates: int, rounds: int, warmup: int = 100) 
     original = handlers.get_routers
     handlers.get_routers = lambda: [bench_router, *original()]  # type: ignore[assignment]
     engine = create_engine(url)
+    database = Database(engine)
     try:
         dp = create_dispatcher(
-            settings, create_sessionmaker(engine), ContentStore(settings.content_dir), storage=MemoryStorage()
+            settings,
+            database.sessionmaker,
+            ContentStore(settings.content_dir),
+            storage=MemoryStorage(),
+            users=UserService(database, settings),
+            database=database,
         )
     finally:
         handlers.get_routers = original  # type: ignore[assignment]
     session = LocalBotSession()
     bot = create_bot(settings, session=session, token="42:bench")
-    # A consented parent, the bulk of real traffic: every update already writes (last seen), so
-    # the activity row rides in the same transaction as in production.
-    async with create_sessionmaker(engine)() as db:
-        await db.merge(User(id=PARENT, consent_at=utcnow(), first_seen_at=utcnow(), last_seen_at=utcnow(),
-                    municipality_id="sayansk", child_ages=[]))  # fmt: skip
-        await db.commit()
+    # A consented parent, the bulk of real traffic (looked up on every update, written by neither
+    # handler itself).
+    async with database.write() as uow:
+        await uow.repo(UserRepo).give_consent(PARENT, utcnow(), "sayansk")
     factory = UpdateFactory(user_id=PARENT)
     # As the bot runs (bot/app.py on_startup): committed activity rows go to the batching writer.
-    writer = ActivityWriter(Database(engine))
+    writer = ActivityWriter(database)
     await writer.start()
 
     async def one(command: str) -> float:

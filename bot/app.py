@@ -6,7 +6,6 @@ Nothing is created at import time: `create_app()` builds everything from Setting
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,11 +32,13 @@ from bot.services.announcements.events import EventService
 from bot.services.announcements.subscriptions import SubscriptionService
 from bot.services.faq.service import FaqService
 from bot.services.outbox import OutboxService
+from bot.services.outreach.service import OutreachLogService, ReportService
 from bot.services.plugins import FeatureParts
 from bot.services.privacy import PrivacyService
+from bot.services.report_sources import collect as collect_sources
 from bot.services.users import SeenWriter, UserService
 from bot.settings import Settings
-from bot.wiring import content_sections
+from bot.wiring import content_sections, feature_parts
 from bot.workers.notices import NoticeWorker
 from db.engine import create_engine
 from db.repositories.activity import ActivityWriter
@@ -162,16 +163,6 @@ async def set_commands(bot: Bot) -> None:
     await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in PUBLIC_COMMANDS])
 
 
-def collect_parts(faq: FaqService) -> list[FeatureParts]:
-    """Every feature's data owner, report sources and console hooks, named here once."""
-    parts = [faq.parts()]
-    for module in ("bot.services.catalogue", "bot.services.announcements", "bot.services.outreach"):
-        feature = importlib.import_module(module)
-        if hasattr(feature, "parts"):
-            parts.append(feature.parts())
-    return parts
-
-
 def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     """Build and wire everything: content, database, sender, services, workers, scheduler,
     dispatcher. Content errors raise here; nothing runs until the dispatcher starts."""
@@ -185,7 +176,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     activity_writer = ActivityWriter(database)  # logs leave the update and are written in batches
     outbox = OutboxService(database)
     faq = FaqService(database, outbox, settings.staff_chat_id, activity_writer)
-    parts = collect_parts(faq)
+    parts = feature_parts()
     owners = [p.data_owner for p in parts if p.data_owner is not None]
     services: dict[str, Any] = {
         "users": UserService(database, settings),
@@ -195,6 +186,8 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         "subscriptions": SubscriptionService(database, settings),
         "events": EventService(database, settings),
         "broadcasts": BroadcastService(database, settings),
+        "outreach_log": OutreachLogService(database, settings),
+        "outreach_report": ReportService(database, settings, sources=collect_sources(parts)),
     }
     dp = create_dispatcher(
         settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,

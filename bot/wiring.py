@@ -1,12 +1,29 @@
-"""The one place that names every feature's content section (used by `create_app`,
-the CLI and `load_content`'s default). Importing it registers nothing."""
+"""The one place that names every feature: its content section and its parts (data owner,
+report sources, console hooks). Used by `create_app`, the CLI and `load_content`'s default.
+Importing it registers nothing."""
 
 from __future__ import annotations
 
-from bot.content import SectionLoader
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.content import SectionLoader
+    from bot.services.plugins import FeatureParts
 
 
 def content_sections() -> dict[str, SectionLoader]:
     from bot.services.faq.knowledge import FAQ_DIR, load_knowledge_base
 
     return {FAQ_DIR: load_knowledge_base}
+
+
+def feature_parts() -> list[FeatureParts]:
+    import importlib
+
+    parts = []
+    features = ("catalogue", "announcements", "outreach", "faq")
+    for name in (f"bot.services.{feature}" for feature in features):
+        module = importlib.import_module(name)
+        if hasattr(module, "parts"):
+            parts.append(module.parts())
+    return parts

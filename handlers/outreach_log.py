@@ -1,4 +1,7 @@
-"""/log: staff record offline activities for the annual report, list, correct and delete them."""
+"""/log: staff record offline activities for the annual report, list, correct and delete them.
+
+Every change is one call of `OutreachLogService`, committed before anything is said about it.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +12,25 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outreach_ui as ui
 from bot.content import ContentStore
 from bot.directions import Direction
-from bot.html import escape, truncate
+from bot.html import escape
 from bot.middlewares import RoleGuard
 from bot.services.outreach import log, vocab
 from bot.services.outreach.errors import OutreachError
 from bot.services.outreach.log import CONFIRM_ABOVE, ActivityInput
 from bot.services.outreach.periods import parse_date
+from bot.services.outreach.service import (
+    ActivityRecord,
+    EntryMissing,
+    EntryUnavailable,
+    OutreachLogService,
+)
 from bot.services.roles import Role
+from bot.services.users import UserRecord as User
 from bot.settings import Settings
-from db.models import OutreachActivity, User
+from bot.views import outreach as ui
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -70,7 +78,7 @@ async def _show_extras(event: Message | CallbackQuery, state: FSMContext) -> Non
     await _reply(
         event,
         "Проверьте запись. Можно добавить организацию, направленность и формат или сразу записать.\n\n"
-        + log.describe(draft),
+        + ui.describe(draft),
         ui.extras_keyboard(),
     )
 
@@ -84,7 +92,7 @@ async def cmd_log(
     *,
     command: CommandObject,
     state: FSMContext,
-    session: AsyncSession,
+    outreach_log: OutreachLogService,
     settings: Settings,
     content: ContentStore,
     user: User,
@@ -93,7 +101,7 @@ async def cmd_log(
     args = (command.args or "").strip()
     if args.lower() in {"list", "список"}:
         await state.clear()
-        await _send_list(message, session, user.id, role >= Role.ADMIN)
+        await _send_list(message, outreach_log, user.id, role >= Role.ADMIN)
         return
     if not args:
         await state.clear()
@@ -115,24 +123,37 @@ async def cmd_log(
         await state.update_data(**draft.snapshot())
         await state.set_state(LogDialog.one_line_big)
         await message.answer(
-            BIG.format(n=draft.reached, limit=CONFIRM_ABOVE) + "\n\n" + log.describe(draft),
+            BIG.format(n=draft.reached, limit=CONFIRM_ABOVE) + "\n\n" + ui.describe(draft),
             reply_markup=ui.big_keyboard(),
         )
         return
     await _save(
-        message, state, session, draft, message.chat.id if message.from_user is None else message.from_user.id
+        message,
+        state,
+        outreach_log,
+        draft,
+        message.chat.id if message.from_user is None else message.from_user.id,
     )
 
 
 async def _save(
-    event: Message | CallbackQuery, state: FSMContext, session: AsyncSession, draft: ActivityInput, actor: int
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    outreach_log: OutreachLogService,
+    draft: ActivityInput,
+    actor: int,
+    *,
+    toast: str | None = None,
 ) -> None:
-    activity = await log.create(session, draft, actor)
+    """Store the entry, then say so (the button's `toast` too only once it is stored)."""
+    entry = await outreach_log.create(draft, actor)
     await state.clear()
+    if toast is not None and isinstance(event, CallbackQuery):
+        await event.answer(toast)
     await _reply(
         event,
-        f"✅ Записано в журнал, № {activity.id}.\n\n{log.describe(draft)}",
-        ui.entry_keyboard(activity.id),
+        f"✅ Записано в журнал, № {entry.id}.\n\n{ui.describe(draft)}",
+        ui.entry_keyboard(entry.id),
     )
 
 
@@ -243,7 +264,7 @@ async def on_big(query: CallbackQuery, callback_data: ui.LogCD, state: FSMContex
 
 @router.callback_query(LogDialog.one_line_big, ui.LogCD.filter(F.action == "big"))
 async def on_one_line_big(
-    query: CallbackQuery, callback_data: ui.LogCD, state: FSMContext, session: AsyncSession
+    query: CallbackQuery, callback_data: ui.LogCD, state: FSMContext, outreach_log: OutreachLogService
 ) -> None:
     if callback_data.value != "yes":
         await state.clear()
@@ -252,7 +273,7 @@ async def on_one_line_big(
         return
     await query.answer()
     await _save(
-        query, state, session, ActivityInput.from_snapshot(await state.get_data()), query.from_user.id
+        query, state, outreach_log, ActivityInput.from_snapshot(await state.get_data()), query.from_user.id
     )
 
 
@@ -321,11 +342,9 @@ async def on_format(query: CallbackQuery, callback_data: ui.LogCD, state: FSMCon
 
 
 @router.callback_query(LogDialog.extras, ui.LogCD.filter(F.action == "save"))
-async def on_save(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
-    await query.answer("Записано")
-    await _save(
-        query, state, session, ActivityInput.from_snapshot(await state.get_data()), query.from_user.id
-    )
+async def on_save(query: CallbackQuery, state: FSMContext, outreach_log: OutreachLogService) -> None:
+    draft = ActivityInput.from_snapshot(await state.get_data())
+    await _save(query, state, outreach_log, draft, query.from_user.id, toast="Записано")
 
 
 @router.callback_query(ui.LogCD.filter())
@@ -354,56 +373,58 @@ async def on_not_text(message: Message) -> None:
 # --- list, edit, delete ------------------------------------------------------------------
 
 
-def _line(activity: OutreachActivity) -> str:
-    audience = vocab.AUDIENCE_BY_CODE[activity.audience].label
-    return (
-        f"№{activity.id} · {activity.held_on:%d.%m.%Y} · {audience}, {activity.reached} чел. · "
-        f"{escape(truncate(activity.title, 80))}"
-    )
-
-
-async def _send_list(message: Message, session: AsyncSession, user_id: int, is_admin: bool) -> None:
-    items = await log.recent(session, user_id, is_admin)
+async def _send_list(
+    message: Message, outreach_log: OutreachLogService, user_id: int, is_admin: bool
+) -> None:
+    items = await outreach_log.recent(user_id, is_admin)
     if not items:
         await message.answer("Записей пока нет. Добавить мероприятие: /log")
         return
     head = "Последние записи журнала (всех сотрудников):" if is_admin else "Ваши последние записи:"
     await message.answer(
-        head + "\n\n" + "\n".join(_line(a) for a in items) + "\n\n✏️ — изменить, 🗑 — удалить.",
+        head + "\n\n" + "\n".join(ui.list_line(a) for a in items) + "\n\n✏️ — изменить, 🗑 — удалить.",
         reply_markup=ui.list_keyboard(a.id for a in items),
     )
 
 
-async def _own(
-    query: CallbackQuery, session: AsyncSession, item_id: int, role: Role
-) -> OutreachActivity | None:
-    activity = await log.get(session, item_id)
-    if activity is None:
+async def _refuse(query: CallbackQuery, exc: EntryUnavailable) -> None:
+    if isinstance(exc, EntryMissing):
         await query.answer("Такой записи нет — возможно, её уже удалили.", show_alert=True)
-        return None
-    if not log.can_change(activity, query.from_user.id, role >= Role.ADMIN):
+    else:
         await query.answer("Изменять и удалять можно только свои записи.", show_alert=True)
+
+
+async def _own(
+    query: CallbackQuery, outreach_log: OutreachLogService, item_id: int, role: Role
+) -> ActivityRecord | None:
+    try:
+        return await outreach_log.entry(item_id, query.from_user.id, role >= Role.ADMIN)
+    except EntryUnavailable as exc:
+        await _refuse(query, exc)
         return None
-    return activity
 
 
-async def _show_edit(event: Message | CallbackQuery, activity: OutreachActivity, prefix: str = "") -> None:
+async def _show_edit(event: Message | CallbackQuery, entry: ActivityRecord, prefix: str = "") -> None:
     await _reply(
         event,
-        f"{prefix}Запись № {activity.id}. Что изменить?\n\n{log.describe(activity)}",
-        ui.edit_keyboard(activity.id),
+        f"{prefix}Запись № {entry.id}. Что изменить?\n\n{ui.describe(entry)}",
+        ui.edit_keyboard(entry.id),
     )
 
 
 @router.callback_query(ui.LogItemCD.filter(F.action == "edit"))
 async def on_edit(
-    query: CallbackQuery, callback_data: ui.LogItemCD, session: AsyncSession, role: Role, state: FSMContext
+    query: CallbackQuery,
+    callback_data: ui.LogItemCD,
+    outreach_log: OutreachLogService,
+    role: Role,
+    state: FSMContext,
 ) -> None:
-    activity = await _own(query, session, callback_data.id, role)
-    if activity is None:
+    entry = await _own(query, outreach_log, callback_data.id, role)
+    if entry is None:
         return
     await state.clear()
-    await _show_edit(query, activity)
+    await _show_edit(query, entry)
 
 
 TEXT_FIELDS = {
@@ -416,36 +437,36 @@ TEXT_FIELDS = {
 
 @router.callback_query(ui.LogItemCD.filter(F.action == "field"))
 async def on_field(
-    query: CallbackQuery, callback_data: ui.LogItemCD, session: AsyncSession, role: Role, state: FSMContext
+    query: CallbackQuery,
+    callback_data: ui.LogItemCD,
+    outreach_log: OutreachLogService,
+    role: Role,
+    state: FSMContext,
 ) -> None:
-    activity = await _own(query, session, callback_data.id, role)
-    if activity is None:
+    entry = await _own(query, outreach_log, callback_data.id, role)
+    if entry is None:
         return
     field = callback_data.field
     if field in TEXT_FIELDS:
         await state.set_state(LogEdit.value)
-        await state.update_data(edit_id=activity.id, edit_field=field)
+        await state.update_data(edit_id=entry.id, edit_field=field)
         await _reply(query, TEXT_FIELDS[field])
     elif field == "directions":
         await _reply(query, "Отметьте направленности и нажмите «Готово».",
-                     ui.directions_keyboard(activity.directions or [], item_id=activity.id))  # fmt: skip
+                     ui.directions_keyboard(entry.directions, item_id=entry.id))  # fmt: skip
     elif field in {"audience", "kind", "format"}:
-        await _reply(query, "Выберите новое значение:", ui.choice_keyboard(activity.id, field))
+        await _reply(query, "Выберите новое значение:", ui.choice_keyboard(entry.id, field))
     else:
         await query.answer("Это поле изменить нельзя.", show_alert=True)
 
 
 @router.message(LogEdit.value, F.text, NOT_A_COMMAND)
 async def on_edit_value(
-    message: Message, state: FSMContext, session: AsyncSession, settings: Settings, role: Role
+    message: Message, state: FSMContext, outreach_log: OutreachLogService, settings: Settings, role: Role
 ) -> None:
     data = await state.get_data()
-    activity = await log.get(session, int(data["edit_id"]))
+    item_id = int(data["edit_id"])
     actor = message.from_user.id if message.from_user else message.chat.id
-    if activity is None or not log.can_change(activity, actor, role >= Role.ADMIN):
-        await state.clear()
-        await message.answer("Эту запись изменить нельзя: её удалили или она не ваша.")
-        return
     field, raw = data["edit_field"], message.text or ""
     value: Any
     try:
@@ -460,86 +481,93 @@ async def on_edit_value(
     except OutreachError as exc:
         await message.answer(escape(exc.ru))
         return
-    await state.clear()
     if field == "reached" and value > CONFIRM_ABOVE:
+        await state.clear()
         await message.answer(
             BIG.format(n=value, limit=CONFIRM_ABOVE),
-            reply_markup=ui.confirm_big_edit_keyboard(activity.id, value),
+            reply_markup=ui.confirm_big_edit_keyboard(item_id, value),
         )
         return
-    changed = await log.update(session, activity, {field: value}, actor)
-    await _show_edit(message, activity, "✅ Изменено. " if changed else "Ничего не изменилось. ")
+    try:
+        result = await outreach_log.change(item_id, {field: value}, actor, role >= Role.ADMIN)
+    except EntryUnavailable:
+        await state.clear()
+        await message.answer("Эту запись изменить нельзя: её удалили или она не ваша.")
+        return
+    await state.clear()
+    await _show_edit(message, result.entry, "✅ Изменено. " if result.changed else "Ничего не изменилось. ")
 
 
 @router.callback_query(ui.LogItemCD.filter(F.action.in_({"set", "setbig"})))
 async def on_set(
-    query: CallbackQuery, callback_data: ui.LogItemCD, session: AsyncSession, role: Role
+    query: CallbackQuery, callback_data: ui.LogItemCD, outreach_log: OutreachLogService, role: Role
 ) -> None:
-    activity = await _own(query, session, callback_data.id, role)
-    if activity is None:
-        return
     field, raw = callback_data.field, callback_data.value
+    actor, is_admin = query.from_user.id, role >= Role.ADMIN
     value: Any
     try:
-        if field == "audience":
-            value = log.check_audience(raw)
-        elif field == "kind":
-            value = log.check_kind(raw)
-        elif field == "format":
-            value = None if raw == "none" else log.check_format(raw)
-        elif field == "directions":
-            if Direction.from_code(raw) is None:
-                raise OutreachError("Такой направленности нет.", f"unknown direction {raw!r}")
-            chosen = list(activity.directions or [])
-            value = [c for c in chosen if c != raw] if raw in chosen else [*chosen, raw]
-        elif field == "reached" and callback_data.action == "setbig":
-            value = log.check_reached(int(raw)) if raw.isdigit() else log.parse_reached(raw)
+        if field == "directions":
+            result = await outreach_log.toggle_direction(callback_data.id, raw, actor, is_admin)
         else:
-            raise OutreachError("Это поле так изменить нельзя.", f"field {field!r} cannot be set by a button")
+            if field == "audience":
+                value = log.check_audience(raw)
+            elif field == "kind":
+                value = log.check_kind(raw)
+            elif field == "format":
+                value = None if raw == "none" else log.check_format(raw)
+            elif field == "reached" and callback_data.action == "setbig":
+                value = log.check_reached(int(raw)) if raw.isdigit() else log.parse_reached(raw)
+            else:
+                raise OutreachError(
+                    "Это поле так изменить нельзя.", f"field {field!r} cannot be set by a button"
+                )
+            result = await outreach_log.change(callback_data.id, {field: value}, actor, is_admin)
+    except EntryUnavailable as exc:
+        await _refuse(query, exc)
+        return
     except OutreachError as exc:
         await query.answer(exc.ru, show_alert=True)
         return
-    changed = await log.update(session, activity, {field: value}, query.from_user.id)
-    await query.answer("Изменено" if changed else "Без изменений")
+    entry = result.entry
+    await query.answer("Изменено" if result.changed else "Без изменений")
     if field == "directions" and isinstance(query.message, Message):
         await query.message.edit_reply_markup(
-            reply_markup=ui.directions_keyboard(activity.directions or [], item_id=activity.id)
+            reply_markup=ui.directions_keyboard(entry.directions, item_id=entry.id)
         )
         return
-    await _show_edit(query, activity, "✅ Изменено. " if changed else "")
+    await _show_edit(query, entry, "✅ Изменено. " if result.changed else "")
 
 
 @router.callback_query(ui.LogItemCD.filter(F.action == "done"))
 async def on_edit_done(
-    query: CallbackQuery, callback_data: ui.LogItemCD, session: AsyncSession, role: Role
+    query: CallbackQuery, callback_data: ui.LogItemCD, outreach_log: OutreachLogService, role: Role
 ) -> None:
-    activity = await _own(query, session, callback_data.id, role)
-    if activity is None:
+    entry = await _own(query, outreach_log, callback_data.id, role)
+    if entry is None:
         return
     await query.answer("Готово")
-    await _reply(query, f"Запись № {activity.id} сохранена.\n\n{log.describe(activity)}")
+    await _reply(query, f"Запись № {entry.id} сохранена.\n\n{ui.describe(entry)}")
 
 
 @router.callback_query(ui.LogItemCD.filter(F.action == "del"))
 async def on_delete(
-    query: CallbackQuery, callback_data: ui.LogItemCD, session: AsyncSession, role: Role
+    query: CallbackQuery, callback_data: ui.LogItemCD, outreach_log: OutreachLogService, role: Role
 ) -> None:
-    activity = await _own(query, session, callback_data.id, role)
-    if activity is None:
+    entry = await _own(query, outreach_log, callback_data.id, role)
+    if entry is None:
         return
-    await _reply(
-        query, f"Удалить запись № {activity.id}?\n\n{log.describe(activity)}", ui.delete_keyboard(activity.id)
-    )
+    await _reply(query, f"Удалить запись № {entry.id}?\n\n{ui.describe(entry)}", ui.delete_keyboard(entry.id))
 
 
 @router.callback_query(ui.LogItemCD.filter(F.action == "delyes"))
 async def on_delete_yes(
-    query: CallbackQuery, callback_data: ui.LogItemCD, session: AsyncSession, role: Role
+    query: CallbackQuery, callback_data: ui.LogItemCD, outreach_log: OutreachLogService, role: Role
 ) -> None:
-    activity = await _own(query, session, callback_data.id, role)
-    if activity is None:
+    try:
+        await outreach_log.delete(callback_data.id, query.from_user.id, role >= Role.ADMIN)
+    except EntryUnavailable as exc:
+        await _refuse(query, exc)
         return
-    await log.delete(session, activity, query.from_user.id)
     await query.answer("Удалено")
     await _reply(query, f"🗑 Запись № {callback_data.id} удалена. Изменение сохранено в истории журнала.")
 

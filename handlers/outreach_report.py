@@ -1,13 +1,15 @@
-"""/report: staff get the period's paragraph, the XLSX tables and the chart."""
+"""/report: staff get the period's paragraph, the XLSX tables and the chart.
+
+The figures are read and the files rendered by `ReportService` (no unit of work is open
+while they render or while they are sent).
+"""
 
 from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outreach_ui as ui
 from bot.content import ContentStore
 from bot.html import escape, split_text
 from bot.middlewares import RoleGuard
@@ -20,10 +22,11 @@ from bot.services.outreach.periods import (
     parse_period_text,
     today,
 )
-from bot.services.outreach.service import find_municipality, make_files
+from bot.services.outreach.service import ReportService, find_municipality
 from bot.services.roles import Role
+from bot.services.users import UserRecord as User
 from bot.settings import Settings
-from db.models import User
+from bot.views import outreach as ui
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -59,7 +62,7 @@ async def cmd_report(
     message: Message,
     *,
     command: CommandObject,
-    session: AsyncSession,
+    outreach_report: ReportService,
     settings: Settings,
     content: ContentStore,
     user: User,
@@ -85,8 +88,7 @@ async def cmd_report(
     await _send_report(
         message,
         period,
-        session=session,
-        settings=settings,
+        outreach_report=outreach_report,
         content=content,
         municipality_id=_scope(user, role, content, municipality),
     )
@@ -97,7 +99,7 @@ async def on_period(
     query: CallbackQuery,
     *,
     callback_data: ui.ReportCD,
-    session: AsyncSession,
+    outreach_report: ReportService,
     settings: Settings,
     content: ContentStore,
     user: User,
@@ -118,8 +120,7 @@ async def on_period(
         await _send_report(
             query.message,
             period,
-            session=session,
-            settings=settings,
+            outreach_report=outreach_report,
             content=content,
             municipality_id=_scope(user, role, content, None),
         )
@@ -129,23 +130,22 @@ async def _send_report(
     message: Message,
     period: Period,
     *,
-    session: AsyncSession,
-    settings: Settings,
+    outreach_report: ReportService,
     content: ContentStore,
     municipality_id: str | None,
 ) -> None:
-    files = await make_files(session, period, settings.tz, content.current, municipality_id)
-    where = content.current.municipalities[municipality_id].name if municipality_id else "все муниципалитеты"
-    head = f"<b>Отчёт об охвате — {escape(period.label)} ({escape(where)})</b>\n\n"
+    place = content.current.municipalities[municipality_id].name if municipality_id else None
+    files = await outreach_report.files(period, municipality_id, place)
+    head = f"<b>Отчёт об охвате — {escape(period.label)} ({escape(files.report.place_name)})</b>\n\n"
     for part in split_text(head + escape(files.paragraph)):
         await message.answer(part)
     name = f"otchet-moc-{period.slug}"
-    total = files.report["outreach"]["total"]
+    total = files.report.outreach.total
     await message.answer_document(
         BufferedInputFile(files.xlsx, filename=f"{name}.xlsx"),
         caption=(
             f"Таблицы отчёта ({escape(period.label)}): охват по категориям, виды мероприятий, месяцы, "
-            f"перечень мероприятий ({total['events']}), работа чат-бота. Листы готовы к печати."
+            f"перечень мероприятий ({total.events}), работа чат-бота. Листы готовы к печати."
         ),
     )
     await message.answer_photo(

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
+from bot.cli.outreach import feature_report_sources
 from bot.services.announcements.events import EventDraft, create_event
 from bot.services.catalogue import load_demo_if_empty
 from bot.services.outreach.periods import date_range
 from bot.services.outreach.render import paragraph
-from bot.services.outreach.report import build_report
+from bot.services.outreach.service import ReportService
 from bot.services.outreach.tables import build_tables
 from db.base import utcnow
 from tests.support.client import ADMIN_ID, BotTester
@@ -50,8 +51,8 @@ async def test_every_feature_reaches_the_report(tester: BotTester, caplog: pytes
     today = utcnow().astimezone(app.settings.tz).date()
     period = date_range(today - timedelta(days=300), today + timedelta(days=10), app.settings.tz)
     with caplog.at_level(logging.WARNING):
-        async with tester.db() as session:
-            report = await build_report(session, period, app.settings.tz)
+        typed = await ReportService(app.database, app.settings, feature_report_sources()).build(period)
+    report = typed.as_dict()
     assert not [r for r in caplog.records if "unexpected shape" in r.getMessage()]
     assert report["sources_failed"] == []
     assert report["outreach"]["parents"]["events"] >= 1
@@ -59,9 +60,9 @@ async def test_every_feature_reaches_the_report(tester: BotTester, caplog: pytes
     assert any("погода" in q["text"] for q in report["sources"]["faq_unanswered"])
     assert [d["title"] for d in report["sources"]["open_days"]] == [event.title]
     assert report["sources"]["open_days"][0]["signups"] == 1
-    titles = {t.sheet for t in build_tables(report)}
+    titles = {t.sheet for t in build_tables(typed)}
     assert {"Каталог", "Вопросы без ответа"} <= titles
-    text = paragraph(report, "За период")
+    text = paragraph(typed, "За период")
     assert "мероприятие" in text and "технической направленности" in text
 
 

@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.middlewares.guards import STAFF_ONLY_TEXT
-from bot.outreach_ui import LogItemCD
 from bot.services.outreach.periods import today
+from bot.views.outreach import LogItemCD
 from db.models import OutreachActivity, OutreachAudit, User
 from tests.support.client import ADMIN_ID, PARENT_ID, BotTester, texts
 from tests.support.outreach_helpers import log_bataysk
@@ -218,8 +218,7 @@ async def test_list_edit_delete_with_audit_and_ownership(tester: BotTester) -> N
 
 async def test_report_in_the_bot(tester: BotTester) -> None:
     await _staff(tester, STAFF)
-    async with tester.db() as session:
-        await log_bataysk(session)
+    await log_bataysk(tester.app.database)
     sent = await tester.send("/report 2025", user_id=STAFF)
     assert [s.method for s in sent] == ["SendMessage", "SendDocument", "SendPhoto"]
     assert "45 мероприятий для родителей с охватом 3102 человека" in sent[0].text

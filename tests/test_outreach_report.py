@@ -15,35 +15,54 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.services import report_sources
 from bot.services.activity import Kind
-from bot.services.outreach import log, render
+from bot.services.outreach import render
 from bot.services.outreach.chart import to_png
 from bot.services.outreach.log import ActivityInput
+from bot.services.outreach.model import Report
 from bot.services.outreach.periods import Period, academic_year, calendar_year
-from bot.services.outreach.report import build_report
-from bot.services.report_sources import ReportScope
+from bot.services.outreach.service import ReportService
+from bot.services.plugins import ReportScope, ReportSource
+from db.base import utcnow
+from db.repositories.outreach import OutreachRepo
+from db.uow import Database, UnitOfWork
 from tests.conftest import IN_CI
 from tests.support.outreach_helpers import BATAYSK, SEEDS, event, log_bataysk
 
 TZ = ZoneInfo("Asia/Irkutsk")
 
 
+async def _typed(
+    app: App,
+    period: Period,
+    municipality: str | None = None,
+    municipality_name: str | None = None,
+    sources: dict[str, ReportSource] | None = None,
+) -> Report:
+    return await ReportService(app.database, app.settings, sources).build(
+        period, municipality, municipality_name
+    )
+
+
 async def _report(app: App, period: Period, municipality: str | None = None, **kw: Any) -> dict[str, Any]:
-    async with app.sessionmaker() as session:
-        return await build_report(session, period, TZ, municipality, **kw)
+    """The report as its JSON shape (what `mocbot report --format json` prints)."""
+    return (await _typed(app, period, municipality, **kw)).as_dict()
+
+
+async def _log(database: Database, item: ActivityInput, actor: int | None) -> None:
+    async with database.write() as uow:
+        await uow.repo(OutreachRepo).create(item, logged_by=actor, source="bot", at=utcnow())
 
 
 async def test_bataysk_figures_give_the_seed_sentence(app: App) -> None:
-    async with app.sessionmaker() as session:
-        await log_bataysk(session)
-        await session.commit()
-    report = await _report(app, calendar_year(2025, TZ))
+    await log_bataysk(app.database)
+    typed = await _typed(app, calendar_year(2025, TZ))
+    report = typed.as_dict()
     for audience, figures in BATAYSK["outreach"].items():
         assert report["outreach"][audience] == figures
     assert report["outreach"]["other"] == {"events": 0, "reached": 0}
     assert report["outreach"]["total"] == {"events": 93, "reached": 4976}
-    text = render.paragraph(report, calendar_year(2025, TZ).phrase)
+    text = render.paragraph(typed, calendar_year(2025, TZ).phrase)
     # The seed writes «1734 человек»; the number agreement the issue asks for gives «1734 человека»
     # (as «3102 человека» in the same sentence), the one word that differs.
     expected = BATAYSK["seed_sentence"].replace("1734 человек,", "1734 человека,")
@@ -52,10 +71,10 @@ async def test_bataysk_figures_give_the_seed_sentence(app: App) -> None:
 
 
 async def test_periods_cut_at_local_midnight_and_by_municipality(app: App) -> None:
+    for held_on, mun in ((date(2024, 8, 31), "sayansk"), (date(2024, 9, 1), "sayansk"),
+                         (date(2025, 8, 31), "zima"), (date(2025, 9, 1), "sayansk")):  # fmt: skip
+        await _log(app.database, ActivityInput(held_on, "Собрание", "meeting", "parents", 10, mun), 1)
     async with app.sessionmaker() as session:
-        for held_on, mun in ((date(2024, 8, 31), "sayansk"), (date(2024, 9, 1), "sayansk"),
-                             (date(2025, 8, 31), "zima"), (date(2025, 9, 1), "sayansk")):  # fmt: skip
-            await log.create(session, ActivityInput(held_on, "Собрание", "meeting", "parents", 10, mun), 1)
         # 2024-08-31 15:30 UTC is 23:30 in Irkutsk (outside); 16:30 UTC is already 1 September there
         session.add(event(str(Kind.SUBSCRIBED), datetime(2024, 8, 31, 15, 30, tzinfo=UTC), user_id=1))
         session.add(event(str(Kind.SUBSCRIBED), datetime(2024, 8, 31, 16, 30, tzinfo=UTC), user_id=2,
@@ -106,7 +125,8 @@ async def _bot_events(session: AsyncSession) -> None:
 async def test_bot_figures_are_apart_from_the_outreach_table(app: App) -> None:
     async with app.sessionmaker() as session:
         await _bot_events(session)
-    report = await _report(app, calendar_year(2025, TZ))
+    typed = await _typed(app, calendar_year(2025, TZ))
+    report = typed.as_dict()
     assert report["outreach"]["total"] == {"events": 0, "reached": 0}
     bot = report["bot"]
     assert bot["consultations"] == {
@@ -125,8 +145,8 @@ async def test_bot_figures_are_apart_from_the_outreach_table(app: App) -> None:
         {"ref": "e1", "title": "День открытых дверей", "signups": 2, "people": 2, "cancelled": 1}
     ]
     assert bot["by_kind"]["quiz.played"] == {"events": 1, "people": 1}
-    text = render.paragraph(report, "В 2025 году")
-    book = load_workbook(io.BytesIO(render.to_xlsx(report)))
+    text = render.paragraph(typed, "В 2025 году")
+    book = load_workbook(io.BytesIO(render.to_xlsx(typed)))
     assert list(book["Поиск по возрасту"].iter_rows(values_only=True)) == [
         ("Возраст, лет", "Запросов"), (10, 2), ("не указан", 1), ("Итого", 3)
     ]  # fmt: skip
@@ -143,57 +163,62 @@ async def test_even_median_and_empty_bot(app: App) -> None:
         for v in (100, 300, 200, 400):
             session.add(event(str(Kind.HANDOFF_ANSWERED), value=v))
         await session.commit()
-    report = await _report(app, calendar_year(2025, TZ))
-    assert report["bot"]["handoffs"]["median_answer_seconds"] == 250.0
-    empty = await _report(app, calendar_year(2024, TZ))
-    assert empty["bot"]["consultations"]["share_without_staff"] is None
+    report = await _typed(app, calendar_year(2025, TZ))
+    assert report.bot.handoffs.median_answer_seconds == 250.0
+    empty = await _typed(app, calendar_year(2024, TZ))
+    assert empty.bot.consultations.share_without_staff is None
     assert render.paragraph(empty, "В 2024 году") == "В 2024 году мероприятия в журнал МОЦ не вносились."
 
 
-@pytest.fixture
-def sources() -> Any:
-    saved = dict(report_sources._SOURCES)
-    seen: list[ReportScope] = []
-
-    async def catalogue(session: AsyncSession, scope: ReportScope) -> Any:
-        seen.append(scope)
-        return {"by_direction": BATAYSK["programs_by_direction"], "ovz": {"art": 3, "sport": 2}}
-
-    async def unanswered(session: AsyncSession, scope: ReportScope) -> Any:
-        return [{"text": "Можно ли <b>два</b> кружка & секцию?", "count": 4}]
-
-    async def open_days(session: AsyncSession, scope: ReportScope) -> Any:
-        return [{"title": "День открытых дверей ДДТ", "date": "2025-08-28", "signups": 37}]
-
-    async def broken(session: AsyncSession, scope: ReportScope) -> Any:
-        raise RuntimeError("boom")
-
-    async def unknown(session: AsyncSession, scope: ReportScope) -> Any:
-        return {"anything": 1}
-
-    for name, fn in (("catalogue", catalogue), ("faq_unanswered", unanswered), ("open_days", open_days),
-                     ("zz_broken", broken), ("quiz", unknown)):  # fmt: skip
-        report_sources.register_source(name, fn)
-    yield seen
-    report_sources._SOURCES.clear()
-    report_sources._SOURCES.update(saved)
+SEEN: list[ReportScope] = []
 
 
-async def test_sources_and_every_format(app: App, sources: list[ReportScope], caplog: Any) -> None:
+async def _catalogue(uow: UnitOfWork, scope: ReportScope) -> Any:
+    SEEN.append(scope)
+    return {"by_direction": BATAYSK["programs_by_direction"], "ovz": {"art": 3, "sport": 2}}
+
+
+async def _unanswered(uow: UnitOfWork, scope: ReportScope) -> Any:
+    return [{"text": "Можно ли <b>два</b> кружка & секцию?", "count": 4}]
+
+
+async def _open_days(uow: UnitOfWork, scope: ReportScope) -> Any:
+    return [{"title": "День открытых дверей ДДТ", "date": "2025-08-28", "signups": 37}]
+
+
+async def _broken(uow: UnitOfWork, scope: ReportScope) -> Any:
+    raise RuntimeError("boom")
+
+
+async def _unknown(uow: UnitOfWork, scope: ReportScope) -> Any:
+    return {"anything": 1}
+
+
+SOURCES: dict[str, ReportSource] = {
+    "catalogue": _catalogue,
+    "faq_unanswered": _unanswered,
+    "open_days": _open_days,
+    "zz_broken": _broken,
+    "quiz": _unknown,
+}
+
+
+async def test_sources_and_every_format(app: App, caplog: Any) -> None:
     caplog.set_level("ERROR")
+    SEEN.clear()
+    await log_bataysk(app.database, municipality_id="zima")
+    await _log(app.database, ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 5000,
+                                           "zima", organisation="Газета", directions=("tech", "art"),
+                                           format="online"), None)  # fmt: skip
     async with app.sessionmaker() as session:
-        await log_bataysk(session, municipality_id="zima")
-        await log.create(session, ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 5000,
-                                                "zima", organisation="Газета", directions=("tech", "art"),
-                                                format="online"), None)  # fmt: skip
-        await session.commit()
         await _bot_events(session)
-    report = await _report(app, calendar_year(2025, TZ), "zima", municipality_name="Зима")
-    assert sources[0].municipality_id == "zima"
+    typed = await _typed(app, calendar_year(2025, TZ), "zima", municipality_name="Зима", sources=SOURCES)
+    report = typed.as_dict()
+    assert SEEN[0].municipality_id == "zima"
     assert report["sources"]["catalogue"]["by_direction"]["sport"] == 52
     assert report["sources"]["quiz"] == {"anything": 1}
     assert report["sources_failed"] == ["zz_broken"] and "zz_broken" in caplog.text
-    text = render.paragraph(report, "В 2025 году")
+    text = render.paragraph(typed, "В 2025 году")
     # the seed's own order and figures (000_…: «художественной направленности -42, ...»)
     assert (
         "В каталоге программ — 173 программы: художественной направленности — 42, физкультурно-спортивной "
@@ -202,11 +227,11 @@ async def test_sources_and_every_format(app: App, sources: list[ReportScope], ca
         "для детей с ОВЗ — 5."
     ) in text
     # JSON round trip
-    data = json.loads(render.to_json(report))
+    data = json.loads(render.to_json(typed))
     assert data["outreach"]["total"] == {"events": 94, "reached": 9976}
     assert data["municipality"] == {"id": "zima", "name": "Зима"}
     # XLSX: one sheet per table, totals, print setup
-    book = load_workbook(io.BytesIO(render.to_xlsx(report)))
+    book = load_workbook(io.BytesIO(render.to_xlsx(typed)))
     assert {"Охват", "По видам", "По месяцам", "Мероприятия", "Работа бота", "Каталог",
             "Вопросы без ответа", "Дни открытых дверей"} <= set(book.sheetnames)  # fmt: skip
     assert "quiz" not in book.sheetnames
@@ -223,7 +248,7 @@ async def test_sources_and_every_format(app: App, sources: list[ReportScope], ca
     publication = next(r for r in listing if r[1] == "Публикация")
     assert publication[6] == "техническая, художественная" and publication[7] == "Онлайн"
     # CSV: blocks
-    text = render.to_csv(report)
+    text = render.to_csv(typed)
     blocks = [b for b in text.split("\r\n\r\n") if b.strip()]
     assert blocks[1].startswith("# Мероприятия МОЦ и охват по категориям участников")
     table = list(csv.reader(io.StringIO(blocks[1]), delimiter=";"))
@@ -231,15 +256,15 @@ async def test_sources_and_every_format(app: App, sources: list[ReportScope], ca
     assert table[-1] == ["Итого", "94", "9976"]
     assert "Можно ли <b>два</b> кружка & секцию?" in text
     # PNG: a real image
-    png = to_png(report, render.title_of(report))
+    png = to_png(typed, render.title_of(typed))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     assert width >= 1000 and height >= 600
 
 
 async def test_chart_of_an_empty_period(app: App) -> None:
-    report = await _report(app, Period(date(2025, 1, 1), date(2025, 2, 15), "range"))
-    assert [m["month"] for m in report["by_month"]] == ["2025-01", "2025-02"]
+    report = await _typed(app, Period(date(2025, 1, 1), date(2025, 2, 15), "range"))
+    assert [m.key for m in report.by_month] == ["2025-01", "2025-02"]
     assert to_png(report, "Пусто")[:4] == b"\x89PNG"
 
 
@@ -259,28 +284,28 @@ def test_seed_fixture_quotes_the_seed() -> None:
 @pytest.mark.postgres
 async def test_report_on_postgres(pg_url: str) -> None:
     """The same SQL on PostgreSQL: dates, extract(), conditional sums, JSON columns, medians."""
+    from bot.settings import Settings
     from db import migrate
-    from db.engine import create_engine, create_sessionmaker
+    from db.engine import create_engine
 
     await migrate.upgrade_async(pg_url)
-    engine = create_engine(pg_url)
+    database = Database(create_engine(pg_url))
     try:
-        sessionmaker = create_sessionmaker(engine)
-        async with sessionmaker() as session:
-            await log_bataysk(session)
-            item = ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 50, "zima",
-                                 directions=("tech",))  # fmt: skip
-            await log.create(session, item, None)
-            await session.commit()
+        await log_bataysk(database)
+        item = ActivityInput(date(2025, 5, 5), "Публикация", "publication", "other", 50, "zima",
+                             directions=("tech",))  # fmt: skip
+        await _log(database, item, None)
+        async with database.sessionmaker() as session:
             await _bot_events(session)
-        async with sessionmaker() as session:
-            report = await build_report(session, calendar_year(2025, TZ), TZ)
+        settings = Settings(_env_file=None, database_url=pg_url, timezone="Asia/Irkutsk")  # type: ignore[call-arg]
+        typed = await ReportService(database, settings).build(calendar_year(2025, TZ))
+        report = typed.as_dict()
     finally:
-        await engine.dispose()
+        await database.dispose()
     assert report["outreach"]["total"] == {"events": 94, "reached": 5026}
     assert sum(m["parents"] for m in report["by_month"]) == 3102
     assert report["bot"]["handoffs"]["median_answer_seconds"] == 1800.0
     assert report["bot"]["consultations"]["answered_without_staff"] == 5
     publication = next(a for a in report["activities"] if a["title"] == "Публикация")
     assert publication["directions"] == ["tech"] and publication["date"] == "2025-05-05"
-    assert render.paragraph(report, "В 2025 году").startswith("В 2025 году проведены 45 мероприятий")
+    assert render.paragraph(typed, "В 2025 году").startswith("В 2025 году проведены 45 мероприятий")

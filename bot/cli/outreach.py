@@ -5,15 +5,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.cli.core import CliError, content_or_fail, in_session, load_settings
+from bot.cli.core import CliError, content_or_fail, load_settings
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from bot.services.plugins import ReportSource
+    from db.uow import Database
+
+T = TypeVar("T")
+
 FORMATS = ("json", "xlsx", "csv", "png", "text")
+
+async def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` against the migrated database; services open their own units of work."""
+    from db.engine import create_engine
+    from db.migrate import upgrade_async
+    from db.uow import Database
+
+    await upgrade_async(settings.database_url)
+    database = Database(create_engine(settings.database_url))
+    try:
+        return await work(database)
+    finally:
+        await database.dispose()
+
+
+def feature_report_sources() -> dict[str, ReportSource]:
+    """The report sources of every feature (bot.wiring names them)."""
+    from bot.services.report_sources import collect
+    from bot.wiring import feature_parts
+
+    return collect(feature_parts())
 
 
 # --- log-event ----------------------------------------------------------------------------
@@ -22,9 +48,9 @@ FORMATS = ("json", "xlsx", "csv", "png", "text")
 def cmd_log_event(args: argparse.Namespace) -> int:
     from bot.services.outreach import log
     from bot.services.outreach.errors import OutreachError
-    from bot.services.outreach.log import ActivityInput
+    from bot.services.outreach.log import ActivityInput, find_municipality
     from bot.services.outreach.periods import parse_date
-    from bot.services.outreach.service import find_municipality
+    from bot.services.outreach.service import OutreachLogService
 
     settings = load_settings()
     content = content_or_fail(settings)
@@ -53,11 +79,11 @@ def cmd_log_event(args: argparse.Namespace) -> int:
             "check the number, or repeat with --yes if it is right"
         )
 
-    async def work(session: AsyncSession) -> int:
-        activity = await log.create(session, draft, None, source="cli")
-        return activity.id
+    async def work(database: Database) -> int:
+        entry = await OutreachLogService(database, settings).create(draft, None, source="cli")
+        return entry.id
 
-    activity_id = asyncio.run(in_session(settings, work))
+    activity_id = asyncio.run(with_database(settings, work))
     print(
         f"logged activity #{activity_id}: {draft.held_on.isoformat()} {draft.audience} "
         f"{draft.reached} people, {draft.kind}: {draft.title}"
@@ -70,22 +96,22 @@ def cmd_log_event(args: argparse.Namespace) -> int:
 
 def cmd_import_events(args: argparse.Namespace) -> int:
     from bot.services.outreach.errors import OutreachError
-    from bot.services.outreach.sheets import ImportResult, SheetError, import_file
+    from bot.services.outreach.service import OutreachLogService
+    from bot.services.outreach.sheets import ImportResult, SheetError, check_file
 
     settings = load_settings()
     content = content_or_fail(settings)
-
-    async def work(session: AsyncSession) -> ImportResult:
-        result = await import_file(session, args.file, settings.tz, content, confirm_large=args.yes)
-        if result.errors:
-            await session.rollback()
-        return result
-
     try:
-        result = asyncio.run(in_session(settings, work))
+        # The file is read and checked before any unit of work opens.
+        checked = check_file(args.file, settings.tz, content, confirm_large=args.yes)
     except (SheetError, OutreachError) as exc:
         message = exc.en if isinstance(exc, OutreachError) else str(exc)
         raise CliError(f"{args.file}: {message}; nothing was imported") from None
+
+    async def work(database: Database) -> ImportResult:
+        return await OutreachLogService(database, settings).import_rows(checked)
+
+    result = asyncio.run(with_database(settings, work))
     if result.errors:
         shown = result.errors[:50]
         more = len(result.errors) - len(shown)
@@ -122,7 +148,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.services.outreach import render
     from bot.services.outreach.chart import to_png
     from bot.services.outreach.errors import OutreachError
-    from bot.services.outreach.service import find_municipality, make_report
+    from bot.services.outreach.model import Report
+    from bot.services.outreach.service import ReportService, find_municipality
 
     settings = load_settings()
     content = content_or_fail(settings)
@@ -131,11 +158,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         municipality = find_municipality(content, args.municipality) if args.municipality else None
     except OutreachError as exc:
         raise CliError(exc.en) from None
+    name = content.municipalities[municipality].name if municipality else None
+    sources = feature_report_sources()
 
-    async def work(session: AsyncSession) -> dict[str, Any]:
-        return await make_report(session, period, settings.tz, content, municipality)
+    async def work(database: Database) -> Report:
+        return await ReportService(database, settings, sources).build(period, municipality, name)
 
-    report = asyncio.run(in_session(settings, work))
+    report = asyncio.run(with_database(settings, work))
     fmt = args.format
     data: bytes
     if fmt == "json":

@@ -1,1 +1,2 @@
-"""Presentation: text and keyboards people read, built from services' results (no database)."""
+"""Presentation: texts and keyboards people read, built from services' results (aiogram and HTML,
+never the database)."""

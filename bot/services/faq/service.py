@@ -283,13 +283,14 @@ class FaqService:
         async with self.database.read() as uow:
             return await uow.repo(FaqRepo).questions_between(start, end)
 
-    # --- plug-ins -----------------------------------------------------------------------
-    def parts(self) -> FeatureParts:
-        return FeatureParts(
-            name="faq",
-            data_owner=DataOwner("faq", _describe_user, _forget_user),
-            report_sources={"faq_unanswered": _unanswered_source},
-        )
+
+def parts() -> FeatureParts:
+    """What the FAQ stores about a person and adds to the report (wired by create_app)."""
+    return FeatureParts(
+        name="faq",
+        data_owner=DataOwner("faq", _describe_user, _forget_user),
+        report_sources={"faq_unanswered": _unanswered_source},
+    )
 
 
 async def _unanswered_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[str, object]]:

@@ -1,30 +1,26 @@
-"""Outreach log and the annual report (feature module).
+"""Outreach log and the annual report (feature package; nothing happens on import).
 
-On import it registers the privacy owner of the log: staff-logged activities
-are not parents' personal data, but they carry the Telegram id of the staff
-member who logged them (and the audit trail does too). /mydata shows how many
-entries a person logged; /forget re-keys them to an anonymous id, so the report
-figures stay.
+`parts()` declares the privacy owner of the log: staff-logged activities are not
+parents' personal data, but they carry the Telegram id of the staff member who
+logged them (and the audit trail does too). /mydata shows how many entries a
+person logged; /forget re-keys them to an anonymous id, so the report figures stay.
 """
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.content import Content
-from bot.services import privacy
-from bot.services.outreach.log import count_logged_by
-from db.models import OutreachActivity, OutreachAudit, User
+from bot.services.plugins import DataOwner, FeatureParts
+from db.repositories.outreach import OutreachRepo
+from db.repositories.users import UserRecord
+from db.uow import UnitOfWork
 
 
-async def _describe(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
-    logged = await count_logged_by(session, user.id)
-    changes = await session.scalar(
-        select(func.count()).select_from(OutreachAudit).where(OutreachAudit.actor_id == user.id)
-    )
+async def _describe(uow: UnitOfWork, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
+    repo = uow.repo(OutreachRepo)
+    logged = await repo.count_logged_by(user.id)
+    changes = await repo.count_changes_by(user.id)
     lines = []
     if logged:
         lines.append(f"• Мероприятий МОЦ, записанных вами в журнал для отчёта: {logged}")
@@ -33,13 +29,9 @@ async def _describe(session: AsyncSession, user: User, content: Content, tz: Zon
     return lines
 
 
-async def _forget(session: AsyncSession, user_id: int, anonymous_id: int) -> None:
-    await session.execute(
-        update(OutreachActivity).where(OutreachActivity.logged_by == user_id).values(logged_by=anonymous_id)
-    )
-    await session.execute(
-        update(OutreachAudit).where(OutreachAudit.actor_id == user_id).values(actor_id=anonymous_id)
-    )
+async def _forget(uow: UnitOfWork, user_id: int, anonymous_id: int) -> None:
+    await uow.repo(OutreachRepo).rekey_person(user_id, anonymous_id)
 
 
-privacy.register_owner(privacy.DataOwner("outreach", _describe, _forget))
+def parts() -> FeatureParts:
+    return FeatureParts(name="outreach", data_owner=DataOwner("outreach", _describe, _forget))

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 from bot.services.outreach import vocab
+from bot.services.outreach.model import Report
 
 SHORT_MONTHS = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
 COLORS = {"parents": "#2E86AB", "students": "#F18F01", "educators": "#3B8F4A", "other": "#A23B72"}
 
 
-def to_png(report: dict[str, Any], title: str) -> bytes:
+def to_png(report: Report, title: str) -> bytes:
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    months = report["by_month"]
-    years = {m["month"][:4] for m in months}
+    months = report.by_month
+    years = {m.year for m in months}
     labels = []
     for m in months:
-        year, number = m["month"].split("-")
-        label = SHORT_MONTHS[int(number) - 1]
-        labels.append(f"{label}\n{year}" if len(years) > 1 else label)
+        label = SHORT_MONTHS[m.month - 1]
+        labels.append(f"{label}\n{m.year}" if len(years) > 1 else label)
     with rc_context({"font.family": "DejaVu Sans", "font.size": 11}):
         figure = Figure(figsize=(11, 6), dpi=110)
         FigureCanvasAgg(figure)
@@ -30,7 +29,7 @@ def to_png(report: dict[str, Any], title: str) -> bytes:
         positions = list(range(len(months)))
         bottom = [0] * len(months)
         for term in vocab.AUDIENCES:
-            values = [m[term.code] for m in months]
+            values = [m.reached_by(term.code) for m in months]
             if not any(values):
                 continue
             ax.bar(positions, values, bottom=bottom, color=COLORS[term.code], label=term.label, width=0.7)

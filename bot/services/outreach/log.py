@@ -1,23 +1,20 @@
-"""The outreach log: validated activities, created, corrected and deleted with an audit trail."""
+"""The outreach log's rules: checked values and the one-line /log form (no storage, no HTML).
+
+Storing goes through `OutreachLogService` (bot/services/outreach/service.py).
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
-from datetime import date
-from typing import Any
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from bot.content import Content
 from bot.directions import Direction
-from bot.html import escape
 from bot.services.outreach import vocab
 from bot.services.outreach.errors import OutreachError
 from bot.services.outreach.periods import parse_date
-from db.base import utcnow
-from db.models import OutreachActivity, OutreachAudit
+from db.repositories.outreach import ActivityData
 
 # More people than this at one event is possible (a city festival) but usually a typo.
 CONFIRM_ABOVE = 100_000
@@ -27,68 +24,14 @@ TITLE_MAX = 300
 ORGANISATION_MAX = 300
 RECENT_LIMIT = 10
 
-FIELDS = ("held_on", "title", "kind", "audience", "reached", "organisation", "directions", "format",
-          "municipality_id")  # fmt: skip
-
 
 @dataclass(frozen=True)
-class ActivityInput:
+class ActivityInput(ActivityData):
     """A checked activity, ready to store."""
-
-    held_on: date
-    title: str
-    kind: str
-    audience: str
-    reached: int
-    municipality_id: str
-    organisation: str | None = None
-    directions: tuple[str, ...] = field(default_factory=tuple)
-    format: str | None = None
 
     @property
     def needs_confirmation(self) -> bool:
         return self.reached > CONFIRM_ABOVE
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "held_on": self.held_on.isoformat(),
-            "title": self.title,
-            "kind": self.kind,
-            "audience": self.audience,
-            "reached": self.reached,
-            "organisation": self.organisation,
-            "directions": list(self.directions),
-            "format": self.format,
-            "municipality_id": self.municipality_id,
-        }
-
-    @classmethod
-    def from_snapshot(cls, data: dict[str, Any]) -> ActivityInput:
-        return cls(
-            held_on=date.fromisoformat(data["held_on"]),
-            title=data["title"],
-            kind=data["kind"],
-            audience=data["audience"],
-            reached=int(data["reached"]),
-            municipality_id=data["municipality_id"],
-            organisation=data.get("organisation"),
-            directions=tuple(data.get("directions") or ()),
-            format=data.get("format"),
-        )
-
-
-def input_of(activity: OutreachActivity) -> ActivityInput:
-    """A stored activity as an input, to compare and replace field values."""
-    values = {name: getattr(activity, name) for name in FIELDS}
-    return ActivityInput(**{**values, "directions": tuple(activity.directions or ())})
-
-
-def snapshot_of(activity: OutreachActivity) -> dict[str, Any]:
-    return input_of(activity).snapshot()
-
-
-def _column_values(data: ActivityInput) -> dict[str, Any]:
-    return {name: list(data.directions) if name == "directions" else getattr(data, name) for name in FIELDS}
 
 
 # --- checking single values (shared by the bot dialog, the CLI and the import) -----------
@@ -197,6 +140,19 @@ def check_directions(text: str) -> tuple[str, ...]:
     return tuple(d.code for d in found)
 
 
+def find_municipality(content: Content, name: str) -> str:
+    """A municipality id from its id or name (case-insensitive)."""
+    key = name.strip().lower().replace("ё", "е")
+    for m in content.municipalities.values():
+        if key in (m.id.lower(), m.name.lower().replace("ё", "е")):
+            return m.id
+    known = ", ".join(f"{m.name} ({m.id})" for m in content.municipalities.values())
+    raise OutreachError(
+        f"Муниципалитет «{name.strip()[:40]}» не найден. Есть: {known}.",
+        f"unknown municipality {name.strip()[:40]!r}; known: {known}",
+    )
+
+
 # --- the one-line form --------------------------------------------------------------
 
 
@@ -225,140 +181,3 @@ def parse_one_line(text: str, tz: ZoneInfo, municipality_id: str) -> ActivityInp
         reached=reached,
         municipality_id=municipality_id,
     )
-
-
-# --- storing -------------------------------------------------------------------------
-
-
-def _audit(
-    session: AsyncSession,
-    activity_id: int,
-    *,
-    action: str,
-    actor_id: int | None,
-    source: str,
-    old: dict[str, Any] | None,
-    new: dict[str, Any] | None,
-) -> None:
-    session.add(
-        OutreachAudit(
-            activity_id=activity_id, action=action, actor_id=actor_id, source=source, at=utcnow(),
-            old=old, new=new,
-        )
-    )  # fmt: skip
-
-
-async def create(
-    session: AsyncSession, data: ActivityInput, actor_id: int | None, source: str = "bot"
-) -> OutreachActivity:
-    now = utcnow()
-    activity = OutreachActivity(
-        **_column_values(data), logged_by=actor_id, source=source, created_at=now, updated_at=now
-    )
-    session.add(activity)
-    await session.flush()
-    _audit(
-        session, activity.id, action="create", actor_id=actor_id, source=source, old=None, new=data.snapshot()
-    )
-    return activity
-
-
-async def update(
-    session: AsyncSession, activity: OutreachActivity, changes: dict[str, Any], actor_id: int | None,
-    source: str = "bot",
-) -> bool:  # fmt: skip
-    """Apply checked field values; False (and no audit row) when nothing changed."""
-    current = input_of(activity)
-    old = current.snapshot()
-    values: dict[str, Any] = {
-        k: (tuple(v) if k == "directions" else v) for k, v in changes.items() if k in FIELDS
-    }
-    new_input = replace(current, **values)
-    new = new_input.snapshot()
-    if new == old:
-        return False
-    for name, value in _column_values(new_input).items():
-        setattr(activity, name, value)
-    activity.updated_at = utcnow()
-    changed_old = {k: v for k, v in old.items() if new[k] != v}
-    changed_new = {k: v for k, v in new.items() if old[k] != v}
-    _audit(
-        session,
-        activity.id,
-        action="update",
-        actor_id=actor_id,
-        source=source,
-        old=changed_old,
-        new=changed_new,
-    )
-    return True
-
-
-async def delete(
-    session: AsyncSession, activity: OutreachActivity, actor_id: int | None, source: str = "bot"
-) -> None:
-    _audit(
-        session,
-        activity.id,
-        action="delete",
-        actor_id=actor_id,
-        source=source,
-        old=snapshot_of(activity),
-        new=None,
-    )
-    await session.delete(activity)
-
-
-async def get(session: AsyncSession, activity_id: int) -> OutreachActivity | None:
-    return await session.get(OutreachActivity, activity_id)
-
-
-def can_change(activity: OutreachActivity, user_id: int, is_admin: bool) -> bool:
-    return is_admin or activity.logged_by == user_id
-
-
-async def recent(
-    session: AsyncSession, user_id: int, is_admin: bool, limit: int = RECENT_LIMIT
-) -> list[OutreachActivity]:
-    """The newest entries: one's own, or everybody's for an admin."""
-    query = select(OutreachActivity).order_by(OutreachActivity.id.desc()).limit(limit)
-    if not is_admin:
-        query = query.where(OutreachActivity.logged_by == user_id)
-    return list(await session.scalars(query))
-
-
-async def count_logged_by(session: AsyncSession, user_id: int) -> int:
-    count = await session.scalar(
-        select(func.count()).select_from(OutreachActivity).where(OutreachActivity.logged_by == user_id)
-    )
-    return int(count or 0)
-
-
-async def audit_trail(session: AsyncSession, activity_id: int) -> list[OutreachAudit]:
-    rows = await session.scalars(
-        select(OutreachAudit).where(OutreachAudit.activity_id == activity_id).order_by(OutreachAudit.id)
-    )
-    return list(rows)
-
-
-# --- showing -------------------------------------------------------------------------
-
-
-def describe(data: ActivityInput | OutreachActivity, municipality_name: str | None = None) -> str:
-    """A short HTML card of an entry (user text escaped)."""
-    directions = [d for code in data.directions if (d := Direction.from_code(code)) is not None]
-    lines = [
-        f"<b>{escape(data.title)}</b>",
-        f"📅 {data.held_on:%d.%m.%Y}",
-        f"👥 {vocab.AUDIENCE_BY_CODE[data.audience].label}: {data.reached} чел.",
-        f"🏷 {vocab.KIND_BY_CODE[data.kind].label}",
-    ]
-    if data.organisation:
-        lines.append(f"🏢 {escape(data.organisation)}")
-    if directions:
-        lines.append("🧭 " + ", ".join(d.title for d in directions))
-    if data.format:
-        lines.append(f"💻 {vocab.FORMAT_BY_CODE[data.format].label}")
-    if municipality_name:
-        lines.append(f"📍 {escape(municipality_name)}")
-    return "\n".join(lines)

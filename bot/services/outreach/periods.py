@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.outreach.errors import OutreachError
-from bot.services.report_sources import ReportScope
+from bot.services.plugins import ReportScope
 
 EARLIEST_YEAR = 2000
 

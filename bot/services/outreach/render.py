@@ -8,104 +8,92 @@ import json
 from typing import Any
 
 from bot.services.outreach import russian, vocab
+from bot.services.outreach.model import Report
 from bot.services.outreach.tables import Cell, Table, build_tables
 
 
-def _outreach_sentence(report: dict[str, Any], phrase: str) -> str:
-    outreach = report["outreach"]
+def _outreach_sentence(report: Report, phrase: str) -> str:
+    outreach = report.outreach
+    held = [(t, outreach.of(t.code)) for t in vocab.AUDIENCES if outreach.of(t.code).events > 0]
     parts = [
-        f"{russian.EVENT.count(outreach[t.code]['events'])} {t.phrase} "
-        f"с охватом {russian.PERSON.count(outreach[t.code]['reached'])}"
-        for t in vocab.AUDIENCES
-        if outreach[t.code]["events"] > 0
+        f"{russian.EVENT.count(figures.events)} {t.phrase} с охватом {russian.PERSON.count(figures.reached)}"
+        for t, figures in held
     ]
     if not parts:
         return f"{phrase} мероприятия в журнал МОЦ не вносились."
-    first = next(outreach[t.code]["events"] for t in vocab.AUDIENCES if outreach[t.code]["events"] > 0)
+    first = held[0][1].events
     sentence = f"{phrase} {russian.held(first)} " + ", ".join(parts) + "."
     if len(parts) > 1:
-        total = outreach["total"]
+        total = outreach.total
         sentence += (
-            f" Всего — {russian.EVENT.count(total['events'])} "
-            f"с охватом {russian.PERSON.count(total['reached'])}."
+            f" Всего — {russian.EVENT.count(total.events)} с охватом {russian.PERSON.count(total.reached)}."
         )
     return sentence
 
 
-def _kinds_sentence(report: dict[str, Any]) -> str | None:
-    items = [k for k in report["by_kind"] if k["events"] > 0]
+def _kinds_sentence(report: Report) -> str | None:
+    items = [k for k in report.by_kind if k.events > 0]
     if not items:
         return None
     labels = {t.code: t.phrase for t in vocab.KINDS}
-    parts = [f"{labels.get(k['kind'], k['title'])} — {k['events']}" for k in items]
+    parts = [f"{labels.get(k.kind, k.title)} — {k.events}" for k in items]
     return "По видам: " + ", ".join(parts) + "."
 
 
-def _bot_sentences(report: dict[str, Any]) -> list[str]:
-    bot = report["bot"]
+def _bot_sentences(report: Report) -> list[str]:
+    bot = report.bot
     result: list[str] = []
-    c = bot["consultations"]
-    if c["questions"]:
+    c = bot.consultations
+    if c.questions:
         text = (
-            f"Чат-бот МОЦ: консультации — {russian.QUESTION.count(c['questions'])} "
-            f"с охватом {russian.PERSON.count(c['people'])}"
+            f"Чат-бот МОЦ: консультации — {russian.QUESTION.count(c.questions)} "
+            f"с охватом {russian.PERSON.count(c.people)}"
         )
-        if c["share_without_staff"] is not None:
+        if c.share_without_staff is not None:
             text += (
                 f"; без участия специалиста получен ответ на "
-                f"{russian.percent(c['answered_without_staff'], c['questions'])} вопросов"
+                f"{russian.percent(c.answered_without_staff, c.questions)} вопросов"
             )
         result.append(text + ".")
-    h = bot["handoffs"]
-    if h["created"]:
-        text = f"Вопросов, переданных специалистам, — {h['created']}"
-        if h["median_answer_seconds"] is not None:
-            text += f", медианное время ответа — {russian.duration(h['median_answer_seconds'])}"
+    h = bot.handoffs
+    if h.created:
+        text = f"Вопросов, переданных специалистам, — {h.created}"
+        if h.median_answer_seconds is not None:
+            text += f", медианное время ответа — {russian.duration(h.median_answer_seconds)}"
         result.append(text + ".")
-    s = bot["search"]
-    if s["searches"]:
+    s = bot.search
+    if s.searches:
         result.append(
-            f"Поиск кружков и секций в чат-боте — {russian.REQUEST.count(s['searches'])} "
-            f"с охватом {russian.PERSON.count(s['people'])}."
+            f"Поиск кружков и секций в чат-боте — {russian.REQUEST.count(s.searches)} "
+            f"с охватом {russian.PERSON.count(s.people)}."
         )
-    b = bot["broadcasts"]
-    if b["count"]:
-        result.append(f"Рассылки подписчикам — {b['count']} с охватом {russian.PERSON.count(b['reached'])}.")
-    e = bot["event_signups"]
-    if e["signups"]:
+    b = bot.broadcasts
+    if b.count:
+        result.append(f"Рассылки подписчикам — {b.count} с охватом {russian.PERSON.count(b.reached)}.")
+    e = bot.event_signups
+    if e.signups:
         result.append(
-            f"Записи на мероприятия через чат-бот — {russian.SIGNUP.count(e['signups'])} "
-            f"с охватом {russian.PERSON.count(e['people'])}."
+            f"Записи на мероприятия через чат-бот — {russian.SIGNUP.count(e.signups)} "
+            f"с охватом {russian.PERSON.count(e.people)}."
         )
     return result
 
 
-def _catalogue_sentence(report: dict[str, Any]) -> str | None:
+def _catalogue_sentence(report: Report) -> str | None:
     """From the "catalogue" report source, in the seeds' words: «художественной направленности — 42»."""
-    from bot.directions import Direction
-    from bot.services.outreach.tables import source_table
-
-    data = report.get("sources", {}).get("catalogue")
-    table = source_table("catalogue", data) if data is not None else None
-    if table is None or table.totals is None:
+    catalogue = report.sections.catalogue
+    if catalogue is None or catalogue.total == 0:  # no catalogue loaded: nothing worth a sentence
         return None
-    by_title = {d.title: d.genitive for d in Direction}
-    parts = [
-        f"{by_title.get(str(row[0]), str(row[0]))} направленности — {row[1]}" for row in table.rows if row[1]
-    ]
-    total = int(table.totals[1] or 0)
-    if total == 0:  # no catalogue loaded: nothing worth a sentence
-        return None
-    sentence = f"В каталоге программ — {russian.PROGRAM.count(total)}"
+    parts = [f"{row.genitive} направленности — {row.programs}" for row in catalogue.rows if row.programs]
+    sentence = f"В каталоге программ — {russian.PROGRAM.count(catalogue.total)}"
     if parts:
         sentence += ": " + ", ".join(parts)
-    ovz = table.totals[2]
-    if isinstance(ovz, int) and ovz:
-        sentence += f"; для детей с ОВЗ — {ovz}"
+    if catalogue.ovz_total:
+        sentence += f"; для детей с ОВЗ — {catalogue.ovz_total}"
     return sentence + "."
 
 
-def paragraph(report: dict[str, Any], phrase: str) -> str:
+def paragraph(report: Report, phrase: str) -> str:
     """Plain text, ready to paste into the annual report (escape it for Telegram HTML).
 
     `phrase` opens the first sentence: «В 2025 году» (Period.phrase).
@@ -124,24 +112,23 @@ def paragraph(report: dict[str, Any], phrase: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, ensure_ascii=False, indent=2)
+def to_json(report: Report) -> str:
+    return json.dumps(report.as_dict(), ensure_ascii=False, indent=2)
 
 
-def _period_and_place(report: dict[str, Any]) -> str:
-    where = report["municipality"]["name"] if report.get("municipality") else "все муниципалитеты"
-    return f"{report['period']['label']} ({where})"
+def _period_and_place(report: Report) -> str:
+    return f"{report.period.label} ({report.place_name})"
 
 
-def title_of(report: dict[str, Any]) -> str:
+def title_of(report: Report) -> str:
     return f"Отчёт МОЦ об охвате — {_period_and_place(report)}"
 
 
-def chart_title(report: dict[str, Any]) -> str:
+def chart_title(report: Report) -> str:
     return f"Охват участников мероприятий МОЦ по месяцам — {_period_and_place(report)}"
 
 
-def to_xlsx(report: dict[str, Any]) -> bytes:
+def to_xlsx(report: Report) -> bytes:
     """One sheet per table: bold header, column widths, a bold totals row, set up for printing.
 
     Written in openpyxl's write-only mode (rows streamed, only the header and totals styled) so a
@@ -203,7 +190,7 @@ def _csv_cell(value: Cell) -> str:
     return str(value)
 
 
-def to_csv(report: dict[str, Any]) -> str:
+def to_csv(report: Report) -> str:
     """One file, one block per table: a `# title` line, the header, the rows, the totals, a blank line.
 
     `;`-separated with a BOM (the caller writes UTF-8-SIG) so Excel in a Russian locale opens it
@@ -224,5 +211,5 @@ def to_csv(report: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def tables_of(report: dict[str, Any]) -> list[Table]:
+def tables_of(report: Report) -> list[Table]:
     return build_tables(report)

@@ -1,4 +1,5 @@
-"""A spreadsheet of past activities (XLSX or CSV), checked row by row and imported all-or-nothing.
+"""A spreadsheet of past activities (XLSX or CSV), checked row by row and imported all-or-nothing
+(`OutreachLogService.import_rows`).
 
 The reader is generic (a header row, then rows as {header: text}); the import
 maps forgiving Russian or English column names to the log's fields.
@@ -14,15 +15,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.content import Content
 from bot.services.outreach import log, vocab
 from bot.services.outreach.errors import OutreachError
 from bot.services.outreach.log import ActivityInput
 from bot.services.outreach.periods import parse_date
-from db.models import OutreachActivity
+from db.repositories.outreach import ActivityData
 
 MAX_ROWS = 100_000
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -133,8 +131,6 @@ def _columns(headers: list[str]) -> dict[str, str]:
 def row_to_input(
     values: dict[str, str], columns: dict[str, str], tz: ZoneInfo, content: Content, default_municipality: str
 ) -> ActivityInput:
-    from bot.services.outreach.service import find_municipality
-
     def get(field: str) -> str:
         return values.get(columns[field], "").strip() if field in columns else ""
 
@@ -150,7 +146,7 @@ def row_to_input(
         kind=log.check_kind(kind_text) if kind_text else vocab.guess_kind(title).code,
         audience=log.check_audience(get("audience")),
         reached=log.parse_reached(get("reached")),
-        municipality_id=find_municipality(content, municipality_text)
+        municipality_id=log.find_municipality(content, municipality_text)
         if municipality_text
         else default_municipality,
         organisation=log.check_organisation(organisation) if organisation else None,
@@ -159,21 +155,28 @@ def row_to_input(
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ImportResult:
     imported: int
     reached: int
     errors: list[str]
 
 
-def _key(item: ActivityInput) -> tuple[date, str, str, str]:
+@dataclass(frozen=True)
+class CheckedRows:
+    """The rows of a file, checked on their own; `errors` name the rows by their number."""
+
+    items: list[tuple[int, ActivityInput]]  # (row number, activity)
+    errors: list[str]
+
+
+def duplicate_key(item: ActivityData) -> tuple[date, str, str, str]:
+    """Two entries with this key are the same activity logged twice."""
     return (item.held_on, item.title.lower(), item.audience, item.municipality_id)
 
 
-async def import_file(
-    session: AsyncSession, path: Path, tz: ZoneInfo, content: Content, *, confirm_large: bool = False
-) -> ImportResult:
-    """Check every row; write all of them only when none has an error (the caller commits)."""
+def check_file(path: Path, tz: ZoneInfo, content: Content, *, confirm_large: bool = False) -> CheckedRows:
+    """Read and check every row of the file (slow for a big file: no unit of work is open meanwhile)."""
     headers, rows = read_rows(path)
     columns = _columns(headers)
     errors: list[str] = []
@@ -191,31 +194,12 @@ async def import_file(
                 f"{log.CONFIRM_ABOVE}; check it, or pass --yes if it is right"
             )
             continue
-        if _key(item) in seen:
-            errors.append(f"row {row.number}: the same activity as row {seen[_key(item)]}")
+        key = duplicate_key(item)
+        if key in seen:
+            errors.append(f"row {row.number}: the same activity as row {seen[key]}")
             continue
-        seen[_key(item)] = row.number
+        seen[key] = row.number
         items.append((row.number, item))
-    if items:
-        first = min(i.held_on for _, i in items)
-        last = max(i.held_on for _, i in items)
-        existing = await session.execute(
-            select(
-                OutreachActivity.id,
-                OutreachActivity.held_on,
-                OutreachActivity.title,
-                OutreachActivity.audience,
-                OutreachActivity.municipality_id,
-            ).where(OutreachActivity.held_on >= first, OutreachActivity.held_on <= last)
-        )
-        logged = {(d, t.lower(), a, m): i for i, d, t, a, m in existing}
-        for number, item in items:
-            if _key(item) in logged:
-                errors.append(f"row {number}: already in the log as activity #{logged[_key(item)]}")
     if not rows:
         errors.append("the file has a header but no rows")
-    if errors:
-        return ImportResult(0, 0, errors)
-    for _, item in items:
-        await log.create(session, item, None, source="import")
-    return ImportResult(len(items), sum(i.reached for _, i in items), [])
+    return CheckedRows(items, errors)

@@ -1,4 +1,5 @@
-"""Callback data and keyboards of the outreach log and the report (staff only)."""
+"""The outreach log and the report on screen (staff only): entry cards, list lines,
+callback data and keyboards. User-typed text is escaped here."""
 
 from __future__ import annotations
 
@@ -9,8 +10,40 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.directions import Direction
+from bot.html import escape, truncate
 from bot.services.outreach import vocab
+from bot.services.outreach.log import ActivityInput
 from bot.services.outreach.periods import Period
+from bot.services.outreach.service import ActivityRecord
+
+
+def describe(data: ActivityInput | ActivityRecord, municipality_name: str | None = None) -> str:
+    """A short HTML card of an entry (user text escaped)."""
+    directions = [d for code in data.directions if (d := Direction.from_code(code)) is not None]
+    lines = [
+        f"<b>{escape(data.title)}</b>",
+        f"📅 {data.held_on:%d.%m.%Y}",
+        f"👥 {vocab.AUDIENCE_BY_CODE[data.audience].label}: {data.reached} чел.",
+        f"🏷 {vocab.KIND_BY_CODE[data.kind].label}",
+    ]
+    if data.organisation:
+        lines.append(f"🏢 {escape(data.organisation)}")
+    if directions:
+        lines.append("🧭 " + ", ".join(d.title for d in directions))
+    if data.format:
+        lines.append(f"💻 {vocab.FORMAT_BY_CODE[data.format].label}")
+    if municipality_name:
+        lines.append(f"📍 {escape(municipality_name)}")
+    return "\n".join(lines)
+
+
+def list_line(entry: ActivityRecord) -> str:
+    """«№12 · 14.03.2025 · Родители, 70 чел. · Родительское собрание»."""
+    audience = vocab.AUDIENCE_BY_CODE[entry.audience].label
+    return (
+        f"№{entry.id} · {entry.held_on:%d.%m.%Y} · {audience}, {entry.reached} чел. · "
+        f"{escape(truncate(entry.title, 80))}"
+    )
 
 
 class LogCD(CallbackData, prefix="olog"):
