@@ -26,6 +26,7 @@ from bot.content import ContentStore
 from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
+from bot.services.catalogue import CatalogueService
 from bot.services.users import SeenWriter, UserService
 from bot.settings import Settings
 from db.engine import create_engine
@@ -156,6 +157,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     seen = SeenWriter(database)
     services: dict[str, Any] = {
         "users": UserService(database, settings),
+        "catalogue": CatalogueService(database, settings),
     }
     dp = create_dispatcher(
         settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,

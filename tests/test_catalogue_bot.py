@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.console import Console
 from bot.services.activity import Kind
-from bot.services.catalogue.store import load_demo_if_empty
-from bot.services.catalogue.views import ImportCD, SearchCD
+from bot.services.catalogue import CatalogueService, parts
+from bot.views.catalogue import ImportCD, SearchCD
 from db.models import ActivityEvent, PendingImport, Program, User
 from tests.support.client import ADMIN_ID, PARENT_ID, BotTester, texts
 
@@ -22,10 +20,15 @@ NON_TEXT_ANSWER = "Я пока не умею разбирать файл"
 
 @pytest.fixture
 async def demo(tester: BotTester) -> BotTester:
-    async with tester.db() as session:
-        await load_demo_if_empty(session, tester.app.content.current)
+    await _catalogue(tester.app).load_demo_if_empty(tester.app.content.current)
     await tester.start_and_consent()
     return tester
+
+
+def _catalogue(app: App) -> CatalogueService:
+    service = app.services["catalogue"]
+    assert isinstance(service, CatalogueService)
+    return service
 
 
 async def _searches(tester: BotTester) -> list[ActivityEvent]:
@@ -294,19 +297,13 @@ async def test_forget_deletes_pending_imports(tester: BotTester, tmp_path: Path)
         assert await session.scalar(select(func.count()).select_from(PendingImport)) == 0
 
 
-async def test_console_loads_the_demo_catalogue_once(app: App) -> None:
-    out = io.StringIO()
-    console = Console(app, out=out)
-    await console.start()
-    await console.stop()
-    assert "загружены демо-данные" in out.getvalue()
+async def test_console_hook_loads_the_demo_catalogue_once(app: App) -> None:
+    (hook,) = parts().console_hooks
+    said = await hook(app.database, app.content.current)
+    assert said is not None and "загружены демо-данные — 185" in said
     async with app.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Program)) == 185
-    second = io.StringIO()
-    console = Console(app, out=second)
-    await console.start()
-    await console.stop()
-    assert "демо" not in second.getvalue()
+    assert await hook(app.database, app.content.current) is None
 
 
 async def test_empty_catalogue_is_explained(tester: BotTester) -> None:
