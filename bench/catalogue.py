@@ -3,8 +3,9 @@
     .venv/bin/python bench/catalogue.py [--programs 20000] [--queries 300]
 
 Generates a realistic XLSX (the Navigator's columns), imports it through the
-real importer (parse + apply into a fresh, migrated SQLite file), then times
-the bot's search (ranked ids + the first page's rows) for direction+age and
+real importer (parse + apply into a fresh, migrated SQLite file, through the
+catalogue service), then times the bot's search (`CatalogueService.search`: one
+read unit of work, ranked ids + the first page's rows) for direction+age and
 direction+age+keyword queries in one municipality, and prints the figures.
 Targets: import ≤ 15 s, search p95 ≤ 20 ms.
 """
@@ -25,12 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 from bot.content import load_content  # noqa: E402
 from bot.directions import Direction  # noqa: E402
+from bot.services.catalogue import CatalogueService  # noqa: E402
 from bot.services.catalogue.query import AgeRange  # noqa: E402
-from bot.services.catalogue.search import SearchFilters, load_hits, search_ids  # noqa: E402
-from bot.services.catalogue.store import apply_import, parse_for_content  # noqa: E402
-from bot.services.catalogue.views import PAGE_SIZE  # noqa: E402
+from bot.services.catalogue.search import SearchFilters  # noqa: E402
+from bot.services.catalogue.store import parse_for_content  # noqa: E402
+from bot.views.catalogue import PAGE_SIZE  # noqa: E402
 from db import migrate  # noqa: E402
-from db.engine import create_engine, create_sessionmaker  # noqa: E402
+from db.engine import create_engine  # noqa: E402
+from db.uow import Database  # noqa: E402
 
 SUBJECTS: dict[Direction, list[str]] = {
     Direction.TECH: ["Робототехника", "Лего-конструирование", "Программирование на Python",
@@ -120,8 +123,8 @@ async def main(programs: int, queries: int) -> int:
               f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
         await migrate.upgrade_async(url)
-        engine = create_engine(url)
-        sessionmaker = create_sessionmaker(engine)
+        database = Database(create_engine(url))
+        catalogue = CatalogueService(database)
 
         t0, cpu0 = time.perf_counter(), time.process_time()
         parsed = parse_for_content(xlsx.read_bytes(), content, name=xlsx.name)
@@ -129,9 +132,7 @@ async def main(programs: int, queries: int) -> int:
         if not parsed.ok:
             print("generated file did not validate:", parsed.file_error, parsed.row_errors[:3])
             return 1
-        async with sessionmaker() as session:
-            plan = await apply_import(session, parsed.records)
-            await session.commit()
+        plan = await catalogue.import_records(parsed.records)
         t_import, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         print(f"import of a {programs}-row XLSX: {t_import:.2f} s "
               f"(read+validate {t_parse:.2f} s, database {t_import - t_parse:.2f} s; "
@@ -140,27 +141,24 @@ async def main(programs: int, queries: int) -> int:
         rnd = random.Random(11)
         results: dict[str, list[float]] = {"direction+age": [], "direction+age+keyword": []}
         found: dict[str, list[int]] = {k: [] for k in results}
-        async with sessionmaker() as session:
-            for i in range(queries * 2 + 20):
-                d = rnd.choice(list(Direction))
-                age = AgeRange(a := rnd.randint(5, 18), a)
-                kind = "direction+age" if i % 2 == 0 else "direction+age+keyword"
-                keywords = (rnd.choice(KEYWORD_QUERIES[d]),) if kind.endswith("keyword") else ()
-                filters = SearchFilters(
-                    municipality_id=municipality_id, direction=d, age=age, keywords=keywords
-                )
-                t0 = time.perf_counter()
-                ids = await search_ids(session, filters)
-                await load_hits(session, ids[:PAGE_SIZE])
-                elapsed = (time.perf_counter() - t0) * 1000
-                if i >= 20:  # warm-up
-                    results[kind].append(elapsed)
-                    found[kind].append(len(ids))
+        for i in range(queries * 2 + 20):
+            d = rnd.choice(list(Direction))
+            age = AgeRange(a := rnd.randint(5, 18), a)
+            kind = "direction+age" if i % 2 == 0 else "direction+age+keyword"
+            keywords = (rnd.choice(KEYWORD_QUERIES[d]),) if kind.endswith("keyword") else ()
+            filters = SearchFilters(municipality_id=municipality_id, direction=d, age=age, keywords=keywords)
+            t0 = time.perf_counter()
+            result = await catalogue.search(filters, page=0, page_size=PAGE_SIZE)
+            elapsed = (time.perf_counter() - t0) * 1000
+            assert result is not None
+            if i >= 20:  # warm-up
+                results[kind].append(elapsed)
+                found[kind].append(result.total)
         for kind, samples in results.items():
             print(f"search {kind}: p95 {p95(samples):.1f} ms, median {statistics.median(samples):.1f} ms, "
                   f"max {max(samples):.1f} ms over {len(samples)} queries "
                   f"(mean {statistics.mean(found[kind]):.0f} results)  target p95 ≤ 20 ms")  # fmt: skip
-        await engine.dispose()
+        await database.dispose()
     return 0
 
 

@@ -30,6 +30,7 @@ from bot.sender import LocalSendLimiter, SenderMiddleware
 from bot.services.announcements.broadcasts import BroadcastService
 from bot.services.announcements.events import EventService
 from bot.services.announcements.subscriptions import SubscriptionService
+from bot.services.catalogue import CatalogueService
 from bot.services.faq.service import FaqService
 from bot.services.outbox import OutboxService
 from bot.services.outreach.service import OutreachLogService, ReportService
@@ -188,6 +189,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         "broadcasts": BroadcastService(database, settings),
         "outreach_log": OutreachLogService(database, settings),
         "outreach_report": ReportService(database, settings, sources=collect_sources(parts)),
+        "catalogue": CatalogueService(database, settings),
     }
     dp = create_dispatcher(
         settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,

@@ -13,15 +13,13 @@ from aiogram.filters import BaseFilter, Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentStore
 from bot.keyboards import MenuCD
-from bot.services.activity import Kind, record
+from bot.services.catalogue import CatalogueService, SearchResult
 from bot.services.catalogue.query import MAX_AGE, MIN_AGE, ProgramQuery, parse_age, parse_program_query
-from bot.services.catalogue.search import SearchFilters, blocking_filter, load_hits, search_ids
-from bot.services.catalogue.store import get_program
-from bot.services.catalogue.views import (
+from bot.services.users import UserRecord as User
+from bot.views.catalogue import (
     PAGE_SIZE,
     BadSearchData,
     SearchCD,
@@ -29,11 +27,9 @@ from bot.services.catalogue.views import (
     age_step,
     direction_step,
     filter_step,
-    no_results,
     program_card,
-    results_page,
+    search_results,
 )
-from db.models import User
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == ChatType.PRIVATE)
@@ -98,39 +94,19 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -
 
 async def _results(
     *,
-    session: AsyncSession,
+    catalogue: CatalogueService,
     user: User,
     content: ContentStore,
     search: SearchState,
     keywords: tuple[str, ...],
     page: int,
-    log: bool,
-) -> tuple[str, InlineKeyboardMarkup] | None:
-    """The text of a results page; None when the page does not exist."""
-    municipality = _municipality(user, content)
-    filters = search.filters(municipality, keywords)
-    ids = await search_ids(session, filters)
-    if page and page * PAGE_SIZE >= len(ids):
+) -> tuple[SearchResult, str, InlineKeyboardMarkup] | None:
+    """A results page and its text; None when the page does not exist."""
+    filters = search.filters(_municipality(user, content), keywords)
+    result = await catalogue.search(filters, page=page, page_size=PAGE_SIZE)
+    if result is None:
         return None
-    if log:
-        await record(
-            session,
-            Kind.PROGRAM_SEARCH,
-            user_id=user.id,
-            municipality_id=municipality,
-            topic=filters.direction.code if filters.direction else None,
-            age=filters.age.low if filters.age else None,
-            value=len(ids),
-            outcome=filters.summary_code(),
-        )
-    if not ids:
-        blocking = await blocking_filter(session, filters)
-        empty = blocking is None and not await search_ids(
-            session, SearchFilters(municipality_id=municipality)
-        )
-        return no_results(search, keywords, blocking, empty_catalogue=empty)
-    hits = await load_hits(session, ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
-    return results_page(search, keywords, hits, len(ids), page)
+    return (result, *search_results(search, keywords, result))
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -156,7 +132,7 @@ async def run_text_query(
     message: Message,
     *,
     program_query: ProgramQuery,
-    session: AsyncSession,
+    catalogue: CatalogueService,
     user: User,
     content: ContentStore,
     state: FSMContext,
@@ -179,10 +155,12 @@ async def run_text_query(
     )
     if keywords or (search.direction and search.age):
         shown = await _results(
-            session=session, user=user, content=content, search=search, keywords=keywords, page=0, log=True
+            catalogue=catalogue, user=user, content=content, search=search, keywords=keywords, page=0
         )
         assert shown is not None  # page 0 always exists
-        await message.answer(shown[0], reply_markup=shown[1])
+        result, text, markup = shown
+        await message.answer(text, reply_markup=markup)
+        await catalogue.record_search(user.id, result)  # a read: logged once the answer is out
         return
     if search.direction is None:
         text, markup = direction_step(search)
@@ -203,9 +181,7 @@ class TypedAge(BaseFilter):
 
 
 @router.message(SearchStates.age, F.text, TypedAge())
-async def on_typed_age(
-    message: Message, session: AsyncSession, user: User, content: ContentStore, state: FSMContext
-) -> None:
+async def on_typed_age(message: Message, user: User, state: FSMContext) -> None:
     answer = parse_age(message.text or "")
     if answer is None or answer.age is None:
         await message.answer(AGE_OUT_OF_RANGE)
@@ -227,13 +203,13 @@ async def on_free_text(
     message: Message,
     *,
     program_query: ProgramQuery,
-    session: AsyncSession,
+    catalogue: CatalogueService,
     user: User,
     content: ContentStore,
     state: FSMContext,
 ) -> None:
     await run_text_query(
-        message, program_query=program_query, session=session, user=user, content=content, state=state
+        message, program_query=program_query, catalogue=catalogue, user=user, content=content, state=state
     )
 
 
@@ -245,7 +221,7 @@ async def on_search_button(
     query: CallbackQuery,
     *,
     callback_data: SearchCD,
-    session: AsyncSession,
+    catalogue: CatalogueService,
     user: User,
     content: ContentStore,
     state: FSMContext,
@@ -286,37 +262,32 @@ async def on_search_button(
     if action in ("res", "pg"):
         await _leave_age_step(state)
         shown = await _results(
-            session=session,
+            catalogue=catalogue,
             user=user,
             content=content,
             search=search,
             keywords=keywords,
             page=callback_data.p,
-            log=action == "res",
         )
         if shown is None:
             await query.answer("Такой страницы нет. Откройте список заново.", show_alert=True)
             return
+        result, text, markup = shown
         await query.answer()
-        await _show(query, *shown)
+        await _show(query, text, markup)
+        if action == "res":  # a page turn is not a new search
+            await catalogue.record_search(user.id, result)
         return
     if action == "open":
-        program = await get_program(session, callback_data.i)
+        program = await catalogue.program(callback_data.i)
         if program is None or program.municipality_id != _municipality(user, content):
             await query.answer(
                 "Программа не найдена: возможно, каталог обновился. Откройте список заново.", show_alert=True
             )
             return
-        await record(
-            session,
-            Kind.PROGRAM_VIEW,
-            user_id=user.id,
-            municipality_id=program.municipality_id,
-            topic=program.direction,
-            ref=program.external_id,
-        )
         await query.answer()
         name = content.current.municipality(program.municipality_id).name
         await _show(query, *program_card(program, search, callback_data.p, name))
+        await catalogue.record_view(user.id, program)
         return
     await query.answer(FORGED, show_alert=True)

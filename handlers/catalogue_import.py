@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from typing import Any
@@ -13,22 +12,14 @@ from aiogram.filters import BaseFilter, Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import ContentStore
 from bot.html import split_text
 from bot.middlewares import RoleGuard
-from bot.services.catalogue.importer import MAX_FILE_BYTES, ParsedFile
-from bot.services.catalogue.store import (
-    apply_import,
-    drop_pending,
-    parse_for_content,
-    plan_import,
-    save_pending,
-    take_pending,
-)
-from bot.services.catalogue.views import ImportCD, import_keyboard, import_summary
+from bot.services.catalogue import CatalogueService
+from bot.services.catalogue.importer import MAX_FILE_BYTES
 from bot.services.roles import Role
+from bot.views.catalogue import ImportCD, import_keyboard, import_summary
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -82,7 +73,7 @@ async def _send_long(message: Message, text: str, **kwargs: Any) -> None:
 
 @router.message(F.document, StaffSpreadsheet())
 async def on_document(
-    message: Message, bot: Bot, session: AsyncSession, content: ContentStore, state: FSMContext
+    message: Message, bot: Bot, catalogue: CatalogueService, content: ContentStore, state: FSMContext
 ) -> None:
     assert message.document is not None and message.from_user is not None
     await state.set_state(None)
@@ -94,32 +85,32 @@ async def on_document(
             "Разделите каталог или удалите лишние столбцы. Каталог не изменён."
         )
         return
+    # The bytes first, outside any unit of work; then the service reads, compares and keeps them.
     buffer = io.BytesIO()
     await bot.download(document, destination=buffer)
-    data = buffer.getvalue()
-    parsed: ParsedFile = await asyncio.to_thread(parse_for_content, data, content.current, None, name)
-    plan = await plan_import(session, parsed.records) if parsed.file_error is None else None
-    summary = import_summary(name, parsed, plan)
-    if not parsed.ok or plan is None:
+    preview = await catalogue.prepare_import(message.from_user.id, name, buffer.getvalue(), content.current)
+    summary = import_summary(preview)
+    if not preview.ok or preview.plan is None:
         await _send_long(message, summary)
         return
-    if not (plan.added or plan.updated or plan.removed):
+    if preview.token is None:
         await _send_long(message, summary + "\n\nКаталог уже совпадает с файлом.")
         return
-    token = await save_pending(session, message.from_user.id, name, parsed.records)
-    await _send_long(message, summary + "\n\nПрименить эти изменения?", reply_markup=import_keyboard(token))
+    await _send_long(
+        message, summary + "\n\nПрименить эти изменения?", reply_markup=import_keyboard(preview.token)
+    )
 
 
 @router.callback_query(ImportCD.filter(F.a == "apply"))
-async def on_apply(query: CallbackQuery, callback_data: ImportCD, session: AsyncSession) -> None:
-    records = await take_pending(session, callback_data.t, query.from_user.id)
-    if records is None:
+async def on_apply(query: CallbackQuery, callback_data: ImportCD, catalogue: CatalogueService) -> None:
+    plan = await catalogue.apply_import(callback_data.t, query.from_user.id)
+    if plan is None:
         await query.answer(
             "Этот импорт уже применён, отменён или устарел (храню его час). Пришлите файл заново.",
             show_alert=True,
         )
         return
-    plan = await apply_import(session, records)
+    # Committed: from here on we only tell about it.
     counts = plan.counts()
     await query.answer("Каталог обновлён")
     logger.info("catalogue import by %s: %s", query.from_user.id, counts)
@@ -132,8 +123,8 @@ async def on_apply(query: CallbackQuery, callback_data: ImportCD, session: Async
 
 
 @router.callback_query(ImportCD.filter(F.a == "cancel"))
-async def on_cancel(query: CallbackQuery, callback_data: ImportCD, session: AsyncSession) -> None:
-    dropped = await drop_pending(session, callback_data.t, query.from_user.id)
+async def on_cancel(query: CallbackQuery, callback_data: ImportCD, catalogue: CatalogueService) -> None:
+    dropped = await catalogue.cancel_import(callback_data.t, query.from_user.id)
     if not dropped:
         await query.answer("Этот импорт уже применён, отменён или устарел.", show_alert=True)
         return

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.console import Console
 from bot.services.activity import Kind
-from bot.services.catalogue.store import load_demo_if_empty
-from bot.services.catalogue.views import ImportCD, SearchCD
+from bot.services.catalogue import CatalogueService, parts
+from bot.views.catalogue import ImportCD, SearchCD
 from db.models import ActivityEvent, PendingImport, Program, User
 from tests.support.client import ADMIN_ID, PARENT_ID, BotTester, texts
 
@@ -22,10 +21,15 @@ NON_TEXT_ANSWER = "Я пока не умею разбирать файл"
 
 @pytest.fixture
 async def demo(tester: BotTester) -> BotTester:
-    async with tester.db() as session:
-        await load_demo_if_empty(session, tester.app.content.current)
+    await _catalogue(tester.app).load_demo_if_empty(tester.app.content.current)
     await tester.start_and_consent()
     return tester
+
+
+def _catalogue(app: App) -> CatalogueService:
+    service = app.services["catalogue"]
+    assert isinstance(service, CatalogueService)
+    return service
 
 
 async def _searches(tester: BotTester) -> list[ActivityEvent]:
@@ -294,22 +298,121 @@ async def test_forget_deletes_pending_imports(tester: BotTester, tmp_path: Path)
         assert await session.scalar(select(func.count()).select_from(PendingImport)) == 0
 
 
-async def test_console_loads_the_demo_catalogue_once(app: App) -> None:
-    out = io.StringIO()
-    console = Console(app, out=out)
-    await console.start()
-    await console.stop()
-    assert "загружены демо-данные" in out.getvalue()
+async def test_console_hook_loads_the_demo_catalogue_once(app: App) -> None:
+    (hook,) = parts().console_hooks
+    said = await hook(app.database, app.content.current)
+    assert said is not None and "загружены демо-данные — 185" in said
     async with app.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Program)) == 185
-    second = io.StringIO()
-    console = Console(app, out=second)
-    await console.start()
-    await console.stop()
-    assert "демо" not in second.getvalue()
+    assert await hook(app.database, app.content.current) is None
 
 
 async def test_empty_catalogue_is_explained(tester: BotTester) -> None:
     await tester.start_and_consent()
     sent = await tester.send("шахматы")
     assert "пока нет программ вашего муниципалитета" in sent[0].text
+
+
+# --- commit, then speak -----------------------------------------------------------------------
+
+TWO_PROGRAMS = HEADER + "\n1;Шахматы;ФСП;7;10;Саянск;x\n2;Вокал;худ;7;10;Зима;y\n"
+# One 502 or 429 is retried by the sender and the reply arrives; a 403 is final.
+RETRIED = [
+    pytest.param((502, "Bad Gateway", None), id="502"),
+    pytest.param((429, "Too Many Requests: retry after 1", 1), id="429"),
+]
+FINAL = (403, "Forbidden: bot was blocked by the user", None)
+
+
+def _fail_next_reply(tester: BotTester, failure: tuple[int, str, int | None]) -> None:
+    status, description, retry_after = failure
+    tester.session.fail_next(status, description, method="SendMessage", retry_after=retry_after)
+
+
+async def _pending(tester: BotTester) -> list[tuple[str, int]]:
+    async with tester.db() as session:
+        return [(p.id, p.user_id) for p in await session.scalars(select(PendingImport))]
+
+
+@pytest.mark.parametrize("failure", RETRIED)
+async def test_pending_import_is_kept_and_the_summary_arrives_after_a_failed_send(
+    tester: BotTester, tmp_path: Path, failure: tuple[int, str, int | None]
+) -> None:
+    path = _write(tmp_path, "catalogue.csv", TWO_PROGRAMS)
+    _fail_next_reply(tester, failure)
+    sent = await tester.send_document(path, user_id=ADMIN_ID)
+    assert "Новые программы: 2" in texts(sent)
+    assert [b[0] for b in sent[-1].buttons] == ["✅ Применить", "Отмена"]
+    token = ImportCD.unpack(sent[-1].buttons[0][1] or "").t
+    assert await _pending(tester) == [(token, ADMIN_ID)]
+    assert await _program_ids(tester) == set()
+
+
+@pytest.mark.parametrize("failure", RETRIED)
+async def test_applied_import_stays_applied_and_the_reply_arrives_after_a_failed_send(
+    tester: BotTester, tmp_path: Path, failure: tuple[int, str, int | None]
+) -> None:
+    await tester.send_document(_write(tmp_path, "catalogue.csv", TWO_PROGRAMS), user_id=ADMIN_ID)
+    _fail_next_reply(tester, failure)
+    await tester.click("Применить", user_id=ADMIN_ID)
+    assert await _program_ids(tester) == {"1", "2"}
+    assert await _pending(tester) == []
+    assert "Каталог обновлён: добавлено 2" in tester.last(ADMIN_ID).text
+
+
+async def test_applied_import_stays_applied_when_the_reply_cannot_be_sent(
+    tester: BotTester, tmp_path: Path
+) -> None:
+    await tester.send_document(_write(tmp_path, "catalogue.csv", TWO_PROGRAMS), user_id=ADMIN_ID)
+    _fail_next_reply(tester, FINAL)
+    sent = await tester.click("Применить", user_id=ADMIN_ID)
+    assert not any("Каталог обновлён" in s.text for s in sent)  # the reply was lost...
+    assert await _program_ids(tester) == {"1", "2"}  # ... but not the import
+    assert await _pending(tester) == []
+    assert "Каталог обновлён" in tester.alerts()  # the button's own answer came before
+
+
+@pytest.mark.parametrize("failure", [*RETRIED, pytest.param(FINAL, id="403")])
+async def test_cancelled_import_stays_cancelled_whatever_happens_to_the_reply(
+    tester: BotTester, tmp_path: Path, failure: tuple[int, str, int | None]
+) -> None:
+    summary = (await tester.send_document(_write(tmp_path, "c.csv", TWO_PROGRAMS), user_id=ADMIN_ID))[-1]
+    _fail_next_reply(tester, failure)
+    sent = await tester.click("Отмена", user_id=ADMIN_ID)
+    assert await _pending(tester) == []
+    arrived = any("Импорт отменён, каталог не изменён." in s.text for s in sent)
+    assert arrived == (failure is not FINAL)
+    await tester.press(summary, summary.buttons[0][1] or "", user_id=ADMIN_ID)  # «Применить» after all
+    assert "уже применён, отменён или устарел" in tester.alerts()[-1]
+    assert await _program_ids(tester) == set()
+
+
+async def test_stale_pending_import_is_refused(tester: BotTester, tmp_path: Path) -> None:
+    await tester.send_document(_write(tmp_path, "catalogue.csv", TWO_PROGRAMS), user_id=ADMIN_ID)
+    async with tester.db() as session:
+        for pending in await session.scalars(select(PendingImport)):
+            pending.created_at = pending.created_at - timedelta(hours=2)
+    await tester.click("Применить", user_id=ADMIN_ID)
+    assert "устарел" in tester.alerts()[-1]
+    assert await _program_ids(tester) == set()
+
+
+async def test_searching_writes_only_the_log_and_only_after_the_answer(demo: BotTester) -> None:
+    database = demo.app.database
+    before = database.writes
+    await demo.send("/search")
+    await demo.click("Любая")
+    await demo.send("10")  # the typed age step
+    assert database.writes == before  # dialogue steps only read
+    await demo.click("Показать программы")
+    assert database.writes == before + 1 and len(await _searches(demo)) == 1
+    await demo.click("▶")
+    await demo.click("◀")
+    assert database.writes == before + 1  # page turns are reads
+    await demo.click("1. ")
+    assert database.writes == before + 2  # the card view is logged
+    # A search whose answer is lost is not logged (the log follows the answer).
+    _fail_next_reply(demo, FINAL)
+    sent = await demo.send("шахматы")
+    assert not any("Нашлось" in s.text for s in sent)
+    assert len(await _searches(demo)) == 1

@@ -13,22 +13,17 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import main as cli_main
 from bot.content import Content, load_content
+from bot.services.catalogue import CatalogueService, parts
 from bot.services.catalogue.importer import ParsedFile, describe
-from bot.services.catalogue.store import (
-    apply_import,
-    load_demo_if_empty,
-    parse_for_content,
-    plan_import,
-    programs_by_direction,
-)
-from bot.services.report_sources import ReportScope, registered_sources
+from bot.services.catalogue.store import parse_for_content
+from bot.services.plugins import ReportScope
 from bot.settings import PROJECT_ROOT
 from db.engine import create_engine, create_sessionmaker
 from db.models import Program
+from db.uow import Database
 
 DEMO = PROJECT_ROOT / "content" / "programs" / "demo_programs.csv"
 HEADER = "ID программы;Наименование программы;Направленность;Возраст от;Возраст до;Муниципалитет"
@@ -40,11 +35,15 @@ def content() -> Content:
 
 
 @pytest.fixture
-async def session(db_url: str) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(db_url)
-    async with create_sessionmaker(engine)() as s:
-        yield s
-    await engine.dispose()
+async def database(db_url: str) -> AsyncIterator[Database]:
+    db = Database(create_engine(db_url))
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def catalogue(database: Database) -> CatalogueService:
+    return CatalogueService(database)
 
 
 def parse(text: str, content: Content, encoding: str = "utf-8", override: str | None = None) -> ParsedFile:
@@ -183,57 +182,58 @@ def _csv(rows: list[str]) -> bytes:
 
 
 async def test_plan_and_apply_added_updated_unchanged_removed(
-    session: AsyncSession, content: Content
+    catalogue: CatalogueService, database: Database, content: Content
 ) -> None:
     first = parse_for_content(
         _csv(["1;Шахматы;ФСП;7;10;Саянск;", "2;Вокал;худ;7;10;Саянск;", "3;Театр;худ;7;10;Саянск;",
               "9;Лыжи;ФСП;7;10;Зима;"]), content)  # fmt: skip
-    plan = await apply_import(session, first.records)
-    await session.commit()
+    plan = await catalogue.import_records(first.records)
     assert plan.counts() == {"added": 4, "updated": 0, "unchanged": 0, "removed": 0}
     second = parse_for_content(
         _csv(["1;Шахматы;ФСП;7;10;Саянск;", "2;Вокал;худ;6;10;Саянск;поём", "4;Хор;худ;7;10;Саянск;"]),
         content,
     )
-    preview = await plan_import(session, second.records)
+    preview = await catalogue.plan(second.records)
     assert (preview.added, preview.updated, preview.unchanged, preview.removed) == (
-        ["4"],
-        ["2"],
-        ["1"],
-        ["3"],
+        ("4",),
+        ("2",),
+        ("1",),
+        ("3",),
     )
-    assert await session.scalar(select(func.count()).select_from(Program)) == 4  # a plan changes nothing
-    await apply_import(session, second.records)
-    await session.commit()
-    rows = {p.external_id: p for p in await session.scalars(select(Program))}
-    # Зима was not in the file, so its program stays.
-    assert set(rows) == {"1", "2", "4", "9"}
-    assert rows["2"].age_from == 6 and " поем " in rows["2"].search_text
-    assert rows["1"].updated_at.tzinfo is not None
+    async with database.read() as uow:  # a plan changes nothing
+        assert await uow.session.scalar(select(func.count()).select_from(Program)) == 4
+    await catalogue.import_records(second.records)
+    async with database.read() as uow:
+        rows = {p.external_id: p for p in await uow.session.scalars(select(Program))}
+        # Зима was not in the file, so its program stays.
+        assert set(rows) == {"1", "2", "4", "9"}
+        assert rows["2"].age_from == 6 and " поем " in rows["2"].search_text
+        assert rows["1"].updated_at.tzinfo is not None
 
 
-async def test_demo_loads_only_into_an_empty_catalogue(session: AsyncSession, content: Content) -> None:
-    added = await load_demo_if_empty(session, content)
-    await session.commit()
+async def test_demo_loads_only_into_an_empty_catalogue(catalogue: CatalogueService, content: Content) -> None:
+    added = await catalogue.load_demo_if_empty(content)
     assert added >= 150
-    assert await load_demo_if_empty(session, content) == 0
+    assert await catalogue.load_demo_if_empty(content) == 0
 
 
-async def test_report_source_counts_programs_per_direction(session: AsyncSession, content: Content) -> None:
+async def test_report_source_counts_programs_per_direction(
+    catalogue: CatalogueService, database: Database, content: Content
+) -> None:
     parsed = parse_for_content(
         ("ID программы;Программа;Направленность;Возраст от;Возраст до;Муниципалитет;ОВЗ\n"
          "1;Шахматы;ФСП;7;10;Саянск;да\n2;Футбол;ФСП;7;10;Саянск;нет\n3;ИЗО;худ;7;10;Зима;да").encode(),
         content,
     )  # fmt: skip
-    await apply_import(session, parsed.records)
-    await session.commit()
-    source = registered_sources()["catalogue"]
+    await catalogue.import_records(parsed.records)
+    source = parts().report_sources["catalogue"]
     now = datetime.now(UTC)
-    sayansk = await source(session, ReportScope(now, now, "sayansk"))
+    async with database.read() as uow:
+        sayansk = await source(uow, ReportScope(now, now, "sayansk"))
     by_code = {row["direction"]: row for row in sayansk["directions"]}
     assert (by_code["sport"]["programs"], by_code["sport"]["ovz_programs"]) == (2, 1)
     assert by_code["art"]["programs"] == 0 and len(by_code) == 6
-    region = await programs_by_direction(session, None)
+    region = await catalogue.programs_by_direction(None)
     assert (region["total"], region["ovz_total"]) == (3, 2)
 
 
@@ -307,27 +307,25 @@ def test_cli_search_json_is_ranked_like_the_bot(cli_env: str, capsys: pytest.Cap
 async def test_import_search_and_report_on_postgres(pg_url: str, content: Content) -> None:
     from bot.directions import Direction
     from bot.services.catalogue.query import AgeRange
-    from bot.services.catalogue.search import SearchFilters, search
+    from bot.services.catalogue.search import SearchFilters
     from db.migrate import upgrade_async
 
     await upgrade_async(pg_url)
-    engine = create_engine(pg_url)
+    database = Database(create_engine(pg_url))
+    catalogue = CatalogueService(database)
     try:
-        async with create_sessionmaker(engine)() as s:
-            assert await load_demo_if_empty(s, content) == 185
-            await s.commit()
-            edited = DEMO.read_bytes().replace("Робошкола".encode(), "Робошкола+".encode())
-            changed = parse_for_content(edited, content)
-            plan = await apply_import(s, changed.records)
-            await s.commit()
-            assert plan.counts()["updated"] >= 1 and plan.counts()["added"] == 0
-            filters = SearchFilters("sayansk", Direction.TECH, AgeRange(10, 10), keywords=("робототехника",))
-            hits = await search(s, filters)
-            assert hits and hits[0].title.startswith("Робототехника")
-            report = await programs_by_direction(s, "zima")
-            assert report["total"] == 75
+        assert await catalogue.load_demo_if_empty(content) == 185
+        edited = DEMO.read_bytes().replace("Робошкола".encode(), "Робошкола+".encode())
+        changed = parse_for_content(edited, content)
+        plan = await catalogue.import_records(changed.records)
+        assert plan.counts()["updated"] >= 1 and plan.counts()["added"] == 0
+        filters = SearchFilters("sayansk", Direction.TECH, AgeRange(10, 10), keywords=("робототехника",))
+        hits = await catalogue.find(filters)
+        assert hits and hits[0].title.startswith("Робототехника")
+        report = await catalogue.programs_by_direction("zima")
+        assert report["total"] == 75
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def test_header_below_a_title_is_found(content: Content) -> None:

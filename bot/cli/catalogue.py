@@ -6,18 +6,35 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.cli.core import CliError, content_or_fail, in_session, load_settings, setup_logging
+from bot.cli.core import CliError, content_or_fail, load_settings, setup_logging
 from bot.content import Content
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
+    from bot.services.catalogue import CatalogueService
     from bot.services.catalogue.search import ProgramHit, SearchFilters
     from bot.services.catalogue.store import ImportPlan
+
+T = TypeVar("T")
+
+
+async def _with_catalogue(settings: Settings, work: Callable[[CatalogueService], Awaitable[T]]) -> T:
+    """Run `work` with the catalogue service on the migrated database (the bot's units of work)."""
+    from bot.services.catalogue import CatalogueService
+    from db.engine import create_engine
+    from db.migrate import upgrade_async
+    from db.uow import Database
+
+    await upgrade_async(settings.database_url)
+    database = Database(create_engine(settings.database_url))
+    try:
+        return await work(CatalogueService(database, settings))
+    finally:
+        await database.dispose()
 
 
 def _municipality(content: Content, name: str | None) -> str | None:
@@ -70,22 +87,16 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 async def _import(settings: Settings, records: list[dict[str, Any]], dry_run: bool) -> ImportPlan:
-    from bot.services.catalogue.store import apply_import, plan_import
+    async def work(catalogue: CatalogueService) -> ImportPlan:
+        return await (catalogue.plan(records) if dry_run else catalogue.import_records(records))
 
-    async def work(session: AsyncSession) -> ImportPlan:
-        if dry_run:
-            return await plan_import(session, records)
-        plan = await apply_import(session, records)
-        await session.commit()
-        return plan
-
-    return await in_session(settings, work)
+    return await _with_catalogue(settings, work)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     from bot.directions import parse_direction
     from bot.services.catalogue.query import MAX_AGE, MIN_AGE, AgeRange, keywords_from_text
-    from bot.services.catalogue.search import SearchFilters
+    from bot.services.catalogue.search import SearchFilters, hit_json
 
     settings = load_settings()
     setup_logging("WARNING")
@@ -110,7 +121,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     )
     hits = asyncio.run(_search(settings, filters, args.limit))
     if args.json:
-        print(json.dumps([h.as_json() for h in hits], ensure_ascii=False, indent=2))
+        print(json.dumps([hit_json(h) for h in hits], ensure_ascii=False, indent=2))
     else:
         for h in hits:
             print(f"{h.external_id}\t{h.title}\t{h.age_from}-{h.age_to}\t{h.organisation}")
@@ -119,9 +130,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 async def _search(settings: Settings, filters: SearchFilters, limit: int | None) -> list[ProgramHit]:
-    from bot.services.catalogue.search import search
-
-    return await in_session(settings, lambda session: search(session, filters, limit))
+    return await _with_catalogue(settings, lambda catalogue: catalogue.find(filters, limit))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,64 +1,60 @@
 """The program catalogue: import from Navigator exports, search, cards.
 
-Importing this package registers the feature's plug-ins: the privacy owner of
-pending imports, the "catalogue" report source and the console hook that loads
-the demo catalogue into an empty database.
+Importing this package does nothing; `parts()` says what the feature contributes beyond
+its handlers (create_app wires it): the privacy owner of pending imports, the
+"catalogue" report source and the console hook that loads the demo catalogue into an
+empty database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.content import Content
-from bot.services import privacy
-from bot.services.catalogue.store import load_demo_if_empty, programs_by_direction
-from bot.services.report_sources import ReportScope, register_source
-from db.models import PendingImport, User
+from bot.services.catalogue.service import CatalogueService, ImportPreview, SearchResult
+from bot.services.catalogue.store import programs_by_direction
+from bot.services.plugins import DataOwner, FeatureParts, ReportScope
+from db.repositories.catalogue import CatalogueRepo
+from db.repositories.users import UserRecord
+from db.uow import Database, UnitOfWork
 
-if TYPE_CHECKING:
-    from bot.app import App
+__all__ = ["CatalogueService", "ImportPreview", "SearchResult", "parts"]
 
 
-async def _describe(session: AsyncSession, user: User, content: Content, tz: ZoneInfo) -> list[str]:
-    count = await session.scalar(
-        select(func.count()).select_from(PendingImport).where(PendingImport.user_id == user.id)
-    )
+async def describe_data(uow: UnitOfWork, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
+    """/mydata: pending imports of this person (plain text)."""
+    count = await uow.repo(CatalogueRepo).count_pending(user.id)
     if not count:
         return []
     return [f"• Загруженные, но не применённые файлы каталога программ: {count}"]
 
 
-async def _forget(session: AsyncSession, user_id: int, anonymous_id: int) -> None:
-    await session.execute(delete(PendingImport).where(PendingImport.user_id == user_id))
+async def forget_data(uow: UnitOfWork, user_id: int, anonymous_id: int) -> None:
+    """/forget: pending imports are personal (who uploaded what) and simply go."""
+    await uow.repo(CatalogueRepo).delete_pending_of(user_id)
 
 
-async def _report(session: AsyncSession, scope: ReportScope) -> Any:
-    return await programs_by_direction(session, scope.municipality_id)
+async def report_programs(uow: UnitOfWork, scope: ReportScope) -> Any:
+    """Programs per направленность (and how many are adapted for ОВЗ) now, for the report."""
+    return await programs_by_direction(uow.repo(CatalogueRepo), scope.municipality_id)
 
 
-async def _console_demo(app: App, say: Callable[[str], None]) -> None:
-    async with app.sessionmaker() as session:
-        added = await load_demo_if_empty(session, app.content.current)
-        await session.commit()
-    if added:
-        say(
-            f"(каталог программ был пуст: загружены демо-данные — {added} вымышленных программ "
-            "из content/programs/demo_programs.csv; попробуйте /search или «робототехника для 10 лет»)"
-        )
+async def load_demo_catalogue(database: Database, content: Content) -> str | None:
+    """Console hook: an empty catalogue gets the demo programs, and the console says so."""
+    added = await CatalogueService(database).load_demo_if_empty(content)
+    if not added:
+        return None
+    return (
+        f"(каталог программ был пуст: загружены демо-данные — {added} вымышленных программ "
+        "из content/programs/demo_programs.csv; попробуйте /search или «робототехника для 10 лет»)"
+    )
 
 
-def _register() -> None:
-    from bot.console_hooks import STARTUP_HOOKS
-
-    privacy.register_owner(privacy.DataOwner("catalogue", _describe, _forget))
-    register_source("catalogue", _report)
-    if _console_demo not in STARTUP_HOOKS:
-        STARTUP_HOOKS.append(_console_demo)
-
-
-_register()
+def parts() -> FeatureParts:
+    return FeatureParts(
+        name="catalogue",
+        data_owner=DataOwner("catalogue", describe_data, forget_data),
+        report_sources={"catalogue": report_programs},
+        console_hooks=(load_demo_catalogue,),
+    )

@@ -1,5 +1,8 @@
 """Texts and keyboards of the search dialogue, program cards and import summaries.
 
+Presentation only: what the catalogue service returned, rendered as Telegram HTML
+(every catalogue- or file-provided string escaped) with inline keyboards.
+
 The whole search state (direction, age, filters, page) travels in the callback
 data, so «back» keeps every filter and a button works in any order. Free-text
 keywords do not fit in 64 bytes: they stay in the FSM data, and the button only
@@ -8,6 +11,7 @@ says whether they apply (`k=1`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,11 +21,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.directions import Direction
 from bot.html import escape, truncate
-from bot.services.catalogue.importer import ParsedFile, describe, navigator_url
+from bot.services.catalogue.importer import describe, navigator_url
 from bot.services.catalogue.query import MAX_AGE, MIN_AGE, AgeRange, years_word
-from bot.services.catalogue.search import FORM_LABELS, FUNDING_LABELS, ProgramHit, SearchFilters
-from bot.services.catalogue.store import ImportPlan
-from db.models import Program
+from bot.services.catalogue.search import FORM_LABELS, FUNDING_LABELS, ProgramCard, ProgramHit, SearchFilters
+from bot.services.catalogue.service import ImportPreview, SearchResult
 
 PAGE_SIZE = 5
 MAX_LISTED_ERRORS = 25
@@ -141,7 +144,7 @@ def direction_step(state: SearchState) -> tuple[str, InlineKeyboardMarkup]:
     return "<b>Поиск кружка или секции</b>\nВыберите направленность:", kb.as_markup()
 
 
-def age_step(state: SearchState, child_ages: list[int]) -> tuple[str, InlineKeyboardMarkup]:
+def age_step(state: SearchState, child_ages: Sequence[int]) -> tuple[str, InlineKeyboardMarkup]:
     kb = InlineKeyboardBuilder()
     saved = sorted({a for a in child_ages if MIN_AGE <= a <= MAX_AGE})
     for age in saved:
@@ -188,7 +191,7 @@ def filter_step(state: SearchState, keywords: tuple[str, ...]) -> tuple[str, Inl
     return text, kb.as_markup()
 
 
-def _funding_text(hit: ProgramHit | Program) -> str:
+def _funding_text(hit: ProgramHit | ProgramCard) -> str:
     label = FUNDING_LABELS.get(hit.funding, hit.funding)
     if hit.funding != "free" and hit.price:
         label += f", {hit.price} ₽/мес."
@@ -259,8 +262,17 @@ def no_results(
     return text, kb.as_markup()
 
 
+def search_results(
+    state: SearchState, keywords: tuple[str, ...], result: SearchResult
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of results, or the explanation of an empty list."""
+    if not result.total:
+        return no_results(state, keywords, result.blocking, empty_catalogue=result.empty_catalogue)
+    return results_page(state, keywords, list(result.hits), result.total, result.page)
+
+
 def program_card(
-    program: Program, state: SearchState, page: int, municipality: str
+    program: ProgramCard, state: SearchState, page: int, municipality: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     direction = Direction.from_code(program.direction)
     lines = [f"<b>{escape(program.title)}</b>"]
@@ -272,7 +284,7 @@ def program_card(
     address = ", ".join(p for p in (municipality, program.address) if p)
     if address:
         lines.append(f"Адрес: {escape(address)}")
-    lines.append(f"Форма обучения: {FORM_LABELS.get(program.form, program.form)}")
+    lines.append(f"Форма обучения: {escape(FORM_LABELS.get(program.form, program.form))}")
     lines.append(f"Оплата: {escape(_funding_text(program))}")
     if program.ovz:
         lines.append("Подходит детям с ОВЗ")
@@ -292,7 +304,7 @@ def program_card(
 # --- import summary -------------------------------------------------------------------------
 
 
-def _count_line(label: str, ids: list[str]) -> str:
+def _count_line(label: str, ids: Sequence[str]) -> str:
     """«Изменённые: 3 — id1, id2, id3», the ids cut after MAX_LISTED_IDS."""
     if not ids:
         return f"{label}: 0"
@@ -301,8 +313,9 @@ def _count_line(label: str, ids: list[str]) -> str:
     return f"{label}: {len(ids)} — " + escape(shown + (f" и ещё {more}" if more > 0 else ""))
 
 
-def import_summary(file_name: str, parsed: ParsedFile, plan: ImportPlan | None) -> str:
-    lines = [f"<b>Импорт каталога: {escape(truncate(file_name or 'файл', 80))}</b>"]
+def import_summary(preview: ImportPreview) -> str:
+    parsed, plan = preview, preview.plan
+    lines = [f"<b>Импорт каталога: {escape(truncate(preview.file_name or 'файл', 80))}</b>"]
     if parsed.file_error is not None:
         lines.append(f"Файл не принят: {escape(describe(parsed.file_error))}. Каталог не изменён.")
     else:
