@@ -9,7 +9,6 @@ import pytest
 
 from bot.cli.outreach import feature_report_sources
 from bot.services.announcements.events import EventDraft, create_event
-from bot.services.catalogue import load_demo_if_empty
 from bot.services.outreach.periods import date_range
 from bot.services.outreach.render import paragraph
 from bot.services.outreach.service import ReportService
@@ -20,8 +19,8 @@ from tests.support.client import ADMIN_ID, BotTester
 
 async def test_every_feature_reaches_the_report(tester: BotTester, caplog: pytest.LogCaptureFixture) -> None:
     app = tester.app
+    assert await app.services["catalogue"].load_demo_if_empty(app.content.current) > 150
     async with tester.db() as session:
-        assert await load_demo_if_empty(session, app.content.current) > 150
         event = await create_event(
             session,
             EventDraft(
