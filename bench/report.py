@@ -252,11 +252,10 @@ async def time_handlers(url: str, updates: int, rounds: int, warmup: int = 100) 
     try:
         dp = create_dispatcher(
             settings,
-            database.sessionmaker,
+            database,
             ContentStore(settings.content_dir),
             storage=MemoryStorage(),
             users=UserService(database, settings),
-            database=database,
         )
     finally:
         handlers.get_routers = original  # type: ignore[assignment]

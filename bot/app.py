@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.content import ContentStore
-from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, ThrottlingMiddleware, UserMiddleware
+from bot.middlewares import ConsentGate, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
 from bot.services.announcements.broadcasts import BroadcastService
@@ -127,7 +127,7 @@ class App:
 
 def create_dispatcher(
     settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    database: Database,
     content: ContentStore,
     scheduler: AsyncIOScheduler | None = None,
     storage: BaseStorage | None = None,
@@ -142,15 +142,15 @@ def create_dispatcher(
     dp = Dispatcher(
         storage=storage or create_storage(settings),
         settings=settings,
-        sessionmaker=sessionmaker,
+        database=database,
         content=content,
         scheduler=scheduler,
         users=users,
         **extra,
     )
-    # Order matters: throttle before any work, then a DB session, then the user and role.
+    # Order matters: throttle before any work, then the user and role (read, never written).
+    # No session per update: services open their own short units of work.
     dp.update.outer_middleware(ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst))
-    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware(users, seen))
     for observer in (dp.message, dp.callback_query):
         observer.middleware(RoleGuard())
@@ -192,7 +192,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         "catalogue": CatalogueService(database, settings),
     }
     dp = create_dispatcher(
-        settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,
+        settings, database, content, scheduler=scheduler, storage=storage, seen=seen,
         **services,
     )  # fmt: skip
     app = App(settings, engine, sessionmaker, content, scheduler, dp, database, sender, services)

@@ -1,9 +1,8 @@
-"""Middlewares, in the order they run: throttling, DB session, user and role,
-then (per handler) role guard and consent gate."""
+"""Middlewares, in the order they run: throttling, user and role (read only), then (per
+handler) role guard and consent gate. No middleware opens a database session."""
 
-from bot.middlewares.db import DbSessionMiddleware
 from bot.middlewares.guards import ConsentGate, RoleGuard
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.middlewares.user import UserMiddleware
 
-__all__ = ["ConsentGate", "DbSessionMiddleware", "RoleGuard", "ThrottlingMiddleware", "UserMiddleware"]
+__all__ = ["ConsentGate", "RoleGuard", "ThrottlingMiddleware", "UserMiddleware"]

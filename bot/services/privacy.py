@@ -92,6 +92,3 @@ class PrivacyService:
                 await owner.forget(uow, user_id, anonymous_id)
             await uow.repo(UserRepo).delete(user_id)
 
-
-def register_owner(owner: object) -> None:  # TRANSITION: removed once every feature exposes parts()
-    """No longer a registry: data owners come from the features' `parts()` (create_app)."""

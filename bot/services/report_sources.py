@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from bot.services.plugins import FeatureParts, ReportScope, ReportSource
 
-__all__ = ["ReportScope", "ReportSource", "collect", "register_source", "registered_sources"]
+__all__ = ["ReportScope", "ReportSource", "collect"]
 
 
 def collect(parts: Iterable[FeatureParts]) -> dict[str, ReportSource]:
@@ -25,23 +25,3 @@ def collect(parts: Iterable[FeatureParts]) -> dict[str, ReportSource]:
     for feature in parts:
         sources.update(feature.report_sources)
     return sources
-
-
-# --- legacy registry, read by nothing ------------------------------------------------------
-# Catalogue, announcements and FAQ still call `register_source` on import until they expose
-# `parts()`; the report no longer reads this registry. Delete both functions with the last call.
-
-_LEGACY: dict[str, object] = {}
-
-
-def register_source(name: str, source: object) -> None:
-    """Deprecated: declare the source in the feature's `parts().report_sources` instead."""
-    _LEGACY[name] = source
-
-
-def registered_sources() -> dict[str, object]:
-    """Deprecated: what `register_source` was given (only old tests still read it)."""
-    from bot.features import load_features
-
-    load_features()
-    return dict(_LEGACY)
