@@ -58,7 +58,7 @@ Confirmed in MAX's documentation:
   attached right after upload may be answered `attachment.not.ready` (schema,
   `POST /uploads`). A file attachment must be the only attachment of a message
   (`FileAttachmentRequest` in the schema) — here an inline keyboard beside it is
-  accepted, as the MAX clients do it (aiogram-max, maxapi); not confirmed by the docs.
+  accepted, as aiogram-max sends it (keyboard after the file); not confirmed by the docs.
 - An empty answer to a button press (neither `message` nor `notification`) is refused:
   `CallbackAnswer` has the two optional fields; aiogram-max reports MAX answering
   `400 proto.payload` to an empty body (seen on the live API, not in the docs).
