@@ -18,12 +18,6 @@ def content_sections() -> dict[str, SectionLoader]:
 
 
 def feature_parts() -> list[FeatureParts]:
-    import importlib
+    from bot.services import announcements, catalogue, faq, outreach
 
-    parts = []
-    features = ("catalogue", "announcements", "outreach", "faq")
-    for name in (f"bot.services.{feature}" for feature in features):
-        module = importlib.import_module(name)
-        if hasattr(module, "parts"):
-            parts.append(module.parts())
-    return parts
+    return [catalogue.parts(), announcements.parts(), outreach.parts(), faq.parts()]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import App
@@ -13,7 +11,7 @@ from bot.cli import outreach as cli
 from bot.services.outreach import parts
 from bot.services.outreach.periods import calendar_year
 from bot.services.outreach.service import ReportService
-from bot.services.plugins import FeatureParts, ReportScope
+from bot.services.plugins import ReportScope
 from db.models import OutreachActivity, OutreachAudit
 from db.repositories.users import UserRecord
 from db.uow import UnitOfWork
@@ -79,22 +77,6 @@ async def test_report_sources_read_in_their_own_units(app: App, caplog: Any) -> 
     assert report.as_dict()["sources"] == {"aa": {"n": 1}}
 
 
-def test_the_cli_collects_sources_from_parts_and_skips_packages_without(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    async def source(uow: UnitOfWork, scope: ReportScope) -> Any:
-        return []
-
-    real_import = importlib.import_module
-
-    def fake_import(name: str) -> Any:
-        if name == "bot.services.catalogue":
-            module = type("M", (), {})()
-            module.parts = lambda: FeatureParts("catalogue", report_sources={"catalogue": source})
-            return module
-        if name == "bot.services.faq":
-            raise ImportError(name)
-        return real_import(name)
-
-    monkeypatch.setattr(cli.importlib, "import_module", fake_import)
-    assert cli.feature_report_sources() == {"catalogue": source}
+def test_the_cli_collects_every_features_report_sources() -> None:
+    """The CLI's report sees the same features as the bot: bot.wiring names them once."""
+    assert set(cli.feature_report_sources()) == {"catalogue", "open_days", "faq_unanswered"}

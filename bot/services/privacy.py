@@ -71,11 +71,6 @@ class PrivacyService:
 
     async def describe(self, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
         """Plain-text lines, one per fact (the view escapes and formats them)."""
-        if not user.stored:
-            return [
-                f"Идентификатор Telegram: {user.id}",
-                "Бот ничего о вас не хранит: вы ещё не давали согласия на обработку данных.",
-            ]
         lines: list[str] = []
         async with self.database.read() as uow:
             for owner in self.owners:
