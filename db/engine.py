@@ -33,6 +33,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # Reads run in parallel (WAL) and hold a connection only for a moment: a pool wide
+        # enough for the updates handled at once never makes one wait for a connection.
+        if parsed.database not in (None, "", ":memory:"):
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 20)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
