@@ -71,6 +71,8 @@ class PrivacyService:
 
     async def describe(self, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
         """Plain-text lines, one per fact (the view escapes and formats them)."""
+        if self.writer is not None and self.writer.running:
+            await self.writer.flush()  # what was just logged shows too
         lines: list[str] = []
         async with self.database.read() as uow:
             for owner in self.owners:

@@ -22,6 +22,7 @@ from bot.content import Content
 from bot.services.faq.matcher import Decision, MatchResult
 from bot.services.outbox import NoticeDraft, OutboxService
 from bot.services.plugins import DataOwner, FeatureParts, ReportScope
+from bot.settings import Settings
 from db.base import utcnow
 from db.repositories.activity import ActivityRepo, ActivityWriter, Kind
 from db.repositories.faq import QUESTION_TABLE, FaqRepo, HandoffRecord, OpenQuestionRow, QuestionRecord
@@ -86,13 +87,17 @@ class FaqService:
         self,
         database: Database,
         outbox: OutboxService,
-        staff_chat_id: int | None,
+        settings: Settings,
         writer: ActivityWriter | None = None,
     ) -> None:
         self.database = database
         self.outbox = outbox
-        self.staff_chat_id = staff_chat_id
+        self.settings = settings
         self.writer = writer
+
+    @property
+    def staff_chat_id(self) -> int | None:
+        return self.settings.staff_chat_id
 
     # --- questions --------------------------------------------------------------------
     async def log_question(
