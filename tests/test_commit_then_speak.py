@@ -34,17 +34,16 @@ async def test_consent_survives_a_failed_reply(
 ) -> None:
     await tester.send("/start")
     _fail(tester, failure)
-    sent = await tester.click("Согласен")
-    assert any("муниципалитет" in s.text for s in sent)  # the reply arrived after the retry
-    async with tester.db() as session:
-        user = await session.get(User, PARENT_ID)
-        assert user is not None and user.consent_at is not None
-    _fail(tester, failure)
     sent = await tester.click("Зима")
+    assert any("152-ФЗ" in s.text for s in sent)  # the consent arrived after the retry
+    async with tester.db() as session:
+        assert await session.get(User, PARENT_ID) is None  # the choice waits for consent, unstored
+    _fail(tester, failure)
+    sent = await tester.click("Согласен")
     assert "Главное меню" in texts(sent)
     async with tester.db() as session:
         user = await session.get(User, PARENT_ID)
-        assert user is not None and user.municipality_id == "zima"
+        assert user is not None and user.consent_at is not None and user.municipality_id == "zima"
 
 
 @pytest.mark.parametrize("failure", FAILURES)
