@@ -19,7 +19,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Chat, Message, Update
 from aiogram.types import User as TgUser
 
-from bot import dialogs
+from bot import dialogs, texts
 from bot.content import Content, ContentStore
 from bot.keyboards import (
     CancelCD,
@@ -283,12 +283,11 @@ async def _answer_kept(
 
 
 # --- menu and help ------------------------------------------------------------------------------------
-# Typed instead of /menu: «меню», «Главное меню!», «в меню»
-MENU_WORDS = frozenset({"меню", "главное меню", "в меню", "в главное меню", "menu", "начало", "в начало"})
-
-
 def _is_menu_word(text: str | None) -> bool:
-    return bool(text) and " ".join(str(text).lower().replace("ё", "е").strip(" .!?").split()) in MENU_WORDS
+    """Typed instead of /menu: «меню», «Главное меню!», «в меню» (the text common.menu_words)."""
+    if not text or len(text) > 40:
+        return False
+    return texts.normalize_phrase(text) in texts.phrases("common.menu_words")
 
 
 @router.message(Command("menu"))

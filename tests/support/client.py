@@ -87,6 +87,7 @@ class BotTester:
 
     async def start_and_consent(self, user_id: int = PARENT_ID, municipality: str = "Саянск") -> None:
         """/start, the municipality (first, when there are several), then «Согласен»."""
+
         def offers_municipality(sent: list[Sent]) -> bool:
             return any(label == municipality for s in sent for label, _data, _url in s.buttons)
 
