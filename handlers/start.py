@@ -29,8 +29,6 @@ from bot.keyboards import (
     back_to_menu_keyboard,
     main_menu_keyboard,
 )
-from bot.services.faq.engine import engine_for
-from bot.services.faq.matcher import Decision
 from bot.services.roles import Role
 from bot.services.users import UserRecord as User
 from bot.services.users import UserService
@@ -145,7 +143,7 @@ async def on_municipality(
     done = c.text("start.municipality_done", user.municipality_id, name=name)
     if kept:
         await query.message.answer(done)
-        await _answer_kept(kept, query.from_user, bot, dispatcher, content)
+        await _answer_kept(kept, query.from_user, bot, dispatcher)
         return
     await query.message.answer(
         done + "\n\n" + c.text("menu", user.municipality_id), reply_markup=main_menu_keyboard()
@@ -242,7 +240,7 @@ async def on_consent(
         await query.message.answer(
             accepted + "\n" + c.text("start.answering_kept", user.municipality_id, count=len(kept))
         )
-        await _answer_kept(kept, query.from_user, bot, dispatcher, content)
+        await _answer_kept(kept, query.from_user, bot, dispatcher)
         return
     await query.message.answer(
         accepted + "\n\n" + c.text("menu", user.municipality_id), reply_markup=main_menu_keyboard()
@@ -255,23 +253,12 @@ async def _take_kept(state: FSMContext) -> list[dict[str, Any]]:
     return kept
 
 
-def _worth_answering(kept: list[dict[str, Any]], content: ContentStore) -> list[dict[str, Any]]:
-    """The kept questions to answer: a bare «здравствуйте» before the real question is skipped."""
-    if len(kept) < 2 or "faq" not in content.current.sections:
-        return kept
-    matcher = engine_for(content).matcher
-    questions = [item for item in kept if matcher.match(str(item["text"])).decision is not Decision.SMALLTALK]
-    return questions or kept[-1:]
-
-
-async def _answer_kept(
-    kept: list[dict[str, Any]], tg_user: TgUser, bot: Bot, dispatcher: Dispatcher, content: ContentStore
-) -> None:
+async def _answer_kept(kept: list[dict[str, Any]], tg_user: TgUser, bot: Bot, dispatcher: Dispatcher) -> None:
     """Answer what the person typed before consent as if they typed it now: each question is
     fed to the dispatcher again, so a program search, an FAQ question or anything else goes
     where it would go today (with the consent and the municipality now stored)."""
     chat = Chat(id=tg_user.id, type=ChatType.PRIVATE, first_name=tg_user.first_name)
-    for item in _worth_answering(kept, content):
+    for item in kept:
         message = Message(
             message_id=int(item.get("id") or 0),
             date=datetime.now(UTC),

@@ -86,12 +86,13 @@ class ConsentGate(BaseMiddleware):
         from bot import dialogs
         from bot.views.start import consent_request
 
-        content = data["content"].current
+        store = data["content"]
+        content = store.current
         state: FSMContext | None = data.get("state")
         kept = False
         place = None
         if state is not None:
-            if isinstance(event, Message):
+            if isinstance(event, Message) and not _small_talk(store, event.text):
                 kept = await dialogs.keep_question(state, event)
             place = await dialogs.chosen_place(state)
         text, markup = consent_request(content, place, kept=kept)
@@ -102,6 +103,16 @@ class ConsentGate(BaseMiddleware):
         elif isinstance(event, Message):
             await event.answer(text, reply_markup=markup)
         return None
+
+
+def _small_talk(store: Any, text: str | None) -> bool:
+    """«Здравствуйте», «спасибо»: not a question to keep for after the consent."""
+    if not text or "faq" not in store.current.sections:
+        return False
+    from bot.services.faq.engine import engine_for
+    from bot.services.faq.matcher import Decision
+
+    return bool(engine_for(store).matcher.match(text).decision is Decision.SMALLTALK)
 
 
 _REFUSALS = {"STAFF_ONLY_TEXT": "common.staff_only", "ADMIN_ONLY_TEXT": "common.admin_only"}
