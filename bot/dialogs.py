@@ -13,6 +13,7 @@ FSM (memory or Redis) and is used, then dropped, right after consent.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiogram.filters import BaseFilter
@@ -25,10 +26,11 @@ CANCEL_COMMAND = "/cancel"
 CANCEL_WORDS_KEY = "common.cancel_words"
 _LONGEST_CANCEL = 40  # longer texts are never a cancel word, whatever the list says
 
-KEPT = "kept_questions"  # FSM data: questions typed before consent, [{"id": message id, "text": ...}]
+KEPT = "kept_questions"  # FSM data: questions typed before consent, [{"id", "text", "at"}]
 PLACE = "consent_municipality"  # FSM data: the municipality chosen before consent
 MAX_KEPT = 3
 KEPT_TEXT_LIMIT = 4000
+KEPT_FOR = 24 * 3600  # seconds: a question from yesterday is not answered after today's consent
 
 
 def is_cancel(text: str | None) -> bool:
@@ -57,14 +59,20 @@ async def keep_question(state: FSMContext, message: Message) -> bool:
     if not text or text.startswith("/") or is_cancel(text):
         return False
     kept = await kept_questions(state)
-    kept.append({"id": message.message_id, "text": text[:KEPT_TEXT_LIMIT]})
+    kept.append({"id": message.message_id, "text": text[:KEPT_TEXT_LIMIT], "at": time.time()})
     await state.update_data({KEPT: kept[-MAX_KEPT:]})
     return True
 
 
 async def kept_questions(state: FSMContext) -> list[dict[str, Any]]:
+    """The questions kept before consent, oldest first; older than a day they are dropped."""
     data = await state.get_data()
-    return [dict(item) for item in data.get(KEPT, []) if isinstance(item, dict) and item.get("text")]
+    fresh_since = time.time() - KEPT_FOR
+    return [
+        dict(item)
+        for item in data.get(KEPT, [])
+        if isinstance(item, dict) and item.get("text") and float(item.get("at") or 0) >= fresh_since
+    ]
 
 
 async def chosen_place(state: FSMContext) -> str | None:

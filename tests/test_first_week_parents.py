@@ -122,8 +122,10 @@ async def test_a_first_message_search_is_answered_after_consent_and_a_bare_hello
     tester: BotTester,
 ) -> None:
     # no /start at all: the parent opens the bot by typing
-    await tester.send("Здравствуйте")
+    sent = await tester.send("Здравствуйте")
+    assert "запомнил" not in sent[0].text  # a hello is not a question to keep
     sent = await tester.send("шахматы")
+    assert "запомнил" in sent[0].text
     assert labels(sent[0]) == ["Саянск", "Зима"]
     await tester.click("Саянск")
     sent = await tester.click("Согласен")
@@ -132,6 +134,20 @@ async def test_a_first_message_search_is_answered_after_consent_and_a_bare_hello
     assert "Здравствуйте! Напишите вопрос" not in texts(sent)
     assert await _count(tester, FaqQuestion) == 0
     assert texts(sent).count("Теперь отвечаю") == 1
+
+
+async def test_a_question_kept_for_more_than_a_day_is_not_answered(
+    tester: BotTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    await tester.send("/start")
+    await tester.send("что такое сертификат пфдо")
+    later = time.time() + 25 * 3600
+    monkeypatch.setattr("bot.dialogs.time.time", lambda: later)
+    await tester.click("Зима")
+    sent = await tester.click("Согласен")
+    assert "Главное меню" in texts(sent) and "Теперь отвечаю" not in texts(sent)
 
 
 async def test_help_before_the_municipality_names_no_one_s_contacts(tester: BotTester) -> None:
