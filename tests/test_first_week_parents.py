@@ -164,7 +164,7 @@ async def test_cancel_words_leave_the_question_for_staff(tester: BotTester, word
     await tester.send("/ask")
     assert "Отмена" in " ".join(labels(tester.last()))  # the prompt has the button too
     sent = await tester.send(word)
-    assert "отменил" in sent[0].text
+    assert "отменено" in sent[0].text
     assert await _count(tester, FaqHandoff) == 0
     assert not [s for s in tester.sent if s.chat_id == STAFF_CHAT_ID]
     # the next text is a question for the bot again, not for staff
@@ -175,7 +175,7 @@ async def test_cancel_words_leave_the_question_for_staff(tester: BotTester, word
 async def test_cancel_words_leave_staff_dialogs(tester: BotTester) -> None:
     await tester.send("/event_new", user_id=ADMIN_ID)
     sent = await tester.send("назад", user_id=ADMIN_ID)
-    assert "отменил" in sent[0].text
+    assert "отменено" in sent[0].text
     await tester.send("День открытых дверей", user_id=ADMIN_ID)  # no longer the title step
     assert await _count(tester, Event) == 0
     await tester.send("/broadcast", user_id=ADMIN_ID)
@@ -190,7 +190,7 @@ async def test_the_cancel_button_and_words_outside_a_dialog(tester: BotTester) -
     await tester.start_and_consent()
     await tester.click("Вопрос специалисту")
     sent = await tester.click("Отмена")
-    assert "отменил" in texts(sent) and "Отменено" in tester.alerts()[-1]
+    assert "отменено" in texts(sent) and "Отменено" in tester.alerts()[-1]
     await tester.send("сколько стоит секция бокса")
     assert await _count(tester, FaqHandoff) == 0
     sent = await tester.send("отмена")
@@ -214,7 +214,7 @@ async def test_cancel_words_are_content(settings: Settings, tmp_path: Path) -> N
         tester = BotTester(app)
         await tester.start_and_consent()
         await tester.send("/ask")
-        assert "отменил" in texts(await tester.send("Хватит"))
+        assert "отменено" in texts(await tester.send("Хватит"))
     finally:
         await app.engine.dispose()
 
