@@ -194,7 +194,7 @@ async def test_error_rolls_back_the_unit_of_work(tester: BotTester, monkeypatch:
             },
             "стикер",
         ),
-        ({"voice": {"file_id": "v", "file_unique_id": "v", "duration": 1}}, "голосовые"),
+        ({"voice": {"file_id": "v", "file_unique_id": "v", "duration": 1}}, "голосовое"),
         ({"location": {"latitude": 52.0, "longitude": 104.0}}, "геопозицию"),
     ],
 )
