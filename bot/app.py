@@ -136,8 +136,10 @@ def create_dispatcher(
     seen: SeenWriter | None = None,
     **extra: Any,
 ) -> Dispatcher:
+    from bot import texts
     from handlers import get_routers
 
+    texts.bind(content)  # keyboards read their labels from the live content
     scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
     dp = Dispatcher(
         storage=storage or create_storage(settings),

@@ -7,13 +7,11 @@ import logging
 from aiogram import Router
 from aiogram.types import ErrorEvent
 
+from bot import texts
+from bot.keyboards import back_to_menu_keyboard
+
 router = Router(name=__name__)
 logger = logging.getLogger(__name__)
-
-SORRY = (
-    "Извините, что-то пошло не так, и я не смог обработать сообщение. "
-    "Попробуйте ещё раз чуть позже или напишите /menu."
-)
 
 
 @router.error()
@@ -23,10 +21,11 @@ async def on_error(event: ErrorEvent) -> bool:
         "error while handling update %s: %s", update.update_id, event.exception, exc_info=event.exception
     )
     try:
+        sorry = texts.text("common.error")
         if update.callback_query is not None:
-            await update.callback_query.answer(SORRY, show_alert=True)
+            await update.callback_query.answer(sorry, show_alert=True)
         elif update.message is not None and update.message.chat.type == "private":
-            await update.message.answer(SORRY)
+            await update.message.answer(sorry, reply_markup=back_to_menu_keyboard())
     except Exception:  # the answer itself may fail (network); the log already has it
         logger.warning("could not tell the user about the error", exc_info=True)
     return True

@@ -1,14 +1,17 @@
-"""Catch-alls, registered last: /cancel, unknown commands, non-text, old buttons."""
+"""Catch-alls, registered last: unknown commands, texts no dialog took, non-text, old buttons.
+
+(/cancel and the cancel words are taken first of all, in handlers/start.py.)
+"""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.content import ContentStore
 from bot.keyboards import back_to_menu_keyboard, main_menu_keyboard
+from bot.services.users import UserRecord as User
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == ChatType.PRIVATE)
@@ -16,56 +19,53 @@ router.message.filter(F.chat.type == ChatType.PRIVATE)
 TOO_LONG = 4000
 
 
-@router.message(Command("cancel"), flags={"no_consent": True})
-async def cmd_cancel(message: Message, state: FSMContext) -> None:
-    current = await state.get_state()
-    await state.clear()
-    text = "Действие отменено." if current else "Сейчас нечего отменять."
-    await message.answer(text + " Чем ещё помочь?", reply_markup=main_menu_keyboard())
+def _municipality(user: User | None) -> str | None:
+    return user.municipality_id if user else None
 
 
 @router.message(F.text.startswith("/"))
-async def unknown_command(message: Message) -> None:
+async def unknown_command(message: Message, user: User, content: ContentStore) -> None:
     await message.answer(
-        "Такой команды нет. Список команд — /help, главное меню — /menu.",
+        content.current.text("common.unknown_command", _municipality(user)),
         reply_markup=back_to_menu_keyboard(),
     )
 
 
 @router.message(F.text.len() >= TOO_LONG)
-async def too_long(message: Message) -> None:
+async def too_long(message: Message, user: User, content: ContentStore) -> None:
     await message.answer(
-        "Сообщение очень длинное. Пожалуйста, сформулируйте вопрос короче — в одно-два предложения."
+        content.current.text("common.too_long", _municipality(user)), reply_markup=back_to_menu_keyboard()
     )
 
 
 @router.message(F.text)
-async def unknown_text(message: Message) -> None:
+async def unknown_text(message: Message, user: User, content: ContentStore) -> None:
+    """A text no dialog and no feature took: what the bot does, and where to go otherwise."""
     await message.answer(
-        "Я не понял сообщение. Попробуйте написать вопрос по-другому или выберите раздел в меню.",
-        reply_markup=main_menu_keyboard(),
+        content.current.text("common.not_understood", _municipality(user)), reply_markup=main_menu_keyboard()
     )
 
 
-@router.message()
-async def non_text(message: Message) -> None:
-    kind = (
-        "фото" if message.photo else
-        "стикер" if message.sticker else
-        "голосовое сообщение" if message.voice or message.audio or message.video_note else
-        "геопозицию" if message.location or message.venue else
-        "файл" if message.document else
-        "видео" if message.video or message.animation else
-        "сообщение такого типа"
+def _kind(message: Message) -> str:
+    """The text key naming what the person sent (photos are screenshots: handlers/faq.py)."""
+    return (
+        "common.kind_sticker" if message.sticker else
+        "common.kind_voice" if message.voice or message.audio or message.video_note else
+        "common.kind_location" if message.location or message.venue else
+        "common.kind_file" if message.document else
+        "common.kind_video" if message.video or message.animation else
+        "common.kind_other"
     )  # fmt: skip
+
+
+@router.message()
+async def non_text(message: Message, user: User, content: ContentStore) -> None:
+    c, m = content.current, _municipality(user)
     await message.answer(
-        f"Я пока не умею разбирать {kind}. Напишите, пожалуйста, вопрос текстом или выберите раздел в меню.",
-        reply_markup=main_menu_keyboard(),
+        c.text("common.non_text", m, kind=c.text(_kind(message), m)), reply_markup=main_menu_keyboard()
     )
 
 
 @router.callback_query()
-async def stale_button(query: CallbackQuery, state: FSMContext) -> None:
-    await query.answer(
-        "Эта кнопка устарела или больше не действует. Откройте меню заново: /menu", show_alert=True
-    )
+async def stale_button(query: CallbackQuery, user: User, content: ContentStore) -> None:
+    await query.answer(content.current.text("common.stale_button", _municipality(user)), show_alert=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiogram import F, Router
@@ -20,21 +19,22 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.types import User as TgUser
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import texts
 from bot.content import ContentError, ContentStore
-from bot.html import MESSAGE_LIMIT, ascii_url, escape, truncate
+from bot.html import ascii_url, escape, truncate
 from bot.keyboards import MenuCD, add_menu_button, back_to_menu_keyboard
 from bot.middlewares import RoleGuard
 from bot.services.faq import service
 from bot.services.faq.engine import engine_for
 from bot.services.faq.knowledge import FaqEntry
 from bot.services.faq.matcher import Decision, MatchResult
-from bot.services.faq.service import FaqService, HandoffRecord, OpenQuestionRow, QuestionRecord
+from bot.services.faq.service import FaqService, OpenQuestionRow, QuestionRecord
 from bot.services.roles import Role
 from bot.services.users import UserRecord as User
 from bot.settings import Settings
+from bot.views import handoff as handoff_views
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +45,11 @@ staff_router = Router(name=f"{__name__}.staff")
 staff_router.message.middleware(RoleGuard(Role.STAFF))
 staff_router.callback_query.middleware(RoleGuard(Role.STAFF))
 
-# Replies in the staff chat: anyone may write there, so the role is checked inside.
+# Replies: in the staff chat (anyone may write there, so the role is checked inside), and a
+# parent's Telegram reply to a specialist's answer (before the FAQ takes it as a question).
 replies_router = Router(name=f"{__name__}.replies")
-replies_router.message.filter(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
 
 PAGE_SIZE = 8
-QUOTE_LIMIT = 300
-STAFF_QUOTE_LIMIT = 2500
 ASK_BUTTON = "💬 Задать вопрос специалисту"
 TOPICS_BUTTON = "📋 Темы вопросов"
 
@@ -103,10 +101,6 @@ FALLBACK_TEXT = (
     "Выберите тему из списка или передайте вопрос специалисту МОЦ."
 )
 SUGGEST_TEXT = "Возможно, вы имели в виду…"
-ASK_PROMPT = (
-    "Напишите ваш вопрос одним сообщением — я передам его специалисту МОЦ, "
-    "и ответ придёт сюда, в этот чат. Отменить: /cancel"
-)
 
 
 # --- keyboards -------------------------------------------------------------------------
@@ -273,68 +267,32 @@ async def on_open(query: CallbackQuery, callback_data: FaqOpenCD, content: Conte
 
 
 # --- hand-off to a specialist ----------------------------------------------------------------
-def _who(tg_user: TgUser) -> str:
-    name = escape(truncate(tg_user.first_name or "Пользователь", 64))
-    return f'<a href="tg://user?id={tg_user.id}">{name}</a>'
+class ReplyState(StatesGroup):
+    """The parent writes a reply to a specialist's answer (FSM data: `h`, the hand-off)."""
+
+    waiting = State()
 
 
-def _tried(question: QuestionRecord, titles: dict[str, str]) -> str:
-    title = escape(titles.get(question.matched_id or "", question.matched_id or ""))
-    score = f"{question.score:.2f}".replace(".", ",")  # a Russian decimal comma
-    if question.decision == Decision.ANSWER:
-        return f"бот ответил статьёй «{title}» (оценка {score}), родителю не подошло"
-    if question.decision == Decision.SUGGEST:
-        return f"бот не был уверен, ближе всего — «{title}» (оценка {score})"
-    if question.decision == Decision.FALLBACK:
-        return "бот не нашёл ответа в базе знаний"
-    return "вопрос задан сразу специалисту"
+def _photo_id(message: Message) -> str | None:
+    """The largest size of an attached photo (a screenshot), if any."""
+    return message.photo[-1].file_id if message.photo else None
 
 
-def _contacts(content: ContentStore, user: User | None) -> str:
-    m = content.current.municipality(user.municipality_id if user else None)
-    return (
-        f"{escape(m.moc.name)}\n"
-        f"📞 {escape(m.moc.phone)}\n"
-        f"✉️ {escape(m.moc.email)}\n"
-        f"🕘 {escape(m.moc.hours)}\n"
-        f"📍 {escape(m.moc.address)}"
-    )
-
-
-def _staff_text(tg_user: TgUser, content: ContentStore) -> Callable[[HandoffRecord, QuestionRecord], str]:
-    """Renders the staff chat's message once the hand-off has its number (inside the service)."""
-    titles = _titles(content)
-
-    def render(handoff: HandoffRecord, question: QuestionRecord) -> str:
-        municipality = content.current.municipality(question.municipality_id)
-        return (
-            f"❓ <b>Вопрос родителя</b> №{handoff.id}\n"
-            f"От: {_who(tg_user)} · {escape(municipality.name)}\n\n"
-            f"<blockquote>{escape(truncate(question.text, STAFF_QUOTE_LIMIT))}</blockquote>\n"
-            f"Что пробовал бот: {_tried(question, titles)}.\n\n"
-            "Ответьте на это сообщение (функция «Ответить»), и бот перешлёт ответ родителю."
-        )
-
-    return render
-
-
-async def _tell_handoff(message: Message, status: str, content: ContentStore, user: User) -> None:
+async def _tell_handoff(
+    message: Message, status: str, content: ContentStore, user: User, *, with_photo: bool = False
+) -> None:
     """What the parent reads after the hand-off has been committed (or could not be made)."""
+    c, m = content.current, user.municipality_id
     if status == "already":
-        await message.answer("Этот вопрос уже передан специалисту. Ответ придёт сюда, в этот чат.")
+        text = c.text("faq_handoff.already", m)
     elif status == "no_staff_chat":
-        await message.answer(
-            "Передать вопрос через бота сейчас нельзя, но специалисты МОЦ ответят вам напрямую:\n\n"
-            + _contacts(content, user)
-        )
+        text = handoff_views.with_contacts(c, "faq_handoff.no_staff_chat", m)
     elif status == "not_found":
-        await message.answer("Не нашёл этот вопрос. Напишите его заново: /ask")
+        text = c.text("faq_handoff.not_found", m)
     else:
-        await message.answer(
-            "Спасибо! Вопрос передан специалисту МОЦ. Ответ придёт сюда, в этот чат, "
-            "обычно в рабочее время.\n\nСрочно? Контакты МОЦ:\n" + _contacts(content, user),
-            reply_markup=back_to_menu_keyboard(),
-        )
+        key = "faq_handoff.sent_with_photo" if with_photo else "faq_handoff.sent"
+        text = handoff_views.with_contacts(c, key, m)
+    await message.answer(text, reply_markup=back_to_menu_keyboard())
 
 
 @router.callback_query(FaqAskCD.filter())
@@ -355,9 +313,12 @@ async def on_ask_button(
         await query.answer()
         await _prompt_question(query.message, state, settings, content, user)
         return
-    result = await faq.hand_off(callback_data.q, query.from_user.id, _staff_text(query.from_user, content))
+    render = handoff_views.staff_question(query.from_user, content.current, _titles(content))
+    result = await faq.hand_off(callback_data.q, query.from_user.id, render)
     if result.status == "not_found":
-        await query.answer("Не нашёл этот вопрос. Напишите его заново: /ask", show_alert=True)
+        await query.answer(
+            content.current.text("faq_handoff.not_found", user.municipality_id), show_alert=True
+        )
         return
     await query.answer()
     await _tell_handoff(query.message, result.status, content, user)
@@ -367,12 +328,14 @@ async def _prompt_question(
     message: Message, state: FSMContext, settings: Settings, content: ContentStore, user: User
 ) -> None:
     if settings.staff_chat_id is None:
-        await message.answer(
-            "Задать вопрос специалисту можно напрямую — контакты МОЦ:\n\n" + _contacts(content, user)
-        )
+        text = handoff_views.with_contacts(content.current, "faq_handoff.ask_directly", user.municipality_id)
+        await message.answer(text, reply_markup=back_to_menu_keyboard())
         return
     await state.set_state(AskState.waiting)
-    await message.answer(ASK_PROMPT)
+    await message.answer(
+        content.current.text("faq_handoff.ask_prompt", user.municipality_id),
+        reply_markup=handoff_views.prompt_keyboard(),
+    )
 
 
 @router.callback_query(MenuCD.filter(F.item == "ask"))
@@ -385,17 +348,29 @@ async def on_menu_ask(
 
 
 async def _ask_with_text(
-    message: Message, *, text: str, user: User, faq: FaqService, content: ContentStore
-) -> None:
+    message: Message,
+    *,
+    text: str,
+    user: User,
+    faq: FaqService,
+    content: ContentStore,
+    photo: str | None = None,
+) -> bool:
+    """Hand the question (and the screenshot) to staff; False when it has no words yet."""
     if not service.normalize_for_report(text):
-        await message.answer("Напишите вопрос словами, пожалуйста. Отменить: /cancel")
-        return
+        await message.answer(
+            content.current.text("faq_handoff.empty_question", user.municipality_id),
+            reply_markup=handoff_views.prompt_keyboard(),
+        )
+        return False
     if message.from_user is None:
-        return
-    result = await faq.ask_specialist(
-        user.id, _municipality_id(user, content), text, _staff_text(message.from_user, content)
+        return False
+    render = handoff_views.staff_question(
+        message.from_user, content.current, _titles(content), with_photo=photo is not None
     )
-    await _tell_handoff(message, result.status, content, user)
+    result = await faq.ask_specialist(user.id, _municipality_id(user, content), text, render, photo)
+    await _tell_handoff(message, result.status, content, user, with_photo=photo is not None)
+    return True
 
 
 @router.message(Command("ask"))
@@ -417,23 +392,193 @@ async def cmd_ask(
     await _ask_with_text(message, text=text, user=user, faq=faq, content=content)
 
 
+def _joined(*parts: str | None) -> str:
+    return "\n\n".join(p.strip() for p in parts if p and p.strip())
+
+
 @router.message(AskState.waiting, F.text, ~F.text.startswith("/"))
 async def on_ask_text(
     message: Message, *, user: User, faq: FaqService, content: ContentStore, state: FSMContext
 ) -> None:
-    text = message.text or ""
-    if service.normalize_for_report(text):
+    """The question at the prompt; a screenshot sent before it (FSM data) goes with it."""
+    data = await state.get_data()
+    photo = data.get("photo")
+    text = _joined(data.get("caption"), message.text)
+    if await _ask_with_text(message, text=text, user=user, faq=faq, content=content, photo=photo):
         await state.clear()
-    await _ask_with_text(message, text=text, user=user, faq=faq, content=content)
 
 
-@router.message(AskState.waiting, ~F.text)
-async def on_ask_not_text(message: Message) -> None:
-    await message.answer("Пока я могу передать только текст. Напишите вопрос словами или /cancel.")
+@router.message(AskState.waiting, F.photo)
+async def on_ask_photo(
+    message: Message, *, user: User, faq: FaqService, content: ContentStore, state: FSMContext
+) -> None:
+    """A screenshot at the prompt: with a caption it goes at once, without one the words are asked for."""
+    photo = _photo_id(message)
+    if message.caption and service.normalize_for_report(message.caption):
+        if await _ask_with_text(
+            message, text=message.caption, user=user, faq=faq, content=content, photo=photo
+        ):
+            await state.clear()
+        return
+    await state.update_data(photo=photo, caption=None)
+    await message.answer(
+        content.current.text("faq_handoff.photo_needs_words", user.municipality_id),
+        reply_markup=handoff_views.prompt_keyboard(),
+    )
+
+
+@router.message(AskState.waiting, ~F.text.startswith("/"))
+async def on_ask_not_text(message: Message, user: User, content: ContentStore) -> None:
+    await message.answer(
+        content.current.text("faq_handoff.not_text", user.municipality_id),
+        reply_markup=handoff_views.prompt_keyboard(),
+    )
+
+
+@router.message(StateFilter(None), F.photo)
+async def on_photo(
+    message: Message, *, user: User, settings: Settings, content: ContentStore, state: FSMContext
+) -> None:
+    """A photo outside any dialog is most often a screenshot of a Navigator error: offer to
+    pass it to a specialist (kept in the FSM until the parent says what is wrong)."""
+    c, m = content.current, user.municipality_id
+    if settings.staff_chat_id is None:
+        await message.answer(
+            handoff_views.with_contacts(c, "faq_handoff.photo_no_staff_chat", m),
+            reply_markup=back_to_menu_keyboard(),
+        )
+        return
+    caption = (message.caption or "").strip()
+    await state.set_state(AskState.waiting)
+    await state.update_data(photo=_photo_id(message), caption=caption or None)
+    if caption and service.normalize_for_report(caption):
+        quoted = escape(truncate(caption, handoff_views.PROMPT_QUOTE_LIMIT))
+        await message.answer(
+            c.text("faq_handoff.photo_offer_caption", m, question=quoted),
+            reply_markup=handoff_views.send_photo_keyboard(),
+        )
+        return
+    await message.answer(c.text("faq_handoff.photo_offer", m), reply_markup=handoff_views.prompt_keyboard())
+
+
+@router.callback_query(handoff_views.FaqSendCD.filter())
+async def on_send_photo(
+    query: CallbackQuery, *, user: User, faq: FaqService, content: ContentStore, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    if await state.get_state() != AskState.waiting.state or not data.get("photo") or not data.get("caption"):
+        await query.answer(content.current.text("common.stale_button", user.municipality_id), show_alert=True)
+        return
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    sent = await _ask_with_text(
+        query.message, text=data["caption"], user=user, faq=faq, content=content, photo=data["photo"]
+    )
+    if sent:
+        await state.clear()
+
+
+# --- the thread: the parent replies to a specialist ----------------------------------------------
+@router.callback_query(handoff_views.FaqReplyCD.filter())
+async def on_reply_button(
+    query: CallbackQuery,
+    *,
+    callback_data: handoff_views.FaqReplyCD,
+    user: User,
+    faq: FaqService,
+    settings: Settings,
+    content: ContentStore,
+    state: FSMContext,
+) -> None:
+    question = await faq.thread_question(callback_data.h, user.id)
+    c, m = content.current, user.municipality_id
+    if question is None:
+        await query.answer(c.text("faq_handoff.reply_closed_alert", m), show_alert=True)
+        return
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if settings.staff_chat_id is None:
+        await query.message.answer(
+            handoff_views.with_contacts(c, "faq_handoff.ask_directly", m),
+            reply_markup=back_to_menu_keyboard(),
+        )
+        return
+    await state.set_state(ReplyState.waiting)
+    await state.set_data({"h": callback_data.h})
+    await query.message.answer(
+        c.text("faq_handoff.reply_prompt", m, question=handoff_views.prompt_quote(question)),
+        reply_markup=handoff_views.prompt_keyboard(),
+    )
+
+
+async def _reply(
+    message: Message, handoff_id: int, *, user: User, faq: FaqService, content: ContentStore
+) -> bool:
+    """Pass the parent's reply (text, or a screenshot with or without a caption) into the
+    hand-off's thread; False when there was nothing to pass."""
+    c, m = content.current, user.municipality_id
+    photo = _photo_id(message)
+    text = (message.text or message.caption or "").strip()
+    if photo is not None and not service.normalize_for_report(text):
+        text = c.text("faq_handoff.no_caption", m)
+    if not service.normalize_for_report(text) or message.from_user is None:
+        await message.answer(c.text("faq_handoff.not_text", m), reply_markup=handoff_views.prompt_keyboard())
+        return False
+    render = handoff_views.staff_reply(message.from_user, with_photo=photo is not None)
+    result = await faq.reply_to_staff(handoff_id, user.id, text, render, photo)
+    if result.status == "not_found":
+        await message.answer(
+            c.text("faq_handoff.reply_closed_alert", m), reply_markup=back_to_menu_keyboard()
+        )
+    elif result.status == "no_staff_chat":
+        await _tell_handoff(message, result.status, content, user)
+    else:
+        key = "faq_handoff.reply_sent_with_photo" if photo is not None else "faq_handoff.reply_sent"
+        await message.answer(c.text(key, m), reply_markup=back_to_menu_keyboard())
+    return True
+
+
+@router.message(ReplyState.waiting, ~F.text.startswith("/"))
+async def on_reply(
+    message: Message, *, user: User, faq: FaqService, content: ContentStore, state: FSMContext
+) -> None:
+    handoff_id = int((await state.get_data()).get("h") or 0)
+    if await _reply(message, handoff_id, user=user, faq=faq, content=content):
+        await state.clear()
+
+
+async def _answer_thread(message: Message, faq: FaqService) -> bool | dict[str, int]:
+    """Passes (with `handoff_id`) a parent's Telegram reply («Ответить») to a specialist's answer."""
+    replied = message.reply_to_message
+    if (
+        replied is None
+        or replied.from_user is None
+        or not replied.from_user.is_bot
+        or message.from_user is None
+    ):
+        return False
+    handoff_id = await faq.thread_of_answer(message.from_user.id, replied.message_id)
+    return {"handoff_id": handoff_id} if handoff_id is not None else False
+
+
+@replies_router.message(
+    F.chat.type == ChatType.PRIVATE,
+    StateFilter(None),
+    F.text | F.photo,
+    ~F.text.startswith("/"),
+    _answer_thread,
+)
+async def on_reply_to_answer(
+    message: Message, *, handoff_id: int, user: User, faq: FaqService, content: ContentStore
+) -> None:
+    await _reply(message, handoff_id, user=user, faq=faq, content=content)
 
 
 # --- staff ---------------------------------------------------------------------------
-@replies_router.message(F.reply_to_message)
+@replies_router.message(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}), F.reply_to_message)
 async def on_staff_reply(message: Message, faq: FaqService, settings: Settings, role: Role) -> None:
     reply_to = message.reply_to_message
     if settings.staff_chat_id is None or message.chat.id != settings.staff_chat_id or reply_to is None:
@@ -441,57 +586,47 @@ async def on_staff_reply(message: Message, faq: FaqService, settings: Settings, 
     if role < Role.STAFF:
         found = await faq.is_handoff_message(message.chat.id, reply_to.message_id)
         if found:
-            await message.reply("Отвечать родителям через бота могут только сотрудники МОЦ.")
+            await message.reply(texts.text("faq_handoff.staff_only_reply"))
         return
     if not message.text:
         if await faq.is_handoff_message(message.chat.id, reply_to.message_id):
-            await message.reply("Ответ родителю можно отправить только текстом.")
+            await message.reply(texts.text("faq_handoff.staff_text_only"))
         return
     body = message.html_text
     plain = message.text
 
     def render(question: QuestionRecord) -> list[str]:
-        quoted = escape(truncate(question.text, QUOTE_LIMIT))
-        header = f"💬 <b>Ответ специалиста МОЦ</b> на ваш вопрос «{quoted}»:\n\n"
-        if len(header) + len(body) <= MESSAGE_LIMIT:
-            return [header + body]
-        return [header.rstrip(), escape(truncate(plain, MESSAGE_LIMIT - 50))]
-
-    def on_fail(question: QuestionRecord) -> str:
-        return (
-            f"⚠️ Ответ на вопрос «{escape(truncate(question.text, 100))}» не доставлен: "
-            "родитель заблокировал бота или Telegram не принял сообщение."
-        )
+        return handoff_views.answer_parts(question, body, plain)
 
     staff_id = message.from_user.id if message.from_user else 0
-    result = await faq.answer_from_staff(message.chat.id, reply_to.message_id, staff_id, render, on_fail)
+    result = await faq.answer_from_staff(
+        message.chat.id,
+        reply_to.message_id,
+        staff_id,
+        render=render,
+        on_fail_text=handoff_views.answer_failed,
+        buttons=handoff_views.answer_buttons,
+    )
     if result.status == "not_handoff":
         return  # a reply to something else in the staff chat
     if result.status == "parent_gone":
-        await message.reply("Родитель удалил свои данные из бота, доставить ответ нельзя.")
+        await message.reply(texts.text("faq_handoff.parent_gone"))
     elif result.status == "addition":
-        await message.reply("✅ Дополнение отправлено родителю.")
+        await message.reply(texts.text("faq_handoff.addition_sent"))
     else:
-        waited = service.format_wait(result.waited or 0.0)
-        await message.reply(f"✅ Ответ отправлен родителю (вопрос ждал {waited}).")
+        key = "faq_handoff.reply_answer_sent" if result.status == "reply" else "faq_handoff.answer_sent"
+        await message.reply(texts.text(key, waited=handoff_views.wait_text(result.waited or 0.0)))
 
 
 def digest_text(items: list[OpenQuestionRow], total: int, now: datetime) -> str:
-    lines = [f"<b>Открытые вопросы родителей: {total}</b> (сначала самые давние)"]
-    for item in items:
-        waited = service.format_wait((now - item.created_at).total_seconds())
-        lines.append(f"\n№{item.handoff_id} · ждёт {waited}\n{escape(truncate(item.text, 200))}")
-    if total > len(items):
-        lines.append(f"\n…и ещё {total - len(items)}.")
-    lines.append("\nЧтобы ответить, ответьте (reply) на сообщение с вопросом в чате сотрудников.")
-    return "\n".join(lines)
+    return handoff_views.digest_text(items, total, now)
 
 
 @staff_router.message(Command("questions"))
 async def cmd_questions(message: Message, faq: FaqService) -> None:
     items, total = await faq.open_questions(limit=15)
     if not items:
-        await message.answer("Открытых вопросов нет 🎉")
+        await message.answer(texts.text("faq_handoff.no_open"))
         return
     await message.answer(digest_text(items, total, datetime.now(UTC)))
 
@@ -503,12 +638,8 @@ async def cmd_reload(message: Message, content: ContentStore) -> None:
     except ContentError as exc:
         shown = exc.problems[:15]
         lines = [f"• {escape(str(p))}" for p in shown]
-        more = f"\n…и ещё {len(exc.problems) - len(shown)}" if len(exc.problems) > len(shown) else ""
-        await message.answer(
-            "⚠️ Контент не перезагружен: в файлах есть ошибки. Бот продолжает работать на прежней версии.\n\n"
-            + "\n".join(lines)
-            + more
-        )
+        if len(exc.problems) > len(shown):
+            lines.append(texts.text("faq_handoff.reload_more", count=len(exc.problems) - len(shown)))
+        await message.answer(texts.text("faq_handoff.reload_failed", problems="\n".join(lines)))
         return
-    faq = len(new.sections.get("faq", ()))
-    await message.answer(f"✅ Контент перезагружен: вопросов и ответов в базе — {faq}.")
+    await message.answer(texts.text("faq_handoff.reload_done", count=len(new.sections.get("faq", ()))))

@@ -34,17 +34,16 @@ async def test_consent_survives_a_failed_reply(
 ) -> None:
     await tester.send("/start")
     _fail(tester, failure)
-    sent = await tester.click("Согласен")
-    assert any("муниципалитет" in s.text for s in sent)  # the reply arrived after the retry
-    async with tester.db() as session:
-        user = await session.get(User, PARENT_ID)
-        assert user is not None and user.consent_at is not None
-    _fail(tester, failure)
     sent = await tester.click("Зима")
+    assert any("152-ФЗ" in s.text for s in sent)  # the consent arrived after the retry
+    async with tester.db() as session:
+        assert await session.get(User, PARENT_ID) is None  # the choice waits for consent, unstored
+    _fail(tester, failure)
+    sent = await tester.click("Согласен")
     assert "Главное меню" in texts(sent)
     async with tester.db() as session:
         user = await session.get(User, PARENT_ID)
-        assert user is not None and user.municipality_id == "zima"
+        assert user is not None and user.consent_at is not None and user.municipality_id == "zima"
 
 
 @pytest.mark.parametrize("failure", FAILURES)
@@ -79,6 +78,25 @@ async def test_handoff_is_kept_when_the_confirmation_fails(
     assert "погода завтра" in staff_msg.text
     await tester.staff_reply(staff_msg, "Завтра солнечно")
     assert "Завтра солнечно" in tester.last(PARENT_ID).text
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+async def test_a_reply_to_a_specialist_is_kept_when_the_confirmation_fails(
+    tester: BotTester, failure: tuple[int, str, int | None]
+) -> None:
+    await tester.start_and_consent()
+    await tester.send("/ask как записаться в секцию")
+    await tester.staff_reply(tester.last(STAFF_CHAT_ID), "Через Навигатор")
+    await tester.click("Ответить специалисту")
+    _fail(tester, failure)
+    sent = await tester.send("А если мест нет?")
+    assert "Передал специалисту" in texts(sent)  # the confirmation arrived after the retry
+    async with tester.db() as session:
+        reply = await session.scalar(select(FaqQuestion).where(FaqQuestion.decision == "reply"))
+        handoff = await session.scalar(select(FaqHandoff))
+        assert reply is not None and handoff is not None and reply.handoff_id == handoff.id
+        assert handoff.reply_at is not None
+    assert "А если мест нет?" in tester.last(STAFF_CHAT_ID).text
 
 
 async def test_a_failed_staff_chat_post_is_retried_from_its_row(tester: BotTester) -> None:

@@ -24,7 +24,7 @@ def test_console_from_stdin_shows_greeting_and_consent_button(tmp_path: Path) ->
     }
     result = subprocess.run(
         [sys.executable, "-m", "bot", "console"],
-        input="/start\n#1\n",
+        input="/start\n#1\n#1\n",  # /start, Саянск, «Согласен»
         capture_output=True,
         text=True,
         env=env,
@@ -35,7 +35,7 @@ def test_console_from_stdin_shows_greeting_and_consent_button(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Здравствуйте" in out
-    assert "[1] ✅ Согласен" in out
+    assert "[1] Саянск" in out and "[1] ✅ Согласен" in out
     assert "Согласие сохранено" in out
 
 
@@ -64,9 +64,9 @@ async def test_console_buttons_files_admin_and_staff_reply(app: App, tmp_path: P
     await console.start()
     try:
         await console.handle("/start")
-        await console.handle("#1")
         await console.handle("#2")  # Зима
-        assert "Готово: Зима" in out.getvalue()
+        await console.handle("#1")  # «Согласен»
+        assert "опорный центр г. Зимы" in out.getvalue() and "Согласие сохранено" in out.getvalue()
         await console.handle("#99")
         assert "нет кнопки с номером 99" in out.getvalue()
         await console.handle("/staff list")

@@ -24,13 +24,18 @@ async def test_polling_start_consent_help(settings: Settings) -> None:
         )
         try:
             api.user_message(USER, "/start")
+            # two municipalities: the municipality first, then the consent naming its МОЦ
+            await api.wait_for(lambda: any("Зима" in str(r.reply_markup) for r in api.sent(chat_id=USER)))
+            choice = next(r for r in api.sent("sendMessage", USER) if "Зима" in str(r.reply_markup))
+            data = choice.reply_markup["inline_keyboard"][0][1]["callback_data"]  # type: ignore[index]
+            api.press(USER, choice, data)
             await api.wait_for(lambda: any("Согласен" in str(r.reply_markup) for r in api.sent(chat_id=USER)))
             consent = next(r for r in api.sent("sendMessage", USER) if "Согласен" in str(r.reply_markup))
-            assert "152-ФЗ" in consent.text
+            assert "152-ФЗ" in consent.text and "г. Зимы" in consent.text
             data = consent.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
             api.press(USER, consent, data)
             await api.wait_for(lambda: any(r.method == "answercallbackquery" for r in api.received))
-            await api.wait_for(lambda: any("муниципалитет" in r.text for r in api.sent("sendMessage", USER)))
+            await api.wait_for(lambda: any("Главное меню" in r.text for r in api.sent("sendMessage", USER)))
             api.user_message(USER, "/help")
             await api.wait_for(lambda: any("/subscribe" in r.text for r in api.sent("sendMessage", USER)))
         finally:

@@ -16,22 +16,27 @@ from db.models import ActivityEvent, User
 from tests.support.client import ADMIN_ID, PARENT_ID, BotTester, texts
 
 
-async def test_start_shows_greeting_and_consent_and_stores_nothing(tester: BotTester) -> None:
+async def test_start_shows_greeting_then_municipality_then_consent_and_stores_nothing(
+    tester: BotTester,
+) -> None:
     sent = await tester.send("/start")
-    assert "Здравствуйте" in sent[0].text
-    assert "152-ФЗ" in sent[1].text
-    assert [b[0] for b in sent[1].buttons] == ["✅ Согласен"]
+    assert "Здравствуйте" in sent[0].text and "Иркутская область" in sent[0].text
+    # two municipalities: which МОЦ is the operator is asked before the consent names one
+    assert "Саянск" not in sent[0].text and "152-ФЗ" not in texts(sent)
+    assert [b[0] for b in sent[1].buttons] == ["Саянск", "Зима"]
+    sent = await tester.click("Зима")
+    assert "152-ФЗ" in sent[-1].text and "г. Зимы" in sent[-1].text and "Саянск" not in sent[-1].text
+    assert [b[0] for b in sent[-1].buttons] == ["✅ Согласен", "Не согласен", "◀ Другой муниципалитет"]
     async with tester.db() as session:
         # Reading does not write: before consent not even the id is stored.
         assert await session.get(User, PARENT_ID) is None
 
 
-async def test_consent_then_municipality_then_menu(tester: BotTester) -> None:
+async def test_municipality_then_consent_then_menu(tester: BotTester) -> None:
     await tester.send("/start")
+    await tester.click("Зима")
     sent = await tester.click("Согласен")
     assert "Согласие сохранено" in tester.alerts()[-1]
-    assert any("муниципалитет" in s.text for s in sent)
-    sent = await tester.click("Зима")
     assert "Главное меню" in texts(sent)
     async with tester.db() as session:
         user = await session.get(User, PARENT_ID)
@@ -43,8 +48,11 @@ async def test_consent_then_municipality_then_menu(tester: BotTester) -> None:
 async def test_features_wait_for_consent(tester: BotTester) -> None:
     await tester.send("/start")
     sent = await tester.send("как получить сертификат")
-    assert "нажмите «Согласен»" in sent[0].text
-    assert sent[0].buttons[0][0] == "✅ Согласен"
+    assert "согласие" in sent[0].text and "отвечу на него сразу после согласия" in sent[0].text
+    assert [b[0] for b in sent[0].buttons] == ["Саянск", "Зима"]  # the municipality first
+    await tester.click("Саянск")
+    sent = await tester.send("/search")
+    assert "г. Саянска" in sent[0].text and sent[0].buttons[0][0] == "✅ Согласен"
 
 
 async def test_help_lists_commands_and_staff_part_only_for_staff(tester: BotTester) -> None:
@@ -172,7 +180,6 @@ async def test_error_rolls_back_the_unit_of_work(tester: BotTester, monkeypatch:
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]}, "фото"),
         (
             {
                 "sticker": {
@@ -197,6 +204,7 @@ async def test_non_text_messages_get_a_helpful_answer(
     await tester.start_and_consent()
     sent = await tester.send(None, **extra)
     assert expected in sent[0].text and "текстом" in sent[0].text
+    assert any("Главное меню" in b[0] or "Частые вопросы" in b[0] for b in sent[0].buttons)
 
 
 async def test_bad_text_input(tester: BotTester) -> None:

@@ -7,14 +7,13 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
 from aiogram.enums import ChatType
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot import texts
 from bot.services.roles import Role
 
 logger = logging.getLogger(__name__)
-
-STAFF_ONLY_TEXT = "Эта команда доступна только сотрудникам МОЦ."
-ADMIN_ONLY_TEXT = "Эта команда доступна только администраторам бота."
 
 
 async def _refuse(event: TelegramObject, text: str) -> None:
@@ -50,7 +49,8 @@ class RoleGuard(BaseMiddleware):
             logger.warning(
                 "refused %s to user %s (role %s)", required.name, user.id if user else None, role.name
             )
-            await _refuse(event, ADMIN_ONLY_TEXT if required is Role.ADMIN else STAFF_ONLY_TEXT)
+            key = "common.admin_only" if required is Role.ADMIN else "common.staff_only"
+            await _refuse(event, texts.text(key))
             return None
         return await handler(event, data)
 
@@ -58,9 +58,13 @@ class RoleGuard(BaseMiddleware):
 class ConsentGate(BaseMiddleware):
     """Until a user accepts the personal data notice only flagged handlers run.
 
-    Handlers that must work before consent (/start, /help, the consent button,
-    /mydata, /forget, /cancel) carry `flags={"no_consent": True}`. Staff and
+    Handlers that must work before consent (/start, /help, the consent and municipality
+    buttons, /mydata, /forget, /cancel) carry `flags={"no_consent": True}`. Staff and
     admins, and anything outside private chats (the staff chat), pass.
+
+    Everyone else gets the consent (with several municipalities, the choice of the
+    municipality first, so the consent names the right МОЦ). A question they typed is
+    kept in the FSM, not the database, and answered right after consent.
     """
 
     async def __call__(
@@ -79,14 +83,43 @@ class ConsentGate(BaseMiddleware):
             or (chat is not None and chat.type != ChatType.PRIVATE)
         ):
             return await handler(event, data)
-        from bot.keyboards import consent_keyboard
+        from bot import dialogs
+        from bot.views.start import consent_request
 
-        content = data["content"].current
-        text = content.text("consent_required") + "\n\n" + content.text("consent")
+        store = data["content"]
+        content = store.current
+        state: FSMContext | None = data.get("state")
+        kept = False
+        place = None
+        if state is not None:
+            if isinstance(event, Message) and not _small_talk(store, event.text):
+                kept = await dialogs.keep_question(state, event)
+            place = await dialogs.chosen_place(state)
+        text, markup = consent_request(content, place, kept=kept)
         if isinstance(event, CallbackQuery):
-            await event.answer("Сначала нужно согласие на обработку данных.", show_alert=True)
+            await event.answer(content.text("start.consent_first_alert"), show_alert=True)
             if isinstance(event.message, Message):
-                await event.message.answer(text, reply_markup=consent_keyboard())
+                await event.message.answer(text, reply_markup=markup)
         elif isinstance(event, Message):
-            await event.answer(text, reply_markup=consent_keyboard())
+            await event.answer(text, reply_markup=markup)
         return None
+
+
+def _small_talk(store: Any, text: str | None) -> bool:
+    """«Здравствуйте», «спасибо»: not a question to keep for after the consent."""
+    if not text or "faq" not in store.current.sections:
+        return False
+    from bot.services.faq.engine import engine_for
+    from bot.services.faq.matcher import Decision
+
+    return bool(engine_for(store).matcher.match(text).decision is Decision.SMALLTALK)
+
+
+_REFUSALS = {"STAFF_ONLY_TEXT": "common.staff_only", "ADMIN_ONLY_TEXT": "common.admin_only"}
+
+
+def __getattr__(name: str) -> str:
+    """STAFF_ONLY_TEXT and ADMIN_ONLY_TEXT, for code that still imports them: the live texts."""
+    if name in _REFUSALS:
+        return texts.text(_REFUSALS[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -113,8 +113,14 @@ class UserService:
             fresh = await uow.repo(UserRepo).get(user.id)
         return fresh or user
 
-    async def give_consent(self, user_id: int, content: Content) -> ConsentResult:
+    async def give_consent(
+        self, user_id: int, content: Content, municipality_id: str | None = None
+    ) -> ConsentResult:
+        """Consent and the municipality whose МОЦ it names, in one unit of work (with one
+        municipality, that one). A consent given before changes nothing."""
         municipality = content.default_municipality_id if content.single_municipality else None
+        if municipality_id in content.municipalities:
+            municipality = municipality_id
         async with self.database.write() as uow:
             repo = uow.repo(UserRepo)
             first = await repo.give_consent(user_id, utcnow(), municipality)

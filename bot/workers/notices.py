@@ -8,6 +8,11 @@ broadcasts. The sender pauses on 429 for everybody; 5xx and network errors are
 retried here, on the row, with a growing delay, then the row fails and whoever
 asked (`on_fail_chat_id`) is told.
 
+A notice with a photo (a parent's screenshot, by its Telegram file id) is sent as that
+photo with the text as its caption; one with `reply_to_message_id` answers that message
+of its chat (a parent's reply appears under the hand-off it continues), and is still
+sent if that message has been deleted.
+
 Pacing per chat: a group chat (the staff chat) gets at most 20 messages a minute,
 a private chat one per second.
 """
@@ -27,7 +32,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
 from bot.sender import Priority, sending_as
 from bot.services.outbox import NoticeRecord, OutboxService
@@ -166,15 +171,33 @@ class NoticeWorker:
         finally:
             self._slots.release()
 
+    async def _request(self, notice: NoticeRecord) -> Message:
+        """One request: a photo with the text as its caption, or a text message."""
+        reply = (
+            ReplyParameters(message_id=notice.reply_to_message_id, allow_sending_without_reply=True)
+            if notice.reply_to_message_id is not None
+            else None
+        )
+        if notice.photo_file_id:
+            return await self.bot.send_photo(
+                notice.chat_id,
+                notice.photo_file_id,
+                caption=notice.text or None,
+                reply_markup=keyboard(notice),
+                reply_parameters=reply,
+            )
+        return await self.bot.send_message(
+            notice.chat_id,
+            notice.text,
+            reply_markup=keyboard(notice),
+            disable_web_page_preview=notice.disable_preview or None,
+            reply_parameters=reply,
+        )
+
     async def _send(self, notice: NoticeRecord) -> None:
         try:
             with sending_as(Priority.NOTICE, retry_server_errors=False):
-                message = await self.bot.send_message(
-                    notice.chat_id,
-                    notice.text,
-                    reply_markup=keyboard(notice),
-                    disable_web_page_preview=notice.disable_preview or None,
-                )
+                message = await self._request(notice)
         except TelegramRetryAfter as exc:  # the sender gave up waiting: not delivered, try later
             await self.outbox.retry(notice.id, _short(exc), float(exc.retry_after))
             return

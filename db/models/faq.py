@@ -20,6 +20,7 @@ class FaqQuestion(Base):
     __table_args__ = (
         Index("ix_faq_questions_user_id", "user_id"),
         Index("ix_faq_questions_decision_asked_at", "decision", "asked_at"),
+        Index("ix_faq_questions_handoff_id", "handoff_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -28,13 +29,22 @@ class FaqQuestion(Base):
     municipality_id: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(String(400))
-    decision: Mapped[str] = mapped_column(String(16))  # answer | suggest | fallback | smalltalk | ask
+    # answer | suggest | fallback | smalltalk | ask (straight to a specialist) | reply (in a thread)
+    decision: Mapped[str] = mapped_column(String(16))
     matched_id: Mapped[str | None] = mapped_column(String(64))
     score: Mapped[float] = mapped_column(Float, default=0.0)
+    # A parent's reply to a specialist: the hand-off whose thread it continues. No foreign key:
+    # faq_handoffs already points here, and /forget deletes the hand-offs, then clears this.
+    handoff_id: Mapped[int | None] = mapped_column(default=None)
 
 
 class FaqHandoff(Base):
-    """A question passed to staff: the message in the staff chat and its answer."""
+    """A question passed to staff: the message in the staff chat and its answer.
+
+    It is a thread: the parent may reply to an answer (a `FaqQuestion` with `decision`
+    "reply" and this `handoff_id`), and staff answer that reply in turn. `reply_at` is
+    when the oldest reply still waiting for staff came (None: nothing waits).
+    """
 
     __tablename__ = "faq_handoffs"
     __table_args__ = (
@@ -50,3 +60,4 @@ class FaqHandoff(Base):
     staff_message_id: Mapped[int | None]
     answered_by: Mapped[int | None]
     answered_at: Mapped[datetime | None]
+    reply_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -34,9 +34,16 @@ class Notice(Base):
     chat_id: Mapped[int]
     # The person the message is about or for (a parent), for /forget; None for staff-only notices.
     user_id: Mapped[int | None]
-    purpose: Mapped[str] = mapped_column(String(32))  # handoff | staff_answer | staff_notice | digest
-    ref: Mapped[str | None] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text)  # Telegram HTML, rendered by the caller
+    # handoff | handoff_reply (a parent's reply in a hand-off's thread) | staff_answer | staff_notice | digest
+    purpose: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str | None] = mapped_column(
+        String(64)
+    )  # handoff: its id; handoff_reply: the reply's question id
+    text: Mapped[str] = mapped_column(Text)  # Telegram HTML, rendered by the caller (a caption with a photo)
+    # A photo already on Telegram's servers (a parent's screenshot): sent with `text` as its caption.
+    photo_file_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Sent as a reply to this message of the same chat (a parent's reply under the hand-off it continues).
+    reply_to_message_id: Mapped[int | None] = mapped_column(default=None)
     # Inline keyboard as rows of {"text", "callback_data" | "url"}; channel-neutral data.
     buttons: Mapped[list[Any] | None] = mapped_column(default=None)
     disable_preview: Mapped[bool] = mapped_column(default=False)

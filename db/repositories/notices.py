@@ -27,6 +27,8 @@ class NoticeDraft:
     on_fail_text: str | None = None
     dedup_key: str | None = None
     not_before: datetime | None = None
+    photo_file_id: str | None = None  # sent as a photo with `text` as its caption (≤ 1024 characters)
+    reply_to_message_id: int | None = None  # a message of the same chat this one answers
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class NoticeRecord:
     state: str
     error: str | None
     sent_message_id: int | None
+    photo_file_id: str | None = None
+    reply_to_message_id: int | None = None
 
 
 def _buttons_json(rows: tuple[tuple[tuple[str, str, str], ...], ...]) -> list[Any] | None:
@@ -80,6 +84,8 @@ def _record(n: Notice) -> NoticeRecord:
         state=n.state,
         error=n.error,
         sent_message_id=n.sent_message_id,
+        photo_file_id=n.photo_file_id,
+        reply_to_message_id=n.reply_to_message_id,
     )
 
 
@@ -100,6 +106,8 @@ class NoticeRepo:
             "on_fail_chat_id": draft.on_fail_chat_id,
             "on_fail_text": draft.on_fail_text,
             "dedup_key": draft.dedup_key,
+            "photo_file_id": draft.photo_file_id,
+            "reply_to_message_id": draft.reply_to_message_id,
             "state": "pending",
             "attempts": 0,
             "next_attempt_at": draft.not_before or utcnow(),
@@ -159,6 +167,17 @@ class NoticeRepo:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def sent_message_of(self, chat_id: int, purpose: str, ref: str) -> int | None:
+        """The message id a notice (`purpose`, `ref`) got in `chat_id` once sent; None before."""
+        value: int | None = await self.session.scalar(
+            select(Notice.sent_message_id)
+            .where(Notice.chat_id == chat_id, Notice.purpose == purpose, Notice.ref == ref)
+            .where(Notice.sent_message_id.is_not(None))
+            .order_by(Notice.id)
+            .limit(1)
+        )
+        return value
+
     async def find_sent(self, chat_id: int, message_id: int, purpose: str) -> NoticeRecord | None:
         row = await self.session.scalar(
             select(Notice).where(
@@ -181,7 +200,9 @@ class NoticeRepo:
             delete(Notice).where(Notice.user_id == user_id, Notice.state.in_(("pending", "failed")))
         )
         await self.session.execute(
-            update(Notice).where(Notice.user_id == user_id).values(text="", user_id=None, buttons=None)
+            update(Notice)
+            .where(Notice.user_id == user_id)
+            .values(text="", user_id=None, buttons=None, photo_file_id=None)
         )
 
     async def delete_finished_before(self, cutoff: datetime) -> int:

@@ -86,9 +86,14 @@ class BotTester:
         return await self.feed(update)
 
     async def start_and_consent(self, user_id: int = PARENT_ID, municipality: str = "Саянск") -> None:
-        await self.send("/start", user_id=user_id)
-        sent = await self.click("Согласен", user_id=user_id)
-        if any("муниципалитет" in s.text for s in sent):
+        """/start, the municipality (first, when there are several), then «Согласен»."""
+
+        def offers_municipality(sent: list[Sent]) -> bool:
+            return any(label == municipality for s in sent for label, _data, _url in s.buttons)
+
+        if offers_municipality(await self.send("/start", user_id=user_id)):
+            await self.click(municipality, user_id=user_id)
+        if offers_municipality(await self.click("Согласен", user_id=user_id)):  # consent came first
             await self.click(municipality, user_id=user_id)
 
     # --- inspecting -------------------------------------------------------------------

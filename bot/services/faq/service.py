@@ -25,7 +25,15 @@ from bot.services.plugins import DataOwner, FeatureParts, ReportScope
 from bot.settings import Settings
 from db.base import utcnow
 from db.repositories.activity import ActivityRepo, ActivityWriter, Kind
-from db.repositories.faq import QUESTION_TABLE, FaqRepo, HandoffRecord, OpenQuestionRow, QuestionRecord
+from db.repositories.faq import (
+    QUESTION_TABLE,
+    REPLY,
+    FaqRepo,
+    HandoffRecord,
+    OpenQuestionRow,
+    QuestionRecord,
+)
+from db.repositories.notices import NoticeRepo
 from db.repositories.users import UserRecord
 from db.uow import Database, UnitOfWork
 
@@ -41,7 +49,6 @@ __all__ = [
     "OpenQuestionRow",
     "QuestionRecord",
     "StaffAnswer",
-    "format_wait",
     "normalize_for_report",
 ]
 
@@ -65,7 +72,7 @@ def new_question_id() -> int:
 
 @dataclass(frozen=True)
 class HandOff:
-    """The outcome of handing a question to staff."""
+    """The outcome of handing a question (or a reply in its thread) to staff."""
 
     status: str  # queued | already | no_staff_chat | not_found
     handoff_id: int | None = None
@@ -73,13 +80,18 @@ class HandOff:
 
 @dataclass(frozen=True)
 class StaffAnswer:
-    status: str  # queued | addition | not_handoff | parent_gone | empty
+    # queued (the first answer) | reply (an answer to what the parent replied) | addition |
+    # not_handoff | parent_gone
+    status: str
     waited: float | None = None
     question: QuestionRecord | None = None
 
 
-# What a handler passes to render the staff chat's message once the hand-off has its number.
+# What a handler passes to render the staff chat's message once the hand-off has its number:
+# the hand-off (of the thread) and the question, or the parent's reply, the message shows.
 HandoffRenderer = Callable[[HandoffRecord, QuestionRecord], str]
+# Buttons under a specialist's answer, by hand-off id: rows of (text, "data" | "url", value).
+ButtonRows = tuple[tuple[tuple[str, str, str], ...], ...]
 
 
 class FaqService:
@@ -166,9 +178,11 @@ class FaqService:
         return question
 
     # --- hand-off ---------------------------------------------------------------------
-    async def hand_off(self, question_id: int, user_id: int, render: HandoffRenderer) -> HandOff:
+    async def hand_off(
+        self, question_id: int, user_id: int, render: HandoffRenderer, photo_file_id: str | None = None
+    ) -> HandOff:
         """Pass the person's question to the staff chat: the hand-off, its log and the notice
-        to staff commit together; the worker posts it."""
+        to staff commit together; the worker posts it (with the screenshot, if any)."""
         if self.staff_chat_id is None:
             return HandOff("no_staff_chat")
         await self._flush_log()
@@ -197,29 +211,105 @@ class FaqService:
                     user_id=user_id,
                     ref=str(handoff.id),
                     dedup_key=f"handoff:{handoff.id}",
+                    photo_file_id=photo_file_id,
                 ),
             )
         return HandOff("queued", handoff.id)
 
     async def ask_specialist(
-        self, user_id: int, municipality_id: str | None, text: str, render: HandoffRenderer
+        self,
+        user_id: int,
+        municipality_id: str | None,
+        text: str,
+        render: HandoffRenderer,
+        photo_file_id: str | None = None,
     ) -> HandOff:
         """/ask: the question is stored and handed off at once."""
         if self.staff_chat_id is None:
             return HandOff("no_staff_chat")
         question_id = await self.log_question(user_id, municipality_id, text, None)
-        return await self.hand_off(question_id, user_id, render)
+        return await self.hand_off(question_id, user_id, render, photo_file_id)
+
+    async def thread_question(self, handoff_id: int, user_id: int) -> QuestionRecord | None:
+        """The question of the person's own hand-off (None: not theirs, or deleted by /forget)."""
+        async with self.database.read() as uow:
+            found = await uow.repo(FaqRepo).handoff(handoff_id)
+        if found is None or found[1].user_id != user_id or not found[1].text:
+            return None
+        return found[1]
+
+    async def thread_of_answer(self, user_id: int, message_id: int) -> int | None:
+        """The hand-off whose specialist's answer is the person's message `message_id` (they
+        replied to it with Telegram's «Ответить»); None for any other message."""
+        async with self.database.read() as uow:
+            notice = await uow.repo(NoticeRepo).find_sent(user_id, message_id, "staff_answer")
+        if notice is None or notice.user_id != user_id or not (notice.ref or "").isdigit():
+            return None
+        return int(notice.ref or 0)
+
+    async def reply_to_staff(
+        self,
+        handoff_id: int,
+        user_id: int,
+        text: str,
+        render: HandoffRenderer,
+        photo_file_id: str | None = None,
+    ) -> HandOff:
+        """The parent replies to a specialist: the reply (a question row in the hand-off's
+        thread), the hand-off's «a reply waits» mark and the staff-chat post, as a reply to the
+        hand-off's message there, commit together."""
+        if self.staff_chat_id is None:
+            return HandOff("no_staff_chat")
+        async with self.database.write() as uow:
+            repo = uow.repo(FaqRepo)
+            found = await repo.handoff(handoff_id)
+            if found is None or found[1].user_id != user_id or not found[1].text:
+                return HandOff("not_found")
+            handoff, question = found
+            now = utcnow()
+            reply = await repo.add_reply(
+                {
+                    "id": new_question_id(),
+                    "asked_at": now,
+                    "user_id": user_id,
+                    "municipality_id": question.municipality_id,
+                    "text": text[:TEXT_LIMIT],
+                    "normalized": normalize_for_report(text),
+                    "decision": REPLY,
+                    "matched_id": None,
+                    "score": 0.0,
+                },
+                handoff.id,
+                now,
+            )
+            await self.outbox.enqueue(
+                uow,
+                NoticeDraft(
+                    chat_id=handoff.staff_chat_id,
+                    text=render(handoff, reply),
+                    purpose="handoff_reply",
+                    user_id=user_id,
+                    ref=str(reply.id),
+                    dedup_key=f"handoff-reply:{reply.id}",
+                    photo_file_id=photo_file_id,
+                    reply_to_message_id=await repo.staff_message_of(handoff),
+                ),
+            )
+        return HandOff("queued", handoff.id)
 
     async def answer_from_staff(
         self,
         staff_chat_id: int,
         reply_to_message_id: int,
         staff_id: int,
+        *,
         render: Callable[[QuestionRecord], list[str]],
         on_fail_text: Callable[[QuestionRecord], str],
+        buttons: Callable[[int], ButtonRows] | None = None,
     ) -> StaffAnswer:
-        """A specialist replied to a hand-off: the answer's notices to the parent and the
-        hand-off's answered mark commit together; the worker delivers the answer."""
+        """A specialist replied to a hand-off (or to a parent's reply in its thread): the
+        answer's notices to the parent and the hand-off's answered marks commit together;
+        the worker delivers the answer, `buttons(handoff_id)` under its last part."""
         async with self.database.write() as uow:
             repo = uow.repo(FaqRepo)
             found = await repo.find_handoff(staff_chat_id, reply_to_message_id)
@@ -230,8 +320,10 @@ class FaqService:
                 return StaffAnswer("parent_gone", question=question)
             now = utcnow()
             first = await repo.mark_answered(handoff.id, staff_id, now)
-            waited = max(0.0, (now - handoff.created_at).total_seconds()) if first else None
+            replied = await repo.close_reply(handoff.id)
+            waited: float | None = None
             if first:
+                waited = max(0.0, (now - handoff.created_at).total_seconds())
                 await uow.repo(ActivityRepo).record(
                     Kind.HANDOFF_ANSWERED,
                     user_id=question.user_id,
@@ -240,7 +332,11 @@ class FaqService:
                     value=waited,
                     ref=str(question.id),
                 )
-            for part, text in enumerate(render(question)):
+            elif replied and handoff.reply_at is not None:
+                waited = max(0.0, (now - handoff.reply_at).total_seconds())
+            parts = render(question)
+            rows = buttons(handoff.id) if buttons is not None else ()
+            for part, text in enumerate(parts):
                 await self.outbox.enqueue(
                     uow,
                     NoticeDraft(
@@ -249,13 +345,15 @@ class FaqService:
                         purpose="staff_answer",
                         user_id=question.user_id,
                         ref=str(handoff.id),
+                        buttons=rows if part == len(parts) - 1 else (),
                         disable_preview=True,
                         on_fail_chat_id=staff_chat_id,
                         on_fail_text=on_fail_text(question),
                         dedup_key=f"answer:{staff_chat_id}:{reply_to_message_id}:{part}",
                     ),
                 )
-        return StaffAnswer("queued" if first else "addition", waited, question)
+        status = "queued" if first else "reply" if replied else "addition"
+        return StaffAnswer(status, waited, question)
 
     async def is_handoff_message(self, staff_chat_id: int, message_id: int) -> bool:
         async with self.database.read() as uow:
@@ -307,29 +405,22 @@ async def _unanswered_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[s
 
 
 async def _describe_user(uow: UnitOfWork, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
-    asked, handed = await uow.repo(FaqRepo).counts_of_user(user.id)
-    if not asked:
-        return []
-    line = f"Ваших вопросов боту сохранено: {asked}"
-    if handed:
-        line += f" (из них передано специалисту: {handed})"
-    return [line]
+    repo = uow.repo(FaqRepo)
+    asked, handed = await repo.counts_of_user(user.id)
+    replies = await repo.replies_of_user(user.id)
+    lines: list[str] = []
+    if asked and handed:
+        lines.append(
+            content.text(
+                "faq_handoff.mydata_questions_handed", user.municipality_id, count=asked, handed=handed
+            )
+        )
+    elif asked:
+        lines.append(content.text("faq_handoff.mydata_questions", user.municipality_id, count=asked))
+    if replies:
+        lines.append(content.text("faq_handoff.mydata_replies", user.municipality_id, count=replies))
+    return lines
 
 
 async def _forget_user(uow: UnitOfWork, user_id: int, anonymous_id: int) -> None:
     await uow.repo(FaqRepo).forget_user(user_id, anonymous_id)
-
-
-def format_wait(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "меньше минуты"
-    if minutes < 60:
-        return f"{minutes} мин"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} ч {minutes} мин"
-    days, hours = divmod(hours, 24)
-    return f"{days} дн {hours} ч"
-
-
