@@ -63,10 +63,7 @@ class Console:
     async def start(self) -> None:
         settings = self.app.settings
         if settings.staff_chat_id is None:
-            settings.staff_chat_id = DEFAULT_STAFF_CHAT_ID
-            faq = self.app.services.get("faq")
-            if faq is not None:  # built before: hand-offs go to the console's staff chat too
-                faq.staff_chat_id = settings.staff_chat_id
+            settings.staff_chat_id = DEFAULT_STAFF_CHAT_ID  # services read it when they use it
         self.factory.user_id = self.user_id
         self.bot = self.app.bot(session=self.session, token=LOCAL_TOKEN)
         dp = self.app.dispatcher
