@@ -29,6 +29,7 @@ from bot.middlewares import ConsentGate, DbSessionMiddleware, RoleGuard, Throttl
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
 from bot.services.announcements.broadcasts import BroadcastService
+from bot.services.announcements.delivery import DeliveryService
 from bot.services.announcements.events import EventService
 from bot.services.announcements.subscriptions import SubscriptionService
 from bot.services.faq.service import FaqService
@@ -38,6 +39,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.users import SeenWriter, UserService
 from bot.settings import Settings
 from bot.wiring import content_sections
+from bot.workers.broadcasts import BroadcastWorker
 from bot.workers.notices import NoticeWorker
 from db.engine import create_engine
 from db.repositories.activity import ActivityWriter
@@ -195,6 +197,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         "subscriptions": SubscriptionService(database, settings),
         "events": EventService(database, settings),
         "broadcasts": BroadcastService(database, settings),
+        "delivery": DeliveryService(database, settings, outbox),
     }
     dp = create_dispatcher(
         settings, sessionmaker, content, scheduler=scheduler, storage=storage, seen=seen, database=database,
@@ -202,9 +205,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     )  # fmt: skip
     app = App(settings, engine, sessionmaker, content, scheduler, dp, database, sender, services)
     app.parts = parts
-    from bot.services.announcements.delivery import DeliveryWorker
-
-    workers: list[DeliveryWorker] = []
+    workers: list[BroadcastWorker] = []
     notice_workers = app.notice_workers
 
     async def on_startup(bot: Bot) -> None:
@@ -223,7 +224,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             # A console next to a configured bot: the real bot delivers from this database.
             logger.info("local console with BOT_TOKEN set: the delivery workers are not started")
         else:
-            workers.append(DeliveryWorker(bot, sessionmaker, settings))  # broadcasts and reminders
+            workers.append(BroadcastWorker(bot, services["delivery"], settings))  # broadcasts, reminders
             await workers[-1].start()
             notice_workers.append(NoticeWorker(bot, outbox))  # hand-offs, staff answers, digests
             await notice_workers[-1].start()

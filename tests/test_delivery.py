@@ -1,4 +1,5 @@
-"""The delivery worker over real HTTP against the fake Bot API: correctness, no timing."""
+"""The broadcast worker over real HTTP against the fake Bot API, and through the local Bot API:
+correctness, no timing."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from sqlalchemy import func, select, update
 
 from bot.app import App, create_bot
 from bot.services.activity import Kind
-from bot.services.announcements.broadcasts import cancel_broadcast, create_broadcast, state_counts
-from bot.services.announcements.delivery import DeliveryWorker
+from bot.services.announcements.broadcasts import BroadcastCreated, BroadcastDraft, BroadcastService
+from bot.services.announcements.delivery import DeliveryService
 from bot.services.announcements.subscriptions import Target
+from bot.workers.broadcasts import BroadcastWorker
+from db.base import utcnow
 from db.models import ActivityEvent, Broadcast, DeliveryPause, OutboxMessage, User
 from tests.support.announce_helpers import add_subscribers
 from tests.support.client import STAFF_CHAT_ID
@@ -28,13 +31,28 @@ async def api() -> AsyncIterator[FakeBotAPI]:
         yield server
 
 
-def make_worker(app: App, api: FakeBotAPI, rate: float = 2000.0) -> DeliveryWorker:
+def make_worker(app: App, api: FakeBotAPI, rate: float = 2000.0) -> BroadcastWorker:
+    """A worker whose bot talks to the fake server through a sender of its own at `rate`."""
     app.settings.telegram_api_url = api.base_url
-    app.settings.broadcast_rate = rate
-    app.settings.broadcast_concurrency = 16
+    app.settings.telegram_rate = rate
     bot = create_bot(app.settings, token="42:fake-token")
-    return DeliveryWorker(bot, app.sessionmaker, app.settings, tick=0.05, progress_interval=0.0,
-                          retry_delays=(0.05, 0.05))  # fmt: skip
+    return BroadcastWorker(bot, app.services["delivery"], app.settings, concurrency=16, tick=0.05,
+                           progress_interval=0.0, retry_delays=(0.05, 0.05))  # fmt: skip
+
+
+async def create_broadcast(
+    app: App, text: str, *, created_by: int | None = None, progress_chat_id: int | None = None,
+    photo_data: bytes | None = None,
+) -> BroadcastCreated:  # fmt: skip
+    broadcasts: BroadcastService = app.services["broadcasts"]
+    draft = BroadcastDraft(text=text, target=Target(), created_by=created_by,
+                           progress_chat_id=progress_chat_id, photo_data=photo_data)  # fmt: skip
+    return await broadcasts.create(draft)
+
+
+async def state_counts(app: App, broadcast_id: int) -> dict[str, int]:
+    delivery: DeliveryService = app.services["delivery"]
+    return await delivery.counts(broadcast_id)
 
 
 async def wait_finished(app: App, broadcast_id: int, timeout: float = 20) -> Broadcast:
@@ -51,9 +69,9 @@ async def wait_finished(app: App, broadcast_id: int, timeout: float = 20) -> Bro
 async def test_broadcast_reaches_everyone_once_through_429_403_and_5xx(app: App, api: FakeBotAPI) -> None:
     async with app.sessionmaker() as session:
         await add_subscribers(session, IDS)
-        b = await create_broadcast(session, text="<b>День открытых дверей</b> в субботу", target=Target(),
-                                   created_by=9001, progress_chat_id=STAFF_CHAT_ID)  # fmt: skip
         await session.commit()
+    b = await create_broadcast(app, "<b>День открытых дверей</b> в субботу", created_by=9001,
+                               progress_chat_id=STAFF_CHAT_ID)  # fmt: skip
     api.inject(429, "Too Many Requests: retry after 1", method="sendMessage", retry_after=1, chat_id=IDS[30])
     api.inject(500, "Internal Server Error", method="sendMessage", chat_id=IDS[50])
     api.inject(502, "Bad Gateway", method="sendMessage", chat_id=IDS[50])
@@ -71,9 +89,8 @@ async def test_broadcast_reaches_everyone_once_through_429_403_and_5xx(app: App,
     delivered = {chat for (chat, t), n in api.delivered_texts.items() if t == text}
     assert delivered == set(IDS) - BLOCKED - {IDS[60]}
     assert api.too_many_requests >= 1
+    assert await state_counts(app, b.id) == {"sent": 189, "blocked": 11}
     async with app.sessionmaker() as session:
-        counts = await state_counts(session, b.id)
-        assert counts == {"sent": 189, "blocked": 11}
         assert done.status == "done" and done.total == 200
         inactive = set(await session.scalars(select(User.id).where(User.is_active.is_(False))))
         assert inactive == BLOCKED | {IDS[60]}
@@ -96,8 +113,8 @@ async def test_rows_in_flight_at_a_crash_become_uncertain_and_are_not_resent(
 ) -> None:
     async with app.sessionmaker() as session:
         await add_subscribers(session, IDS[:40])
-        b = await create_broadcast(session, text="Родительское собрание", target=Target(), created_by=None)
         await session.commit()
+    b = await create_broadcast(app, "Родительское собрание")
     # The previous process claimed the first three rows, then died: it had started them and written nothing.
     worker = make_worker(app, api)
     await worker.start_due()
@@ -116,21 +133,18 @@ async def test_rows_in_flight_at_a_crash_become_uncertain_and_are_not_resent(
     assert worker.uncertain_at_start == 3
     assert api.duplicates() == 0
     assert {chat for chat in api.delivered if chat > 0} == set(IDS[3:40]) - BLOCKED
-    async with app.sessionmaker() as session:
-        counts = await state_counts(session, b.id)
+    counts = await state_counts(app, b.id)
     assert counts["uncertain"] == 3 and counts["sent"] == 37 - len(BLOCKED & set(IDS[3:40]))
 
 
 async def test_pause_after_429_survives_a_restart(app: App, api: FakeBotAPI) -> None:
     from datetime import timedelta
 
-    from db.base import utcnow
-
     async with app.sessionmaker() as session:
         await add_subscribers(session, IDS[:3])
-        await create_broadcast(session, text="Анонс", target=Target(), created_by=None)
         session.add(DeliveryPause(name="global", resume_at=utcnow() + timedelta(seconds=30)))
         await session.commit()
+    await create_broadcast(app, "Анонс")
     worker = make_worker(app, api)
     await worker.start()
     await asyncio.sleep(0.5)
@@ -143,22 +157,20 @@ async def test_cancel_running_broadcast_stops_sending(app: App, api: FakeBotAPI)
     api.latency = 0.05
     async with app.sessionmaker() as session:
         await add_subscribers(session, IDS)
-        b = await create_broadcast(session, text="Отменяемая", target=Target(), created_by=9001)
         await session.commit()
+    b = await create_broadcast(app, "Отменяемая", created_by=9001)
     worker = make_worker(app, api, rate=100)
     await worker.start()
     try:
         await api.wait_for(lambda: len(api.sent("sendMessage")) >= 10)
-        async with app.sessionmaker() as session:
-            assert await cancel_broadcast(session, b.id) is not None
-            await session.commit()
+        assert await app.services["broadcasts"].cancel(b.id) is not None
         done = await wait_finished(app, b.id)
     finally:
         await worker.stop()
         await worker.bot.session.close()
     assert done.status == "cancelled"
+    counts = await state_counts(app, b.id)
     async with app.sessionmaker() as session:
-        counts = await state_counts(session, b.id)
         pending = await session.scalar(
             select(func.count()).where(OutboxMessage.broadcast_id == b.id, OutboxMessage.state == "pending")
         )
@@ -174,8 +186,8 @@ async def test_two_workers_never_send_one_row_twice(app: App, api: FakeBotAPI) -
     try:
         async with app.sessionmaker() as session:
             await add_subscribers(session, IDS)
-            b = await create_broadcast(session, text="Два процесса", target=Target(), created_by=None)
             await session.commit()
+        b = await create_broadcast(app, "Два процесса")
         done = await wait_finished(app, b.id)
     finally:
         for worker in (first, second):
@@ -200,8 +212,8 @@ async def test_delivery_on_postgresql(pg_url: str, settings: object, api: FakeBo
     try:
         async with pg_app.sessionmaker() as session:
             await add_subscribers(session, IDS[:50])
-            b = await create_broadcast(session, text="PostgreSQL", target=Target(), created_by=None)
             await session.commit()
+        b = await create_broadcast(pg_app, "PostgreSQL")
         worker = make_worker(pg_app, api)
         await worker.start()
         try:
@@ -209,8 +221,7 @@ async def test_delivery_on_postgresql(pg_url: str, settings: object, api: FakeBo
         finally:
             await worker.stop()
             await worker.bot.session.close()
-        async with pg_app.sessionmaker() as session:
-            counts = await state_counts(session, b.id)
+        counts = await state_counts(pg_app, b.id)
         assert counts == {"sent": 50 - len(BLOCKED & set(IDS[:50])), "blocked": len(BLOCKED & set(IDS[:50]))}
         assert api.duplicates() == 0
     finally:
@@ -226,9 +237,8 @@ async def test_photo_is_uploaded_once_then_sent_by_file_id(app: App, api: FakeBo
     Image.new("RGB", (32, 32), "green").save(buffer, format="JPEG")
     async with app.sessionmaker() as session:
         await add_subscribers(session, IDS[20:30])
-        b = await create_broadcast(session, text="Фото-анонс", target=Target(), created_by=None,
-                                   photo_data=buffer.getvalue())  # fmt: skip
         await session.commit()
+    b = await create_broadcast(app, "Фото-анонс", photo_data=buffer.getvalue())
     worker = make_worker(app, api)
     await worker.start()
     try:
@@ -244,3 +254,4 @@ async def test_photo_is_uploaded_once_then_sent_by_file_id(app: App, api: FakeBo
     async with app.sessionmaker() as session:
         stored = await session.get(Broadcast, b.id)
         assert stored is not None and stored.photo_file_id == "fake-photo-1"
+
