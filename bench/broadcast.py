@@ -35,11 +35,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from bot.services.announcements.broadcasts import create_broadcast, state_counts  # noqa: E402
+from bot.services.announcements.broadcasts import BroadcastDraft, BroadcastService  # noqa: E402
+from bot.services.announcements.delivery import DeliveryService  # noqa: E402
 from bot.services.announcements.subscriptions import Target  # noqa: E402
+from bot.services.outbox import OutboxService  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from db import migrate  # noqa: E402
-from db.engine import create_engine, create_sessionmaker  # noqa: E402
-from db.models import Broadcast  # noqa: E402
+from db.engine import create_engine  # noqa: E402
+from db.uow import Database  # noqa: E402
 from tests.support.announce_helpers import add_subscribers  # noqa: E402
 from tests.support.fake_api import SEND_METHODS, FakeBotAPI  # noqa: E402
 
@@ -63,8 +66,11 @@ class Run:
             blocked=set(self.blocked),
             long_poll_cap=1.0,
         )
-        self.engine = create_engine(self.url)
-        self.sessionmaker = create_sessionmaker(self.engine)
+        self.database = Database(create_engine(self.url))
+        self.sessionmaker = self.database.sessionmaker
+        settings = Settings(_env_file=None, bot_token=None, database_url=self.url)  # type: ignore[call-arg]
+        self.broadcasts = BroadcastService(self.database, settings)
+        self.delivery = DeliveryService(self.database, settings, OutboxService(self.database))
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "bot.log"
         self.broadcast_id = 0
@@ -73,9 +79,9 @@ class Run:
         await asyncio.to_thread(migrate.upgrade, self.url)
         async with self.sessionmaker() as session:
             await add_subscribers(session, self.ids)
-            b = await create_broadcast(session, text=TEXT, target=Target(), created_by=None)
             await session.commit()
-            self.broadcast_id = b.id
+        created = await self.broadcasts.create(BroadcastDraft(text=TEXT, target=Target(), created_by=None))
+        self.broadcast_id = created.id
         await self.api.start()
 
     def start_bot(self) -> None:
@@ -110,11 +116,8 @@ class Run:
     async def wait_finished(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            async with self.sessionmaker() as session:
-                finished = await session.scalar(
-                    select(Broadcast.finished_at).where(Broadcast.id == self.broadcast_id)
-                )
-            if finished is not None:
+            broadcast = await self.delivery.broadcast(self.broadcast_id)
+            if broadcast is not None and broadcast.finished_at is not None:
                 return
             if self.proc is not None and self.proc.poll() is not None:
                 raise SystemExit(f"the bot process exited early; see {self.log}")
@@ -122,8 +125,7 @@ class Run:
         raise SystemExit(f"the broadcast did not finish in {timeout:.0f} s; see {self.log}")
 
     async def counts(self) -> dict[str, int]:
-        async with self.sessionmaker() as session:
-            return await state_counts(session, self.broadcast_id)
+        return await self.delivery.counts(self.broadcast_id)
 
     def rate(self) -> float:
         accepted = [
@@ -137,7 +139,7 @@ class Run:
 
     async def close(self) -> None:
         await self.api.stop()
-        await self.engine.dispose()
+        await self.database.dispose()
 
 
 async def run_full(args: argparse.Namespace, workdir: Path) -> bool:
@@ -191,7 +193,7 @@ async def run_killed(args: argparse.Namespace, workdir: Path) -> bool:
     c = await run.counts()
     uncertain = c.get("uncertain", 0)
     async with run.sessionmaker() as session:
-        from db.models import OutboxMessage
+        from db.models import OutboxMessage  # reading the outcome to check it, not part of the bot
 
         rows = (
             await session.execute(
