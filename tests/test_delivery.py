@@ -4,7 +4,9 @@ correctness, no timing."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -18,7 +20,7 @@ from bot.workers.broadcasts import BroadcastWorker
 from db.base import utcnow
 from db.models import ActivityEvent, Broadcast, DeliveryPause, OutboxMessage, User
 from tests.support.announce_helpers import add_subscribers
-from tests.support.client import STAFF_CHAT_ID
+from tests.support.client import ADMIN_ID, STAFF_CHAT_ID, BotTester
 from tests.support.fake_api import FakeBotAPI
 
 IDS = list(range(700_000, 700_200))
@@ -255,3 +257,123 @@ async def test_photo_is_uploaded_once_then_sent_by_file_id(app: App, api: FakeBo
         stored = await session.get(Broadcast, b.id)
         assert stored is not None and stored.photo_file_id == "fake-photo-1"
 
+
+# --- through the dispatcher and the local Bot API ------------------------------------------------
+RECIPIENTS = [2001, 2002, 2003, 2004]
+TEXT = "Родительское собрание в четверг"
+
+
+async def staff_send_now(tester: BotTester) -> int:
+    """A staff member composes a broadcast to every subscriber and sends it now; its id."""
+    async with tester.db() as session:
+        await add_subscribers(session, RECIPIENTS)
+    await tester.send("/broadcast", user_id=ADMIN_ID)
+    await tester.send(TEXT, user_id=ADMIN_ID)
+    await tester.click("Без фото", user_id=ADMIN_ID)
+    await tester.click("Всем подписчикам", user_id=ADMIN_ID)
+    sent = await tester.click("Отправить сейчас", user_id=ADMIN_ID)
+    assert "поставлена в очередь" in sent[-1].text
+    async with tester.db() as session:
+        b = (await session.scalars(select(Broadcast))).one()
+        assert b.progress_message_id == sent[-1].message_id  # the worker edits it: no other staff message
+        return b.id
+
+
+async def run_local_worker(tester: BotTester, broadcast_id: int) -> BroadcastWorker:
+    worker = BroadcastWorker(tester.bot, tester.app.services["delivery"], tester.app.settings, tick=0.02,
+                             progress_interval=0.2, retry_delays=(0.05,))  # fmt: skip
+    await worker.start()
+    try:
+        await wait_finished(tester.app, broadcast_id, timeout=10)
+    finally:
+        await worker.stop()
+    return worker
+
+
+def timed_requests(tester: BotTester, monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, str, int]]:
+    """(time, method, chat) of every request the local Bot API receives from now on."""
+    seen: list[tuple[float, str, int]] = []
+    original = tester.session.make_request
+
+    async def make_request(bot: Any, method: Any, timeout: int | None = None) -> Any:
+        seen.append((time.monotonic(), type(method).__name__, int(getattr(method, "chat_id", 0) or 0)))
+        return await original(bot, method, timeout)
+
+    monkeypatch.setattr(tester.session, "make_request", make_request)
+    return seen
+
+
+async def test_a_broadcast_send_failing_with_502_is_retried_on_its_row_and_delivered_once(
+    tester: BotTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broadcast_id = await staff_send_now(tester)
+    requests = timed_requests(tester, monkeypatch)
+    tester.session.fail_next(502, "Bad Gateway", method="SendMessage")
+    await run_local_worker(tester, broadcast_id)
+
+    assert not tester.session._errors, "no SendMessage took the injected 502"
+    sends = [(at, chat) for at, method, chat in requests if method == "SendMessage"]
+    failed_chat = sends[0][1]
+    assert failed_chat in RECIPIENTS
+    # the sender did not repeat it at once: the worker put the row back and sent it again later
+    assert [chat for _, chat in sends].count(failed_chat) == 2
+    delivered = [s.chat_id for s in tester.sent if s.text == TEXT and s.chat_id != ADMIN_ID]
+    assert sorted(delivered) == RECIPIENTS  # one message each, the failed one included
+    async with tester.db() as session:
+        rows = {
+            user_id: (state, attempts)
+            for user_id, state, attempts in await session.execute(
+                select(OutboxMessage.user_id, OutboxMessage.state, OutboxMessage.attempts)
+            )
+        }
+    assert rows[failed_chat] == ("sent", 2)
+    assert all(rows[uid] == ("sent", 1) for uid in RECIPIENTS if uid != failed_chat)
+    assert await state_counts(tester.app, broadcast_id) == {"sent": 4}
+    summary = tester.last(ADMIN_ID)
+    assert "завершена" in summary.text and "Доставлено: 4 из 4" in summary.text
+
+
+async def test_a_429_during_a_broadcast_pauses_it_and_everyone_gets_one_message(
+    tester: BotTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broadcast_id = await staff_send_now(tester)
+    requests = timed_requests(tester, monkeypatch)
+    tester.session.fail_next(429, "Too Many Requests: retry after 1", method="SendMessage", retry_after=1)
+    started = utcnow()
+    await run_local_worker(tester, broadcast_id)
+
+    assert not tester.session._errors, "no SendMessage took the injected 429"
+    sends = [(at, chat) for at, method, chat in requests if method == "SendMessage"]
+    refused_at, refused_chat = sends[0]
+    # nothing went out during the pause; the refused message was repeated after it
+    assert all(at - refused_at >= 0.9 for at, _ in sends[1:])
+    assert [chat for _, chat in sends].count(refused_chat) == 2
+    delivered = [s.chat_id for s in tester.sent if s.text == TEXT and s.chat_id != ADMIN_ID]
+    assert sorted(delivered) == RECIPIENTS
+    async with tester.db() as session:
+        attempts = list(await session.scalars(select(OutboxMessage.attempts)))
+        pause = await session.get(DeliveryPause, "global")
+    assert attempts == [1, 1, 1, 1]  # the sender waited the 429 out inside the one attempt
+    assert pause is not None and pause.resume_at > started  # stored: a restart would wait too
+    assert await state_counts(tester.app, broadcast_id) == {"sent": 4}
+
+
+async def test_a_late_start_is_told_to_staff_through_the_notice_outbox(tester: BotTester) -> None:
+    from datetime import timedelta
+
+    from db.models import Notice
+
+    async with tester.db() as session:
+        await add_subscribers(session, [2001])
+        session.add(Broadcast(kind="broadcast", status="scheduled", text="Опоздавшая", target={},
+                              scheduled_at=utcnow() - timedelta(hours=3), total=0))  # fmt: skip
+    worker = BroadcastWorker(tester.bot, tester.app.services["delivery"], tester.app.settings)
+    await worker.start_due()
+    # the note is a committed outbox row before anything is sent: a restart does not lose it
+    async with tester.db() as session:
+        notice = (await session.scalars(select(Notice))).one()
+        b = (await session.scalars(select(Broadcast))).one()
+    assert notice.state == "pending" and notice.chat_id == STAFF_CHAT_ID
+    assert "с опозданием на 3 ч" in notice.text and b.status == "running" and b.total == 1
+    await tester.deliver()
+    assert any("с опозданием на 3 ч" in s.text for s in tester.sent if s.chat_id == STAFF_CHAT_ID)
