@@ -97,7 +97,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "broadcast",
         help="record a broadcast to subscribers (the running bot sends it)",
-        description="Record a broadcast; the running bot delivers it at BROADCAST_RATE and reports to staff.",
+        description="Record a broadcast; the running bot delivers it at TELEGRAM_RATE and reports to staff.",
     )
     p.add_argument("--text", help="message in Telegram HTML (<b>, <i>, <a href=...>)")
     p.add_argument("--text-file", help="read the message from this UTF-8 file instead")
