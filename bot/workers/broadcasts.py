@@ -7,7 +7,10 @@ database step is a short unit of work of `DeliveryService`
 At most once: a row is claimed (pending → sending, committed) before its request and
 its result is committed after. Rows still `sending` at start were in flight when the
 process died and become `uncertain`, never sent again. A send slot is released only
-after its result is written, so at most `concurrency` rows can ever be uncertain.
+after its result is written, so at most `concurrency` rows can ever be uncertain; and
+only QUEUE_AHEAD claimed rows wait in the sender's queue at a time (an innermost request
+middleware, `OnTheWire`, says when a request got its slot), so a crash usually leaves
+just those and the few requests on the wire.
 
 Speed: every request passes the bot's one sender (bot/sender.py) at BULK priority.
 The sender hands out evenly spaced slots at TELEGRAM_RATE for the whole bot (replies to
@@ -205,7 +208,8 @@ class BroadcastWorker:
         writer, feeder, housekeeper = self._tasks
         # Let the feeder finish its group and the housekeeper its round (a summary being written).
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(asyncio.gather(feeder, housekeeper)), timeout=2.0)
+            rounds = asyncio.gather(feeder, housekeeper, return_exceptions=True)
+            await asyncio.wait_for(asyncio.shield(rounds), timeout=2.0)
         for task in (feeder, housekeeper):
             task.cancel()
         await asyncio.gather(feeder, housekeeper, return_exceptions=True)
