@@ -1,18 +1,23 @@
 """Broadcast benchmark: the real bot process against a local fake Bot API.
 
-    .venv/bin/python bench/broadcast.py [--recipients 5000] [--limit 100] [--latency 0.05]
+    .venv/bin/python bench/broadcast.py [--recipients 5000] [--limit 100] [--latency 0.05] [--strict]
 
 It starts a fake Bot API server (tests/support/fake_api.py) that allows
 `--limit` messages per second (429 with retry_after beyond that) and one per
 second per chat, answers every request after `--latency` seconds, and has some
-chats blocked (403). It subscribes `--recipients` users in a fresh SQLite
-database, records one broadcast, and runs `python -m bot run` with BOT_TOKEN set
-to a fake token and TELEGRAM_API_URL pointing at the fake server, so the
-delivery worker in the bot process does the work.
+chats blocked (403). By default the limit is a token bucket (a quiet second's
+allowance may be spent at once); with `--strict` it is a strict window: at most
+`--limit` sends in ANY one-second window, no burst. It subscribes `--recipients`
+users in a fresh SQLite database, records one broadcast, and runs
+`python -m bot run` with BOT_TOKEN set to a fake token and TELEGRAM_API_URL
+pointing at the fake server, so the broadcast worker in the bot process does the
+work, through the bot's one sender. The bot's TELEGRAM_RATE is its default (28)
+scaled to the limit (default × limit / 30: exactly the default at `--limit 30`),
+or `--telegram-rate`.
 
 Run 1 measures: delivered / blocked / failed (adding up to the recipients),
 duplicates (must be 0), the achieved rate as a share of the limit (target
->= 0.9) and the 429s received. Run 2 kills the bot process with SIGKILL
+>= 0.9), the busiest one-second window and the 429s received. Run 2 kills the bot process with SIGKILL
 half-way, starts it again, and shows 0 duplicates, how many messages were
 "uncertain" (in flight at the kill: never sent again) and that every other
 recipient got the message exactly once.
@@ -35,17 +40,31 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from bot.services.announcements.broadcasts import create_broadcast, state_counts  # noqa: E402
+from bot.services.announcements.broadcasts import BroadcastDraft, BroadcastService  # noqa: E402
+from bot.services.announcements.delivery import DeliveryService  # noqa: E402
 from bot.services.announcements.subscriptions import Target  # noqa: E402
+from bot.services.outbox import OutboxService  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from db import migrate  # noqa: E402
-from db.engine import create_engine, create_sessionmaker  # noqa: E402
-from db.models import Broadcast  # noqa: E402
+from db.engine import create_engine  # noqa: E402
+from db.uow import Database  # noqa: E402
 from tests.support.announce_helpers import add_subscribers  # noqa: E402
 from tests.support.fake_api import SEND_METHODS, FakeBotAPI  # noqa: E402
 
 STAFF_CHAT = -1001234567890
 FIRST_ID = 10_000_000
 TEXT = "<b>День открытых дверей</b> в Доме детского творчества: суббота, 11:00. Ждём вас!"
+TELEGRAM_LIMIT = 30.0  # what Telegram allows; the bot's default TELEGRAM_RATE is set a little below it
+
+
+def telegram_rate(args: argparse.Namespace) -> float | None:
+    """The bot's TELEGRAM_RATE for this run; None: leave the bot's default."""
+    if args.telegram_rate is not None:
+        return float(args.telegram_rate)
+    if args.limit == TELEGRAM_LIMIT:
+        return None
+    default = float(Settings.model_fields["telegram_rate"].default)
+    return default * args.limit / TELEGRAM_LIMIT
 
 
 class Run:
@@ -62,9 +81,13 @@ class Run:
             latency=args.latency,
             blocked=set(self.blocked),
             long_poll_cap=1.0,
+            strict_window=args.strict,
         )
-        self.engine = create_engine(self.url)
-        self.sessionmaker = create_sessionmaker(self.engine)
+        self.database = Database(create_engine(self.url))
+        self.sessionmaker = self.database.sessionmaker
+        settings = Settings(_env_file=None, bot_token=None, database_url=self.url)  # type: ignore[call-arg]
+        self.broadcasts = BroadcastService(self.database, settings)
+        self.delivery = DeliveryService(self.database, settings, OutboxService(self.database))
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "bot.log"
         self.broadcast_id = 0
@@ -73,9 +96,9 @@ class Run:
         await asyncio.to_thread(migrate.upgrade, self.url)
         async with self.sessionmaker() as session:
             await add_subscribers(session, self.ids)
-            b = await create_broadcast(session, text=TEXT, target=Target(), created_by=None)
             await session.commit()
-            self.broadcast_id = b.id
+        created = await self.broadcasts.create(BroadcastDraft(text=TEXT, target=Target(), created_by=None))
+        self.broadcast_id = created.id
         await self.api.start()
 
     def start_bot(self) -> None:
@@ -86,10 +109,14 @@ class Run:
             "DATABASE_URL": self.url,
             "STAFF_CHAT_ID": str(STAFF_CHAT),
             "ADMIN_IDS": "",
-            "BROADCAST_RATE": str(self.args.limit),
             "BROADCAST_CONCURRENCY": str(self.args.concurrency),
             "LOG_LEVEL": "WARNING",
         }
+        rate = telegram_rate(self.args)
+        if rate is not None:
+            env["TELEGRAM_RATE"] = f"{rate:g}"
+        else:
+            env.pop("TELEGRAM_RATE", None)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log, stderr=log
@@ -110,11 +137,8 @@ class Run:
     async def wait_finished(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            async with self.sessionmaker() as session:
-                finished = await session.scalar(
-                    select(Broadcast.finished_at).where(Broadcast.id == self.broadcast_id)
-                )
-            if finished is not None:
+            broadcast = await self.delivery.broadcast(self.broadcast_id)
+            if broadcast is not None and broadcast.finished_at is not None:
                 return
             if self.proc is not None and self.proc.poll() is not None:
                 raise SystemExit(f"the bot process exited early; see {self.log}")
@@ -122,22 +146,35 @@ class Run:
         raise SystemExit(f"the broadcast did not finish in {timeout:.0f} s; see {self.log}")
 
     async def counts(self) -> dict[str, int]:
-        async with self.sessionmaker() as session:
-            return await state_counts(session, self.broadcast_id)
+        return await self.delivery.counts(self.broadcast_id)
 
-    def rate(self) -> float:
-        accepted = [
+    def _accepted(self) -> list[float]:
+        """When the server accepted a broadcast send (200, or 403 from a chat that blocked the bot)."""
+        return [
             r.at
             for r in self.api.received
             if r.method in SEND_METHODS and (r.chat_id or 0) > 0 and r.status != 429
         ]
+
+    def rate(self) -> float:
+        accepted = self._accepted()
         if len(accepted) < 2:
             return 0.0
         return (len(accepted) - 1) / (accepted[-1] - accepted[0])
 
+    def busiest_window(self) -> int:
+        """The most sends (of any chat, counted as the server counts them) in one second."""
+        times = [r.at for r in self.api.received if r.method in SEND_METHODS and r.status != 429]
+        best, start = 0, 0
+        for end, at in enumerate(times):
+            while at - times[start] >= 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
     async def close(self) -> None:
         await self.api.stop()
-        await self.engine.dispose()
+        await self.database.dispose()
 
 
 async def run_full(args: argparse.Namespace, workdir: Path) -> bool:
@@ -154,13 +191,18 @@ async def run_full(args: argparse.Namespace, workdir: Path) -> bool:
     delivered, blocked, failed = c.get("sent", 0), c.get("blocked", 0), c.get("failed", 0)
     rate = run.rate()
     duplicates = run.api.duplicates({TEXT})
+    rate_setting = telegram_rate(args)
+    bot_rate = rate_setting if rate_setting is not None else Settings.model_fields["telegram_rate"].default
     print(f"Run 1: one broadcast to {args.recipients} subscribers "
-          f"(limit {args.limit:g} msg/s, {args.latency * 1000:.0f} ms per request, "
+          f"(limit {args.limit:g} msg/s {'in any one-second window' if args.strict else 'token bucket'}, "
+          f"TELEGRAM_RATE {bot_rate:g}{'' if rate_setting is not None else ' (the default)'}, "
+          f"{args.latency * 1000:.0f} ms per request, "
           f"{len(run.blocked)} chats blocked, {args.concurrency} sends in flight)")  # fmt: skip
     print(f"  delivered {delivered}, blocked {blocked}, failed {failed}; "
           f"sum {delivered + blocked + failed} of {args.recipients}")  # fmt: skip
     print(f"  duplicates: {duplicates}")
     print(f"  achieved rate: {rate:.1f} msg/s = {rate / args.limit:.2f} of the limit (target >= 0.90)")
+    print(f"  busiest one-second window: {run.busiest_window()} sends (limit {args.limit:g})")
     print(f"  429 answers received: {run.api.too_many_requests}")
     print(f"  wall time with start-up: {elapsed:.1f} s")
     await run.close()
@@ -191,7 +233,7 @@ async def run_killed(args: argparse.Namespace, workdir: Path) -> bool:
     c = await run.counts()
     uncertain = c.get("uncertain", 0)
     async with run.sessionmaker() as session:
-        from db.models import OutboxMessage
+        from db.models import OutboxMessage  # reading the outcome to check it, not part of the bot
 
         rows = (
             await session.execute(
@@ -222,7 +264,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--recipients", type=int, default=5000)
-    parser.add_argument("--limit", type=float, default=100.0, help="fake server's msg/s (and BROADCAST_RATE)")
+    parser.add_argument("--limit", type=float, default=100.0, help="fake server's msg/s")
+    parser.add_argument(
+        "--strict", action="store_true", help="the limit holds in ANY one-second window (no burst)"
+    )
+    parser.add_argument(
+        "--telegram-rate", type=float, default=None,
+        help="the bot's TELEGRAM_RATE (default: its default 28 scaled to the limit, × limit / 30)",
+    )  # fmt: skip
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
     parser.add_argument(
         "--blocked-share", type=float, default=0.02, help="share of chats that blocked the bot"

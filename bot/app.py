@@ -28,6 +28,7 @@ from bot.middlewares import ConsentGate, RoleGuard, ThrottlingMiddleware, UserMi
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
 from bot.services.announcements.broadcasts import BroadcastService
+from bot.services.announcements.delivery import DeliveryService
 from bot.services.announcements.events import EventService
 from bot.services.announcements.subscriptions import SubscriptionService
 from bot.services.catalogue import CatalogueService
@@ -40,6 +41,7 @@ from bot.services.report_sources import collect as collect_sources
 from bot.services.users import SeenWriter, UserService
 from bot.settings import Settings
 from bot.wiring import content_sections, feature_parts
+from bot.workers.broadcasts import BroadcastWorker
 from bot.workers.notices import NoticeWorker
 from db.engine import create_engine
 from db.repositories.activity import ActivityWriter
@@ -192,6 +194,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         "outreach_log": OutreachLogService(database, settings),
         "outreach_report": ReportService(database, settings, sources=collect_sources(parts)),
         "catalogue": CatalogueService(database, settings),
+        "delivery": DeliveryService(database, settings, outbox),
     }
     dp = create_dispatcher(
         settings, database, content, scheduler=scheduler, storage=storage, seen=seen,
@@ -199,9 +202,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     )  # fmt: skip
     app = App(settings, engine, sessionmaker, content, scheduler, dp, database, sender, services)
     app.parts = parts
-    from bot.services.announcements.delivery import DeliveryWorker
-
-    workers: list[DeliveryWorker] = []
+    workers: list[BroadcastWorker] = []
     notice_workers = app.notice_workers
 
     async def on_startup(bot: Bot) -> None:
@@ -220,7 +221,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             # A console next to a configured bot: the real bot delivers from this database.
             logger.info("local console with BOT_TOKEN set: the delivery workers are not started")
         else:
-            workers.append(DeliveryWorker(bot, sessionmaker, settings))  # broadcasts and reminders
+            workers.append(BroadcastWorker(bot, services["delivery"], settings))  # broadcasts, reminders
             await workers[-1].start()
             notice_workers.append(NoticeWorker(bot, outbox))  # hand-offs, staff answers, digests
             await notice_workers[-1].start()

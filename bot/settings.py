@@ -55,7 +55,6 @@ class Settings(BaseSettings):
     update_concurrency: int = Field(default=64, ge=1, le=10_000)
 
     # --- Announcements ----------------------------------------------------------------
-    broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
     broadcast_concurrency: int = Field(default=16, ge=1, le=256)
 
     @field_validator("admin_ids", mode="before")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services.announcements.broadcasts import check_photo, check_time, parse_local_time
-from bot.services.announcements.delivery import RateLimiter
 from bot.services.announcements.subscriptions import MAX_AGE, MIN_AGE, Target, parse_ages
 from bot.views.announcements import check_text, describe_target
 
@@ -72,11 +69,24 @@ def test_target_json_round_trip_and_description() -> None:
     assert describe_target(Target(event_id=3)) == "записавшиеся на мероприятие №3"
 
 
-async def test_rate_limiter_keeps_the_rate() -> None:
-    limiter = RateLimiter(200, burst=1)
-    start = time.monotonic()
-    for _ in range(41):
-        await limiter.acquire()
-    elapsed = time.monotonic() - start
-    assert elapsed >= 40 / 200 * 0.95  # never faster than the rate
-    await asyncio.sleep(0)
+def test_worker_texts_for_staff() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.services.announcements.delivery import StartNote
+    from bot.views.announcements import duration_text, progress_body, start_note_text
+
+    durations = [duration_text(s) for s in (-3, 42, 125, 3 * 3600 + 61)]
+    assert durations == ["0 с", "42 с", "2 мин 5 с", "3 ч 1 мин"]
+    when = datetime(2026, 8, 25, 10, 30, tzinfo=UTC)
+    late = start_note_text(StartNote(7, "reminder", when, 3700), ZoneInfo("Asia/Irkutsk"))
+    assert late == (
+        "⚠️ Напоминание №7 было запланировано на 25.08.2026 18:30, но бот в это время не работал. "
+        "Отправляю сейчас, с опозданием на 1 ч 1 мин."
+    )
+    skipped = start_note_text(StartNote(8, "reminder", when, 0, "мероприятие «A<B» уже началось"), UTC)
+    assert skipped == "⚠️ Напоминание №8 не отправлено: мероприятие «A&lt;B» уже началось."
+    body = progress_body({"sent": 5, "blocked": 1, "uncertain": 2, "pending": 3, "sending": 1}, 12)
+    assert body.splitlines() == [
+        "Доставлено: 5 из 12", "Заблокировали бота: 1", "Ошибки: 0",
+        "Неизвестно (сбой во время отправки): 2", "Осталось: 4",
+    ]  # fmt: skip

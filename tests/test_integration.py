@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 
 from bot.cli.outreach import feature_report_sources
-from bot.services.announcements.events import EventDraft, create_event
+from bot.services.announcements.events import EventDraft, EventService
 from bot.services.outreach.periods import date_range
 from bot.services.outreach.render import paragraph
 from bot.services.outreach.service import ReportService
 from bot.services.outreach.tables import build_tables
+from bot.views.announcements import reminder_texts
 from db.base import utcnow
 from tests.support.client import ADMIN_ID, BotTester
 
@@ -20,23 +21,20 @@ from tests.support.client import ADMIN_ID, BotTester
 async def test_every_feature_reaches_the_report(tester: BotTester, caplog: pytest.LogCaptureFixture) -> None:
     app = tester.app
     assert await app.services["catalogue"].load_demo_if_empty(app.content.current) > 150
-    async with tester.db() as session:
-        event = await create_event(
-            session,
-            EventDraft(
-                title="День открытых дверей в ДДТ",
-                starts_at=utcnow() + timedelta(days=3),
-                timezone=app.settings.timezone,
-                place="ДДТ, актовый зал",
-                organisation="МБУ ДО «ДДТ»",
-                directions=("tech",),
-                audience="parents",
-                capacity=None,
-                description="Покажем все кружки.",
-                municipality_id="sayansk",
-            ),
-            created_by=ADMIN_ID,
-        )
+    draft = EventDraft(
+        title="День открытых дверей в ДДТ",
+        starts_at=utcnow() + timedelta(days=3),
+        timezone=app.settings.timezone,
+        place="ДДТ, актовый зал",
+        organisation="МБУ ДО «ДДТ»",
+        directions=("tech",),
+        audience="parents",
+        capacity=None,
+        description="Покажем все кружки.",
+        municipality_id="sayansk",
+    )
+    events: EventService = app.services["events"]
+    event = await events.create(draft, created_by=ADMIN_ID, reminder_texts=reminder_texts(draft))
     await tester.start_and_consent()
     await tester.send("как получить сертификат")  # FAQ
     await tester.send("какая погода завтра")  # FAQ fallback
@@ -70,56 +68,50 @@ async def test_last_place_goes_to_one_parent_on_postgres(pg_url: str) -> None:
     """Parents pressing «Пойду» at the same instant never exceed the capacity."""
     import asyncio
 
-    from bot.services.announcements.events import SignupError, sign_up
+    from bot.services.announcements.events import SignupError
+    from bot.services.users import UserRecord
+    from bot.settings import Settings
     from db import migrate
-    from db.engine import create_engine, create_sessionmaker
-    from db.models import Event, EventSignup, User
+    from db.engine import create_engine
+    from db.models import EventSignup, User
+    from db.uow import Database
 
     await asyncio.to_thread(migrate.upgrade, pg_url)
-    engine = create_engine(pg_url)
-    sessions = create_sessionmaker(engine)
+    database = Database(create_engine(pg_url))
+    events = EventService(database, Settings(_env_file=None, bot_token=None, database_url=pg_url))  # type: ignore[call-arg]
     try:
-        async with sessions() as session:
-            event = await create_event(
-                session,
-                EventDraft(
-                    title="Мастер-класс",
-                    starts_at=utcnow() + timedelta(days=1),
-                    timezone="Asia/Irkutsk",
-                    place="ДДТ",
-                    organisation="ДДТ",
-                    directions=(),
-                    audience="parents",
-                    capacity=1,
-                    description="",
-                    municipality_id=None,
-                ),
-                created_by=None,
-            )
+        draft = EventDraft(
+            title="Мастер-класс",
+            starts_at=utcnow() + timedelta(days=1),
+            timezone="Asia/Irkutsk",
+            place="ДДТ",
+            organisation="ДДТ",
+            directions=(),
+            audience="parents",
+            capacity=1,
+            description="",
+            municipality_id=None,
+        )
+        event = await events.create(draft, created_by=None, reminder_texts=reminder_texts(draft))
+        async with database.sessionmaker() as session:
             for uid in range(1, 9):
                 session.add(User(id=uid, child_ages=[], role="parent", is_active=True))
             await session.commit()
-            event_id = event.id
 
         async def try_sign_up(uid: int) -> bool:
-            async with sessions() as session:
-                ev = await session.get(Event, event_id)
-                user = await session.get(User, uid)
-                assert ev is not None and user is not None
-                try:
-                    ok = await sign_up(session, ev, user)
-                except SignupError:
-                    await session.rollback()
-                    return False
-                await session.commit()
-                return ok
+            try:
+                result = await events.sign_up(event.id, UserRecord(id=uid))
+            except SignupError:
+                return False
+            assert result is not None
+            return result.changed
 
         results = await asyncio.gather(*(try_sign_up(uid) for uid in range(1, 9)))
         assert sum(results) == 1
-        async with sessions() as session:
+        async with database.sessionmaker() as session:
             from sqlalchemy import func, select
 
-            count = await session.scalar(select(func.count()).where(EventSignup.event_id == event_id))
+            count = await session.scalar(select(func.count()).where(EventSignup.event_id == event.id))
             assert count == 1
     finally:
-        await engine.dispose()
+        await database.dispose()

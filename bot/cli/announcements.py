@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 from bot.cli.core import CliError, content_or_fail, load_settings
+from bot.settings import Settings
 
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
@@ -50,7 +51,7 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
     if text is None:
         raise CliError("give the message with --text TEXT or --text-file FILE")
     target = Target(directions=tuple(directions), ages=tuple(ages), municipality=args.municipality)
-    broadcast_id, count = asyncio.run(_record(settings.database_url, text, target, photo, when))
+    broadcast_id, count = asyncio.run(_record(settings, text, target, photo, when))
     local = (
         (when.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") + f" {settings.timezone}") if when else "now"
     )
@@ -61,38 +62,42 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _record(url: str, text: str, target: object, photo: bytes | None, when: object) -> tuple[int, int]:
+async def _record(
+    settings: Settings, text: str, target: object, photo: bytes | None, when: object
+) -> tuple[int, int]:
     from datetime import datetime
 
-    from bot.services.announcements.broadcasts import BroadcastRefused, create_broadcast
-    from bot.services.announcements.subscriptions import Target, recipients
-    from db.engine import create_engine, create_sessionmaker
+    from bot.services.announcements.broadcasts import BroadcastDraft, BroadcastRefused, BroadcastService
+    from bot.services.announcements.subscriptions import Target
+    from bot.views.announcements import check_text
+    from db.engine import create_engine
     from db.migrate import upgrade_async
+    from db.uow import Database
 
     assert isinstance(target, Target)
     assert when is None or isinstance(when, datetime)
-    await upgrade_async(url)
-    engine = create_engine(url)
+    problems = check_text(text, with_photo=photo is not None)  # what Telegram would refuse as HTML
+    if problems:
+        raise CliError("broadcast refused: " + "; ".join(p.en for p in problems))
+    await upgrade_async(settings.database_url)
+    database = Database(create_engine(settings.database_url))
     try:
-        async with create_sessionmaker(engine)() as session:
-            try:
-                broadcast = await create_broadcast(
-                    session, text=text, target=target, created_by=None, scheduled_at=when, photo_data=photo
-                )
-            except BroadcastRefused as exc:
-                raise CliError("broadcast refused: " + "; ".join(p.en for p in exc.problems)) from None
-            count = len(await recipients(session, target))
-            await session.commit()
-            return broadcast.id, count
+        service = BroadcastService(database, settings)
+        draft = BroadcastDraft(text=text, target=target, created_by=None, scheduled_at=when, photo_data=photo)
+        try:
+            created = await service.create(draft)
+        except BroadcastRefused as exc:
+            raise CliError("broadcast refused: " + "; ".join(p.en for p in exc.problems)) from None
+        return created.id, created.recipients
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "broadcast",
         help="record a broadcast to subscribers (the running bot sends it)",
-        description="Record a broadcast; the running bot delivers it at BROADCAST_RATE and reports to staff.",
+        description="Record a broadcast; the running bot delivers it at TELEGRAM_RATE and reports to staff.",
     )
     p.add_argument("--text", help="message in Telegram HTML (<b>, <i>, <a href=...>)")
     p.add_argument("--text-file", help="read the message from this UTF-8 file instead")

@@ -7,6 +7,9 @@ records, never the database. Every string a person or a file provided is escaped
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -14,6 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.directions import Direction
 from bot.html import CAPTION_LIMIT, MESSAGE_LIMIT, escape, html_errors, visible_length
 from bot.services.announcements.broadcasts import Problem
+from bot.services.announcements.delivery import Finished, Progress, StartNote
 from bot.services.announcements.events import AUDIENCES, REMINDERS, EventDraft, EventRecord, local, when_text
 from bot.services.announcements.subscriptions import Target
 
@@ -26,10 +30,16 @@ __all__ = [
     "broadcast_cancel_keyboard",
     "check_text",
     "describe_target",
+    "duration_text",
     "event_card",
+    "progress_body",
+    "progress_text",
     "reminder_keyboard",
     "reminder_text",
     "reminder_texts",
+    "start_note_text",
+    "starting_text",
+    "summary_text",
     "unsubscribe_keyboard",
 ]
 
@@ -164,3 +174,64 @@ def check_text(text: str, with_photo: bool) -> list[Problem]:
             )
         )
     return problems
+
+
+# --- what the broadcast worker tells staff ---------------------------------------------------------
+def duration_text(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    minutes, sec = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} ч {minutes} мин"
+    if minutes:
+        return f"{minutes} мин {sec} с"
+    return f"{sec} с"
+
+
+def start_note_text(note: StartNote, tz: ZoneInfo) -> str:
+    """A broadcast started later than planned (the bot was down), or a reminder not sent."""
+    if note.skipped is not None:
+        return f"⚠️ Напоминание №{note.broadcast_id} не отправлено: {escape(note.skipped)}."
+    local = note.scheduled_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+    what = "Напоминание" if note.kind == "reminder" else "Рассылка"
+    planned = "было запланировано" if note.kind == "reminder" else "была запланирована"
+    return (
+        f"⚠️ {what} №{note.broadcast_id} {planned} на {local}, но бот в это время не работал. "
+        f"Отправляю сейчас, с опозданием на {duration_text(note.late_by)}."
+    )
+
+
+def starting_text(broadcast_id: int, total: int) -> str:
+    return f"📣 Рассылка №{broadcast_id}: начинаю отправку (получателей: {total})."
+
+
+def progress_body(counts: Mapping[str, int], total: int) -> str:
+    left = counts.get("pending", 0) + counts.get("sending", 0)
+    return (
+        f"Доставлено: {counts.get('sent', 0)} из {total}\n"
+        f"Заблокировали бота: {counts.get('blocked', 0)}\n"
+        f"Ошибки: {counts.get('failed', 0)}\n"
+        + (f"Неизвестно (сбой во время отправки): {counts['uncertain']}\n" if counts.get("uncertain") else "")
+        + f"Осталось: {left}"
+    )
+
+
+def progress_text(progress: Progress, rate: float) -> str:
+    """The staff's progress message while a broadcast is sent; `rate` in messages per second."""
+    b = progress.broadcast
+    eta = f", до конца ≈ {duration_text(progress.left / rate)}" if rate > 0 else ""
+    speed = f"{rate:.1f}".replace(".", ",")  # a Russian decimal comma
+    return (
+        f"📣 <b>Рассылка №{b.id}: идёт отправка</b>\n{progress_body(progress.counts, b.total)}\n"
+        f"Скорость: {speed} сообщ./с{eta}"
+    )
+
+
+def summary_text(finished: Finished) -> str:
+    b = finished.broadcast
+    head = (
+        f"⛔ <b>Рассылка №{b.id} остановлена</b>"
+        if finished.status == "cancelled"
+        else f"✅ <b>Рассылка №{b.id} завершена</b> за {duration_text(finished.took)}"
+    )
+    return f"{head}\n{progress_body(finished.counts, b.total)}"

@@ -457,13 +457,3 @@ class BroadcastRepo:
             update(Broadcast).where(Broadcast.created_by == user_id).values(created_by=anonymous_id)
         )
 
-
-# --- the session-level functions `bot/services/announcements/delivery.py` imports ------------------
-async def recipients(session: AsyncSession, target: Target) -> list[int]:
-    """Telegram ids `target` reaches now (see `BroadcastRepo.recipients`)."""
-    return await BroadcastRepo(session).recipients(target)
-
-
-async def state_counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
-    """Outbox rows of one broadcast by state (see `BroadcastRepo.state_counts`)."""
-    return await BroadcastRepo(session).state_counts(broadcast_id)

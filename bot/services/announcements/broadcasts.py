@@ -1,4 +1,5 @@
-"""Composing broadcasts: checks, recording, cancelling. Delivery is the worker's (`delivery`).
+"""Composing broadcasts: checks, recording, cancelling. Delivery is the worker's (`delivery`,
+bot/workers/broadcasts.py).
 
 `BroadcastService.create` records the broadcast in one short unit of work and returns;
 the delivery worker picks the row up when it is due. Whether Telegram accepts the text
@@ -11,12 +12,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
 from db.base import utcnow
-from db.repositories.announcements import BroadcastRecord, BroadcastRepo, Target, state_counts
+from db.repositories.announcements import BroadcastRecord, BroadcastRepo, Target
 from db.uow import Database
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "check_photo",
     "check_time",
     "parse_local_time",
-    "state_counts",
 ]
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -194,12 +193,3 @@ class BroadcastService:
             items = await uow.repo(BroadcastRepo).active()
         return items
 
-
-def __getattr__(name: str) -> Any:
-    """`create_broadcast(session, ...)` and `cancel_broadcast(session, id)` of before, for code not
-    yet moved to BroadcastService (bench/broadcast.py, tests/test_delivery.py); see `legacy`."""
-    if name in {"create_broadcast", "cancel_broadcast"}:
-        from bot.services.announcements import legacy
-
-        return getattr(legacy, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

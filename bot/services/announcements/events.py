@@ -298,12 +298,3 @@ async def open_days_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[str
         for event, n in held
     ]
 
-
-def __getattr__(name: str) -> Any:
-    """`create_event(session, ...)` and `sign_up(session, event, user)` of before, for code not yet
-    moved to EventService (tests/test_integration.py); see `legacy`."""
-    if name in {"create_event", "sign_up"}:
-        from bot.services.announcements import legacy
-
-        return getattr(legacy, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ from bot.services.users import UserRecord
 from bot.settings import Settings
 from db.base import utcnow
 from db.repositories.activity import ActivityRepo, Kind
-from db.repositories.announcements import SubscriptionRecord, SubscriptionRepo, Target, recipients
+from db.repositories.announcements import SubscriptionRecord, SubscriptionRepo, Target
 from db.repositories.users import UserRepo
 from db.uow import Database
 
@@ -28,7 +28,6 @@ __all__ = [
     "SubscriptionState",
     "Target",
     "parse_ages",
-    "recipients",
 ]
 
 MIN_AGE = 5
