@@ -13,12 +13,13 @@ import functools
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from bot.content import place_key
 from bot.directions import parse_direction
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API's download limit
@@ -35,11 +36,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "direction": ("Направленность", "Направленность программы", "Направление"),
     "age_from": ("Возраст от", "Возраст с", "Мин. возраст", "Минимальный возраст", "Возраст (от)"),
     "age_to": ("Возраст до", "Макс. возраст", "Максимальный возраст", "Возраст (до)", "Возраст по"),
-    "municipality": ("Муниципалитет", "Район", "Муниципальное образование", "Муниципальный район",
-                     "Город"),
+    "municipality": ("Муниципалитет", "Муниципальное образование", "Муниципальный район", "Город",
+                     "Городской округ", "Муниципальный округ"),
     "organisation": ("Организация", "Учреждение", "Наименование организации", "Образовательная организация",
                      "Поставщик"),
     "address": ("Адрес", "Адрес проведения", "Место проведения", "Адрес проведения занятий"),
+    # «Район» is the municipality in a file without a municipality column (see _map_header).
+    "district": ("Район", "Округ", "Район города", "Административный округ", "Внутригородской район",
+                 "Микрорайон", "Район проведения", "Территория"),
     "form": ("Форма обучения", "Форма", "Форма реализации"),
     "funding": ("Финансирование", "Вид финансирования", "Источник финансирования", "Оплата"),
     "price": ("Стоимость", "Цена", "Стоимость в месяц", "Стоимость, руб."),
@@ -49,8 +53,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "url": ("Ссылка", "Ссылка на программу", "URL", "Ссылка в Навигаторе", "Адрес в Навигаторе"),
 }  # fmt: skip
 REQUIRED = ("external_id", "title", "direction", "age_from", "age_to", "municipality")
-MAX_LENGTH = {"external_id": 32, "title": 300, "organisation": 300, "address": 300, "schedule": 300,
-              "url": 500, "description": 3000}  # fmt: skip
+MAX_LENGTH = {"external_id": 32, "title": 300, "organisation": 300, "address": 300, "district": 100,
+              "schedule": 300, "url": 500, "description": 3000}  # fmt: skip
+# Headers that name the municipality when the file has no municipality column of its own.
+_DISTRICT_OR_MUNICIPALITY = frozenset({"район"})
 
 FORMS = {"очно": "och", "очная": "och", "очный": "och", "дистанционно": "dist", "дистанционная": "dist",
          "онлайн": "dist", "заочно": "dist", "смешанно": "mix", "смешанная": "mix", "очнозаочная": "mix",
@@ -247,7 +253,7 @@ def _row_record(
         problems.append(Problem("age_order", row, (str(ages[0]), str(ages[1]))))
     municipality_id = override
     if municipality_id is None:
-        municipality_id = municipalities.get(cells["municipality"].strip().lower().replace("ё", "е"))
+        municipality_id = municipalities.get(place_key(cells["municipality"]))
         if municipality_id is None:
             problems.append(Problem("municipality", row, (cells["municipality"],)))
     form = FORMS.get(header_key(cells.get("form", "")))
@@ -279,6 +285,7 @@ def _row_record(
         "age_to": ages[1],
         "organisation": cells.get("organisation", ""),
         "address": cells.get("address", ""),
+        "district": " ".join(cells.get("district", "").split()),
         "form": form,
         "funding": funding,
         "price": price,
@@ -289,19 +296,23 @@ def _row_record(
     }, []
 
 
-def municipality_index(items: Mapping[str, str]) -> dict[str, str]:
-    """{id: name} → lookup by lowercased name or id."""
+def municipality_index(items: Mapping[str, str | Sequence[str]]) -> dict[str, str]:
+    """{id: name, or the names and aliases} → lookup by `place_key` of a name, alias or id
+    («г. Зима», «город Зима», «ЗИМА» all find `zima`)."""
     index: dict[str, str] = {}
-    for mid, name in items.items():
-        index[name.strip().lower().replace("ё", "е")] = mid
-        index[mid.lower()] = mid
+    for mid, names in items.items():
+        for name in (mid, *([names] if isinstance(names, str) else names)):
+            index.setdefault(place_key(name), mid)
     return index
 
 
 def parse_file(
-    data: bytes, municipalities: Mapping[str, str], override: str | None = None, file_name: str = ""
+    data: bytes,
+    municipalities: Mapping[str, str | Sequence[str]],
+    override: str | None = None,
+    file_name: str = "",
 ) -> ParsedFile:
-    """Parse and validate a whole file. `municipalities` is {id: name}; `override` an id."""
+    """Parse and validate a whole file. `municipalities` is {id: name or names}; `override` an id."""
     result = ParsedFile()
     index = municipality_index(municipalities)
     try:
@@ -319,7 +330,7 @@ def parse_file(
             if columns is None:
                 # The header may sit below a title («Реестр программ…»): look at the first rows.
                 unknown: list[str] = []
-                candidate = _map_header(cells, unknown)
+                candidate = _map_header(cells, unknown, municipality_column=override is None)
                 missing = [f for f in required if f not in candidate.values()]
                 if first_missing is None:
                     first_missing, first_unknown = missing, unknown
@@ -353,7 +364,9 @@ def parse_file(
     return result
 
 
-def _map_header(cells: list[str], unknown: list[str]) -> dict[int, str]:
+def _map_header(cells: list[str], unknown: list[str], *, municipality_column: bool = True) -> dict[int, str]:
+    """{cell index: field} of a header row. «Район» is the district, except in a file whose
+    rows name their municipality nowhere else (an older export: «Район» = municipality)."""
     if len(cells) > MAX_HEADER_CELLS and sum(1 for c in cells if c) > MAX_HEADER_CELLS:
         raise FileProblem(Problem("not_table"))
     columns: dict[int, str] = {}
@@ -366,6 +379,11 @@ def _map_header(cells: list[str], unknown: list[str]) -> dict[int, str]:
         if name in columns.values():
             raise FileProblem(Problem("duplicate_column", values=(cell[:60],)))
         columns[i] = name
+    if municipality_column and "municipality" not in columns.values():
+        for i, name in columns.items():
+            if name == "district" and header_key(cells[i]) in _DISTRICT_OR_MUNICIPALITY:
+                columns[i] = "municipality"
+                break
     return columns
 
 
@@ -376,7 +394,7 @@ FIELD_NAMES_RU = {
     "age_from": "Возраст от", "age_to": "Возраст до", "municipality": "Муниципалитет",
     "organisation": "Организация", "address": "Адрес", "form": "Форма обучения",
     "funding": "Финансирование", "price": "Стоимость", "ovz": "ОВЗ", "description": "Описание",
-    "schedule": "Расписание", "url": "Ссылка",
+    "schedule": "Расписание", "url": "Ссылка", "district": "Район",
 }  # fmt: skip
 
 MESSAGES_RU = {
