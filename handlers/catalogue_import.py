@@ -9,6 +9,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter, Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -76,6 +77,18 @@ async def cmd_import(message: Message, user: User, content: ContentStore, state:
     await message.answer(t("import_how_to"), reply_markup=import_prompt_keyboard(t))
 
 
+async def _drop_buttons(query: CallbackQuery) -> Message | None:
+    """Take the buttons off the pressed message (already gone after a second press: fine)."""
+    if not isinstance(query.message, Message):
+        return None
+    try:
+        await query.message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as exc:
+        if "not modified" not in exc.message:
+            logger.info("could not take the import buttons off: %s", exc.message)
+    return query.message
+
+
 async def _send_long(message: Message, text: str, **kwargs: Any) -> None:
     parts = split_text(text)
     for part in parts[:-1]:
@@ -137,18 +150,18 @@ async def on_apply(
         return
     if isinstance(outcome, RemovalToConfirm):  # nothing applied: ask once more
         await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
+        message = await _drop_buttons(query)
+        if message is not None:
             text, markup = removal_question(t, callback_data.t, outcome.removed)
-            await query.message.answer(text, reply_markup=markup)
+            await message.answer(text, reply_markup=markup)
         return
     # Committed: from here on we only tell about it.
     counts = outcome.counts()
     await query.answer(t("import_applied_alert"))
     logger.info("catalogue import by %s: %s", query.from_user.id, counts)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(t("import_applied", **counts))
+    message = await _drop_buttons(query)
+    if message is not None:
+        await message.answer(t("import_applied", **counts))
 
 
 @router.callback_query(ImportCD.filter(F.a == "cancel"))
@@ -166,9 +179,9 @@ async def on_cancel(
         await query.answer(t("import_stale"), show_alert=True)
         return
     await query.answer(t("import_cancelled_alert"))
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(t("import_cancelled"))
+    message = await _drop_buttons(query)
+    if message is not None:
+        await message.answer(t("import_cancelled"))
 
 
 @router.callback_query(ImportCD.filter(F.a == "quit"))
@@ -177,9 +190,9 @@ async def on_quit(query: CallbackQuery, user: User, content: ContentStore, state
     if await state.get_state() == ImportStates.file.state:
         await state.set_state(None)
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(_texts(user, content)("import_cancelled"))
+    message = await _drop_buttons(query)
+    if message is not None:
+        await message.answer(_texts(user, content)("import_cancelled"))
 
 
 @router.message(ImportStates.file, CancelWord())

@@ -406,7 +406,7 @@ def no_results(
         note = _certificate_note(t, state)
         if note:
             lines.append(note)
-        if result.blocking:
+        if result.blocking and result.blocking[0] != "keywords":
             name, count = result.blocking
             lines.append(t("empty_blocking", filter=t(f"filter_name.{name}"), count=count))
             kb.row(_drop_button(t, state, name))

@@ -384,6 +384,12 @@ def subject_stem(word: str) -> str | None:
     for key in _SYNONYM_KEYS:
         if word == key or (key not in _EXACT_KEYS and word.startswith(key)):
             return key
+    if "-" in word.strip("-"):  # «мини-футбол», «3d-моделирование»: the first known part
+        for part in word.split("-"):
+            found = subject_stem(part) if part else None
+            if found is not None:
+                return found
+        return None
     return _misspelt_subject(word) if len(word) >= 5 else None
 
 

@@ -81,12 +81,12 @@ class SearchFilters:
             names.append("ovz")
         if self.funding:
             names.append("funding")
-        if self.keywords:
-            names.append("keywords")
         if self.age:
             names.append("age")
         if self.direction:
             names.append("direction")
+        if self.keywords:  # last: «без слов запроса» is every program, rarely what was meant
+            names.append("keywords")
         return names
 
     def without(self, name: str) -> SearchFilters:
