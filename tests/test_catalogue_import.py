@@ -21,6 +21,7 @@ from bot.services.catalogue.importer import ParsedFile, describe
 from bot.services.catalogue.store import parse_for_content
 from bot.services.plugins import ReportScope
 from bot.settings import PROJECT_ROOT
+from bot.views.catalogue import Texts, problem_text
 from db.engine import create_engine, create_sessionmaker
 from db.models import Program
 from db.uow import Database
@@ -134,7 +135,7 @@ def test_broken_files_are_refused(content: Content, data: bytes, code: str) -> N
     parsed = parse_for_content(data, content)
     assert parsed.file_error is not None and parsed.file_error.code == code
     assert not parsed.ok and parsed.records == []
-    assert describe(parsed.file_error) and describe(parsed.file_error, "en")
+    assert describe(parsed.file_error) and problem_text(Texts(content, None), parsed.file_error)
 
 
 def test_ten_megabytes_of_garbage_are_refused(content: Content) -> None:
@@ -166,7 +167,7 @@ def test_bad_rows_are_all_reported_with_row_numbers(content: Content) -> None:
         (9, "duplicate"),
     ]
     assert not parsed.ok
-    messages = [describe(p) for p in parsed.row_errors]
+    messages = [problem_text(Texts(content, None), p) for p in parsed.row_errors]
     assert messages[0] == "строка 2: «Возраст от»: «семь» — не число"
     assert "Усть-Кут" in messages[4]
     assert "повторяется (уже был в строке 8)" in messages[6]

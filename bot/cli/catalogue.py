@@ -64,10 +64,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if parsed.unknown_columns:
         print("unknown columns (ignored): " + ", ".join(parsed.unknown_columns))
     if parsed.file_error is not None:
-        raise CliError(f"{path.name}: {describe(parsed.file_error, 'en')}; nothing was imported")
+        raise CliError(f"{path.name}: {describe(parsed.file_error)}; nothing was imported")
     if parsed.row_errors:
         for problem in parsed.row_errors:
-            print(describe(problem, "en"), file=sys.stderr)
+            print(describe(problem), file=sys.stderr)
         raise CliError(
             f"{path.name}: {len(parsed.row_errors)} invalid row(s) of {parsed.rows}; nothing was imported"
         )

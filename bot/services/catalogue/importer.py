@@ -2,8 +2,8 @@
 
 Pure: bytes in, records and problems out. The file is refused as a whole when
 anything is wrong (a file problem, or any invalid row), so an import is all or
-nothing. Problems carry a code and values; `describe_*` renders them in Russian
-(the bot) or English (the CLI).
+nothing. Problems carry a code and values; the bot words them from its texts
+(bot.views.catalogue.problem_text), `describe` in English for the CLI.
 """
 
 from __future__ import annotations
@@ -389,38 +389,6 @@ def _map_header(cells: list[str], unknown: list[str], *, municipality_column: bo
 
 # --- messages -----------------------------------------------------------------------------
 
-FIELD_NAMES_RU = {
-    "external_id": "ID программы", "title": "Наименование программы", "direction": "Направленность",
-    "age_from": "Возраст от", "age_to": "Возраст до", "municipality": "Муниципалитет",
-    "organisation": "Организация", "address": "Адрес", "form": "Форма обучения",
-    "funding": "Финансирование", "price": "Стоимость", "ovz": "ОВЗ", "description": "Описание",
-    "schedule": "Расписание", "url": "Ссылка", "district": "Район",
-}  # fmt: skip
-
-MESSAGES_RU = {
-    "not_table": "файл не похож на таблицу XLSX или CSV",
-    "xls": "старый формат XLS не поддерживается — сохраните файл как XLSX или CSV",
-    "empty": "файл пустой",
-    "only_headers": "в файле только заголовки, программ нет",
-    "too_big": "файл больше {0} МБ",
-    "missing_columns": "нет обязательных столбцов: {0}",
-    "duplicate_column": "столбец «{0}» встречается дважды",
-    "required": "не заполнено поле «{0}»",
-    "too_long": "поле «{0}» длиннее {1} символов",
-    "bad_id": "ID программы «{0}» содержит недопустимые символы",
-    "direction": "направленность «{0}» не из шести (техническая, естественнонаучная, "
-    "физкультурно-спортивная, художественная, туристско-краеведческая, социально-гуманитарная)",
-    "not_number": "«{0}»: «{1}» — не число",
-    "age_range": "«{0}»: {1} — вне диапазона 3–18 лет",
-    "age_order": "возраст от ({0}) больше возраста до ({1})",
-    "municipality": "неизвестный муниципалитет «{0}»",
-    "form": "форма обучения «{0}» — нужно «очно», «дистанционно» или «смешанно»",
-    "funding": "финансирование «{0}» — нужно «бесплатно», «по сертификату» или «платно»",
-    "price": "стоимость «{0}» — нужно целое число рублей",
-    "ovz": "ОВЗ «{0}» — нужно «да» или «нет»",
-    "url": "ссылка «{0}» — нужен адрес, начинающийся с https://",
-    "duplicate": "ID программы {0} повторяется (уже был в строке {1})",
-}
 MESSAGES_EN = {
     "not_table": "the file is not an XLSX or CSV table",
     "xls": "the old XLS format is not supported; save the file as XLSX or CSV",
@@ -446,17 +414,13 @@ MESSAGES_EN = {
 }
 
 
-def describe(problem: Problem, lang: str = "ru") -> str:
-    templates = MESSAGES_RU if lang == "ru" else MESSAGES_EN
+def describe(problem: Problem) -> str:
+    """A problem in English for operators (the CLI, logs); the bot's Russian words are
+    texts (catalogue.import_problem.* in content/texts/catalogue.yaml)."""
     values: tuple[str, ...] = tuple(v[:80] for v in problem.values)
-    if problem.code in ("required", "too_long", "not_number", "age_range") and lang == "ru":
-        values = (FIELD_NAMES_RU.get(values[0], values[0]), *values[1:])
     if problem.code == "missing_columns":
-        names = [FIELD_NAMES_RU.get(v, v) if lang == "ru" else COLUMNS[v][0] for v in values]
-        values = (", ".join(f"«{n}»" if lang == "ru" else n for n in names),)
-    if problem.code in ("required", "too_long", "not_number", "age_range") and lang != "ru":
+        values = (", ".join(COLUMNS[v][0] for v in values),)
+    if problem.code in ("required", "too_long", "not_number", "age_range"):
         values = (COLUMNS.get(values[0], (values[0],))[0], *values[1:])
-    text = templates[problem.code].format(*values)
-    if problem.row is not None:
-        return (f"строка {problem.row}: " if lang == "ru" else f"row {problem.row}: ") + text
-    return text
+    text = MESSAGES_EN[problem.code].format(*values)
+    return f"row {problem.row}: {text}" if problem.row is not None else text

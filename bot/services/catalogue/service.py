@@ -258,7 +258,7 @@ class CatalogueService:
         parsed = await asyncio.to_thread(parse_for_content, data, content, None, path.name)
         if not parsed.ok:
             problem = parsed.file_error or parsed.row_errors[0]
-            raise ValueError(f"demo catalogue {path} is invalid: {describe(problem, 'en')}")
+            raise ValueError(f"demo catalogue {path} is invalid: {describe(problem)}")
         values = await asyncio.to_thread(_prepared, parsed.records)
         async with self.database.write() as uow:
             repo = uow.repo(CatalogueRepo)
