@@ -222,7 +222,9 @@ async def on_cancel_word(message: Message, user: User, content: ContentStore, st
 
 
 @router.message(SearchStates.age, F.text, TypedAge())
-async def on_typed_age(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
+async def on_typed_age(
+    message: Message, user: User, catalogue: CatalogueService, content: ContentStore, state: FSMContext
+) -> None:
     t = _texts(user, content)
     answer = parse_age(message.text or "")
     if answer is None or answer.age is None:
@@ -235,7 +237,8 @@ async def on_typed_age(message: Message, user: User, content: ContentStore, stat
         search = SearchState()
     search = replace(search, age=answer.age)
     await state.set_state(None)
-    text, markup = filter_step(t, search, await _keywords(state))
+    district = await catalogue.district(t.municipality_id, search.district) if search.district else None
+    text, markup = filter_step(t, search, await _keywords(state), district)
     await message.answer(text, reply_markup=markup)
 
 
@@ -303,8 +306,9 @@ async def on_search_button(
         return
     if action == "flt":
         await _leave_age_step(state)
+        district = await catalogue.district(t.municipality_id, search.district) if search.district else None
         await query.answer()
-        await _show(query, *filter_step(t, search, keywords))
+        await _show(query, *filter_step(t, search, keywords, district))
         return
     if action in ("res", "pg"):
         await _leave_age_step(state)

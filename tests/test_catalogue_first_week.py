@@ -378,3 +378,16 @@ async def test_a_configured_alias_is_recognised(aliased_app: App, tmp_path: Path
     assert "Ошибки" not in texts(sent)
     await tester.click("Применить", user_id=ADMIN_ID)
     assert await _programs(tester) == {"6": ("zima", "")}
+
+
+async def test_the_district_shows_in_the_filters_and_can_be_dropped_there(demo: BotTester) -> None:
+    await demo.send("танцы")
+    await demo.click("📍 мкр. Центральный")
+    sent = await demo.click("⚙️ Фильтры")
+    assert "📍 мкр. Центральный" in sent[0].text and "✅ 📍 мкр. Центральный" in labels(sent[0])
+    sent = await demo.click("Бесплатно")  # another filter keeps the district
+    assert "✅ 📍 мкр. Центральный" in labels(sent[0])
+    sent = await demo.click("✅ 📍 мкр. Центральный")
+    assert "мкр. Центральный" not in sent[0].text
+    sent = await demo.click("Показать программы")
+    assert "📍 мкр. Центральный" not in sent[0].text.split("\n")[0]

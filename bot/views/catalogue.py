@@ -192,7 +192,9 @@ def search_title(
     return ", ".join([" ".join([base, *head]), *extras])
 
 
-def describe_filters(t: Texts, state: SearchState, keywords: tuple[str, ...]) -> str:
+def describe_filters(
+    t: Texts, state: SearchState, keywords: tuple[str, ...], district: str | None = None
+) -> str:
     parts = [escape(state.direction.title) if state.direction else t("any_direction")]
     parts.append(ages_text(t, state.age.low, state.age.high) if state.age else t("any_age"))
     if state.funding:
@@ -205,6 +207,8 @@ def describe_filters(t: Texts, state: SearchState, keywords: tuple[str, ...]) ->
         subject = subject_words(t, keywords)
         if subject:
             parts.append(subject)
+    if district:
+        parts.append(t("title.district", district=escape(district)))
     return ", ".join(parts)
 
 
@@ -258,7 +262,11 @@ def age_step(t: Texts, state: SearchState, child_ages: Sequence[int]) -> tuple[s
     return text, kb.as_markup()
 
 
-def filter_step(t: Texts, state: SearchState, keywords: tuple[str, ...]) -> tuple[str, InlineKeyboardMarkup]:
+def filter_step(
+    t: Texts, state: SearchState, keywords: tuple[str, ...], district: str | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Funding, ОВЗ and form; the district chosen in the results (`district`, its name) can be
+    dropped here too."""
     kb = InlineKeyboardBuilder()
 
     def mark(on: bool, key: str) -> str:
@@ -274,10 +282,15 @@ def filter_step(t: Texts, state: SearchState, keywords: tuple[str, ...]) -> tupl
               callback_data=state.cd("flt", m="" if state.form == "och" else "och"))  # fmt: skip
     kb.button(text=mark(state.form == "dist", "filter_dist"),
               callback_data=state.cd("flt", m="" if state.form == "dist" else "dist"))  # fmt: skip
+    sizes = [2, 1, 2]
+    if state.district and district:
+        label = t("title.district", district=truncate(district, 40))
+        kb.button(text=t("filter_on", label=label), callback_data=state.cd("flt", r=""))
+        sizes.append(1)
     kb.button(text=t("show_results"), callback_data=state.cd("res"))
     kb.button(text=t("back_to_age"), callback_data=state.cd("age"))
-    kb.adjust(2, 1, 2, 1, 1)
-    text = t("filters_prompt", filters=describe_filters(t, state, keywords))
+    kb.adjust(*sizes, 1, 1)
+    text = t("filters_prompt", filters=describe_filters(t, state, keywords, district))
     note = _certificate_note(t, state)
     if note:
         text += "\n\n" + note

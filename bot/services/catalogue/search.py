@@ -32,6 +32,7 @@ __all__ = [
     "SearchFilters",
     "blocking_filter",
     "district_code",
+    "district_name",
     "hit_json",
     "ranked",
 ]
@@ -150,9 +151,10 @@ async def _candidates(
     return [Candidate(*row) for row in await repo.ranking_rows(where, patterns)]
 
 
-async def _district_name(repo: CatalogueRepo, f: SearchFilters) -> str | None:
-    for name in await repo.districts(f.municipality_id):
-        if district_code(name) == f.district:
+async def district_name(repo: CatalogueRepo, municipality_id: str | None, code: str) -> str | None:
+    """The district a button's code stands for; None when the catalogue has none such."""
+    for name in await repo.districts(municipality_id):
+        if district_code(name) == code:
             return name
     return None
 
@@ -166,7 +168,7 @@ async def ranked(repo: CatalogueRepo, f: SearchFilters) -> Ranked:
     """Matching programs, best first (see `query.rank`), with the districts they are in."""
     district: str | None = None
     if f.district:
-        district = await _district_name(repo, f)
+        district = await district_name(repo, f.municipality_id, f.district)
         if district is None:  # the catalogue changed under an old button
             return Ranked([], district=None, unknown_district=True)
     where = f.structured(district)

@@ -23,6 +23,7 @@ from bot.services.catalogue.search import (
     ProgramHit,
     SearchFilters,
     blocking_filter,
+    district_name,
     ranked,
     ranked_ids,
 )
@@ -139,6 +140,11 @@ class CatalogueService:
             repo = uow.repo(CatalogueRepo)
             ids = await ranked_ids(repo, filters)
             return await repo.hits(ids[:limit] if limit else ids)
+
+    async def district(self, municipality_id: str | None, code: str) -> str | None:
+        """The name of the district a search button carries as a code."""
+        async with self.database.read() as uow:
+            return await district_name(uow.repo(CatalogueRepo), municipality_id, code)
 
     async def program(self, program_id: int) -> ProgramCard | None:
         async with self.database.read() as uow:
