@@ -315,10 +315,15 @@ def _funding_text(t: Texts, hit: ProgramHit | ProgramCard) -> str:
     return label
 
 
+def _named_in(district: str, address: str) -> bool:
+    """Whether the address already says the district («мкр. Мирный, д. 2»)."""
+    return district.lower().replace("ё", "е") in address.lower().replace("ё", "е")
+
+
 def _place(hit: ProgramHit) -> str:
     """«Центральный, ул. Ленина, 5»: the district unless the address already names it."""
     address, district = hit.address.strip(), hit.district.strip()
-    if district and district.lower().replace("ё", "е") not in address.lower().replace("ё", "е"):
+    if district and not _named_in(district, address):
         return ", ".join(p for p in (district, address) if p)
     return address
 
@@ -456,7 +461,7 @@ def program_card(
     address = ", ".join(p for p in (municipality, program.address) if p)
     if address:
         lines.append(t("card_address", address=escape(address)))
-    if program.district:
+    if program.district and not _named_in(program.district, program.address):
         lines.append(t("card_district", district=escape(program.district)))
     if program.form in ("och", "dist", "mix"):
         lines.append(t("card_form", form=t(f"form.{program.form}")))
