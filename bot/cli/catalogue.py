@@ -160,7 +160,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(json.dumps([hit_json(h) for h in hits], ensure_ascii=False, indent=2))
     else:
         for h in hits:
-            place = ", ".join(p for p in (h.district, h.address) if p)
+            district = "" if h.district.lower() in h.address.lower() else h.district
+            place = ", ".join(p for p in (district, h.address) if p)
             print(f"{h.external_id}\t{h.title}\t{h.age_from}-{h.age_to}\t{h.organisation}\t{place}")
         print(f"{len(hits)} program(s)", file=sys.stderr)
     return 0
