@@ -173,9 +173,35 @@ class Department(_Strict):
     phone: str
 
 
+# Words files put before a municipality's name: «г. Зима», «город Зима», «МО «город Саянск»».
+_PLACE_PREFIXES = (
+    ("муниципальное", "образование"), ("муниципальный", "округ"), ("городской", "округ"),
+    ("мо",), ("го",), ("город",), ("гор",), ("г",),
+)  # fmt: skip
+_PLACE_PUNCTUATION = re.compile(r"[\s.,;:«»\"'„“”()]+")
+
+
+def place_key(text: str) -> str:
+    """How a municipality's name, id or alias is compared: case, ё, quotes and the words
+    «г.», «город», «МО», «городской округ» in front do not matter."""
+    words = _PLACE_PUNCTUATION.sub(" ", text.lower().replace("ё", "е")).split()
+    stripped = True
+    while stripped and words:
+        stripped = False
+        for prefix in _PLACE_PREFIXES:
+            if len(words) > len(prefix) and tuple(words[: len(prefix)]) == prefix:
+                words = words[len(prefix) :]
+                stripped = True
+                break
+    return " ".join(words)
+
+
 class Municipality(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
     name: str
+    # Other names import files use for this municipality («Зиминский район» where one МОЦ
+    # serves the district too); «г. Зима» and «город Зима» are recognised without them.
+    aliases: tuple[str, ...] = ()
     region_name: str
     navigator: Navigator
     moc: Moc
@@ -183,6 +209,20 @@ class Municipality(_Strict):
     education_department: Department
     # Optional, in the nominative after a label: «основной набор — с 20 августа, дополнительный — в январе».
     enrollment_periods: str | None = Field(default=None, min_length=1)
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for alias in value:
+            if not place_key(alias):
+                raise ValueError(f"alias {alias!r} is empty once «г.», «город» and quotes are left out")
+            if len(alias) > 100:
+                raise ValueError(f"alias {alias[:40]!r}… is longer than 100 characters")
+        return value
+
+    def names(self) -> tuple[str, ...]:
+        """The id, the name and the aliases: what an import file may call this municipality."""
+        return (self.id, self.name, *self.aliases)
 
     def placeholders(self) -> dict[str, str]:
         """Values for `{placeholders}`; the CHOICES keys hold the option a choice picks."""
@@ -481,9 +521,24 @@ def _load_municipalities(directory: Path) -> tuple[dict[str, Municipality], list
         if item.certificate.min_age > item.certificate.max_age:
             problems.append(ContentProblem(MUNICIPALITIES_FILE, item.id, "min_age is above max_age"))
         result[item.id] = item
+    problems.extend(_name_clashes(result))
     if not result and not problems:
         problems.append(ContentProblem(MUNICIPALITIES_FILE, "-", "at least one municipality is required"))
     return result, problems
+
+
+def _name_clashes(municipalities: Mapping[str, Municipality]) -> list[ContentProblem]:
+    """An alias (or name) that two municipalities share would put a file's rows in either."""
+    owner: dict[str, str] = {}
+    problems: list[ContentProblem] = []
+    for mid, item in municipalities.items():
+        for name in dict.fromkeys(place_key(n) for n in item.names()):
+            other = owner.setdefault(name, mid)
+            if other != mid:
+                problems.append(
+                    ContentProblem(MUNICIPALITIES_FILE, mid, f"name or alias {name!r} also names {other}")
+                )
+    return problems
 
 
 def load_content(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -15,19 +16,22 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content import ContentStore
-from bot.keyboards import MenuCD
+from bot.keyboards import MenuCD, main_menu_keyboard
 from bot.services.catalogue import CatalogueService, SearchResult
-from bot.services.catalogue.query import MAX_AGE, MIN_AGE, ProgramQuery, parse_age, parse_program_query
+from bot.services.catalogue.query import ProgramQuery, parse_age, parse_program_query
 from bot.services.users import UserRecord as User
 from bot.views.catalogue import (
     PAGE_SIZE,
     BadSearchData,
     SearchCD,
     SearchState,
+    Texts,
+    age_out_of_range,
     age_step,
     direction_step,
     filter_step,
     program_card,
+    search_cancelled,
     search_results,
 )
 
@@ -35,9 +39,16 @@ router = Router(name=__name__)
 router.message.filter(F.chat.type == ChatType.PRIVATE)
 logger = logging.getLogger(__name__)
 
-AGE_HINT = f"Напишите возраст ребёнка числом от {MIN_AGE} до {MAX_AGE}, например «7» или «10-12»."
-AGE_OUT_OF_RANGE = f"В «Навигаторе» программы для детей от {MIN_AGE} до {MAX_AGE} лет. " + AGE_HINT
-FORGED = "Эта кнопка не подходит к поиску. Начните поиск заново: /search"
+# Words that leave a dialogue (a local check until one helper serves every dialogue).
+CANCEL_WORDS = frozenset({"отмена", "отменить", "стоп", "назад", "не надо", "cancel", "выход", "хватит"})
+
+
+def is_cancel(text: str | None) -> bool:
+    """«Отмена!», «СТОП», «не надо.» — case, ё and punctuation do not matter."""
+    if not text:
+        return False
+    words = re.sub(r"[^\w\s]+", " ", text.lower().replace("ё", "е")).split()
+    return " ".join(words) in CANCEL_WORDS
 
 
 class SearchStates(StatesGroup):
@@ -54,6 +65,11 @@ class ProgramSearchText(BaseFilter):
         return {"program_query": query} if query is not None else False
 
 
+class CancelWord(BaseFilter):
+    async def __call__(self, message: Message) -> bool:
+        return is_cancel(message.text)
+
+
 def _municipality(user: User | None, content: ContentStore) -> str:
     c = content.current
     if user is not None and user.municipality_id in c.municipalities:
@@ -61,9 +77,22 @@ def _municipality(user: User | None, content: ContentStore) -> str:
     return c.default_municipality_id
 
 
+def _texts(user: User | None, content: ContentStore) -> Texts:
+    return Texts(content.current, _municipality(user, content))
+
+
 async def _keywords(state: FSMContext) -> tuple[str, ...]:
     data = await state.get_data()
     return tuple(data.get("kw", ()))
+
+
+async def _take_nearby(state: FSMContext) -> bool:
+    """Whether the request said «рядом с домом» (told once, with the first list)."""
+    data = await state.get_data()
+    if not data.get("near"):
+        return False
+    await state.update_data(near=False)
+    return True
 
 
 async def _leave_age_step(state: FSMContext) -> None:
@@ -72,14 +101,16 @@ async def _leave_age_step(state: FSMContext) -> None:
         await state.set_state(None)
 
 
-async def _ask_age(state: FSMContext, search: SearchState, user: User) -> tuple[str, InlineKeyboardMarkup]:
+async def _ask_age(
+    state: FSMContext, search: SearchState, user: User, t: Texts
+) -> tuple[str, InlineKeyboardMarkup]:
     """The age step; a typed age answers it too, so the search so far waits in the FSM data."""
     await state.set_state(SearchStates.age)
     await state.update_data(cd=search.cd("flt").pack())
-    return age_step(search, user.child_ages)
+    return age_step(t, search, user.child_ages)
 
 
-async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Replace the dialogue message; a new one when it cannot be edited."""
     if isinstance(query.message, Message):
         try:
@@ -95,36 +126,36 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -
 async def _results(
     *,
     catalogue: CatalogueService,
-    user: User,
-    content: ContentStore,
+    t: Texts,
     search: SearchState,
     keywords: tuple[str, ...],
     page: int,
+    nearby: bool = False,
 ) -> tuple[SearchResult, str, InlineKeyboardMarkup] | None:
     """A results page and its text; None when the page does not exist."""
-    filters = search.filters(_municipality(user, content), keywords)
+    filters = search.filters(t.municipality_id, keywords)
     result = await catalogue.search(filters, page=page, page_size=PAGE_SIZE)
     if result is None:
         return None
-    return (result, *search_results(search, keywords, result))
+    return (result, *search_results(t, search, keywords, result, nearby=nearby))
 
 
 # --- entry points ---------------------------------------------------------------------------
 
 
 @router.message(Command("search"))
-async def cmd_search(message: Message, state: FSMContext) -> None:
+async def cmd_search(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
     await state.clear()
-    text, markup = direction_step(SearchState())
+    text, markup = direction_step(_texts(user, content), SearchState())
     await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(MenuCD.filter(F.item == "search"))
-async def on_menu_search(query: CallbackQuery, state: FSMContext) -> None:
+async def on_menu_search(query: CallbackQuery, user: User, content: ContentStore, state: FSMContext) -> None:
     await state.clear()
     await query.answer()
     if isinstance(query.message, Message):
-        text, markup = direction_step(SearchState())
+        text, markup = direction_step(_texts(user, content), SearchState())
         await query.message.answer(text, reply_markup=markup)
 
 
@@ -137,10 +168,12 @@ async def run_text_query(
     content: ContentStore,
     state: FSMContext,
 ) -> None:
-    """Answer a parsed free-text request: results, or the step that is still missing."""
+    """Answer a parsed free-text request: results, or the step that is still missing
+    (never the age again when the text gave it)."""
     await state.clear()
+    t = _texts(user, content)
     if program_query.age_out_of_range:
-        await message.answer(AGE_OUT_OF_RANGE)
+        await message.answer(age_out_of_range(t))
         return
     keywords = program_query.keywords
     if keywords:
@@ -155,17 +188,19 @@ async def run_text_query(
     )
     if keywords or (search.direction and search.age):
         shown = await _results(
-            catalogue=catalogue, user=user, content=content, search=search, keywords=keywords, page=0
+            catalogue=catalogue, t=t, search=search, keywords=keywords, page=0, nearby=program_query.nearby
         )
         assert shown is not None  # page 0 always exists
         result, text, markup = shown
         await message.answer(text, reply_markup=markup)
         await catalogue.record_search(user.id, result)  # a read: logged once the answer is out
         return
+    if program_query.nearby:
+        await state.update_data(near=True)  # said with the list the next press shows
     if search.direction is None:
-        text, markup = direction_step(search)
+        text, markup = direction_step(t, search)  # with a typed age, a direction shows results
     else:
-        text, markup = await _ask_age(state, search, user)
+        text, markup = await _ask_age(state, search, user, t)
     await message.answer(text, reply_markup=markup)
 
 
@@ -180,11 +215,20 @@ class TypedAge(BaseFilter):
         return query is None or not (query.keywords or query.direction)
 
 
+@router.message(SearchStates.age, F.text, CancelWord())
+async def on_cancel_word(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(search_cancelled(_texts(user, content)), reply_markup=main_menu_keyboard())
+
+
 @router.message(SearchStates.age, F.text, TypedAge())
-async def on_typed_age(message: Message, user: User, state: FSMContext) -> None:
+async def on_typed_age(
+    message: Message, user: User, catalogue: CatalogueService, content: ContentStore, state: FSMContext
+) -> None:
+    t = _texts(user, content)
     answer = parse_age(message.text or "")
     if answer is None or answer.age is None:
-        await message.answer(AGE_OUT_OF_RANGE)
+        await message.answer(age_out_of_range(t))
         return
     data = await state.get_data()
     try:
@@ -193,7 +237,8 @@ async def on_typed_age(message: Message, user: User, state: FSMContext) -> None:
         search = SearchState()
     search = replace(search, age=answer.age)
     await state.set_state(None)
-    text, markup = filter_step(search, await _keywords(state))
+    district = await catalogue.district(t.municipality_id, search.district) if search.district else None
+    text, markup = filter_step(t, search, await _keywords(state), district)
     await message.answer(text, reply_markup=markup)
 
 
@@ -216,6 +261,13 @@ async def on_free_text(
 # --- buttons --------------------------------------------------------------------------------
 
 
+@router.callback_query(SearchCD.filter(F.a == "quit"))
+async def on_quit(query: CallbackQuery, user: User, content: ContentStore, state: FSMContext) -> None:
+    await _leave_age_step(state)
+    await query.answer()
+    await _show(query, search_cancelled(_texts(user, content)), main_menu_keyboard())
+
+
 @router.callback_query(SearchCD.filter())
 async def on_search_button(
     query: CallbackQuery,
@@ -226,53 +278,55 @@ async def on_search_button(
     content: ContentStore,
     state: FSMContext,
 ) -> None:
+    t = _texts(user, content)
     try:
         search = SearchState.from_cd(callback_data)
     except BadSearchData:
-        await query.answer(FORGED, show_alert=True)
+        await query.answer(t("forged_button"), show_alert=True)
         return
     keywords = await _keywords(state)
     if search.keywords and not keywords:
-        await query.answer(
-            "Этот поиск устарел: слова запроса уже забыты. Напишите запрос заново или нажмите /search.",
-            show_alert=True,
-        )
+        await query.answer(t("stale_keywords"), show_alert=True)
         return
     action = callback_data.a
     if action == "new":
         await state.clear()
         await query.answer()
-        await _show(query, *direction_step(SearchState()))
+        await _show(query, *direction_step(t, SearchState()))
         return
     if action == "dir":
         await _leave_age_step(state)
         await query.answer()
-        await _show(query, *direction_step(search))
+        await _show(query, *direction_step(t, search))
         return
     if action == "age":
-        step = await _ask_age(state, search, user)
+        step = await _ask_age(state, search, user, t)
         await query.answer()
         await _show(query, *step)
         return
     if action == "flt":
         await _leave_age_step(state)
+        district = await catalogue.district(t.municipality_id, search.district) if search.district else None
         await query.answer()
-        await _show(query, *filter_step(search, keywords))
+        await _show(query, *filter_step(t, search, keywords, district))
         return
     if action in ("res", "pg"):
         await _leave_age_step(state)
         shown = await _results(
             catalogue=catalogue,
-            user=user,
-            content=content,
+            t=t,
             search=search,
             keywords=keywords,
             page=callback_data.p,
+            nearby=action == "res" and await _take_nearby(state),
         )
         if shown is None:
-            await query.answer("Такой страницы нет. Откройте список заново.", show_alert=True)
+            await query.answer(t("no_such_page"), show_alert=True)
             return
         result, text, markup = shown
+        if result.unknown_district:
+            await query.answer(t("district_gone"), show_alert=True)
+            return
         await query.answer()
         await _show(query, text, markup)
         if action == "res":  # a page turn is not a new search
@@ -280,14 +334,12 @@ async def on_search_button(
         return
     if action == "open":
         program = await catalogue.program(callback_data.i)
-        if program is None or program.municipality_id != _municipality(user, content):
-            await query.answer(
-                "Программа не найдена: возможно, каталог обновился. Откройте список заново.", show_alert=True
-            )
+        if program is None or program.municipality_id != t.municipality_id:
+            await query.answer(t("program_gone"), show_alert=True)
             return
         await query.answer()
         name = content.current.municipality(program.municipality_id).name
-        await _show(query, *program_card(program, search, callback_data.p, name))
+        await _show(query, *program_card(t, program, search, callback_data.p, name))
         await catalogue.record_view(user.id, program)
         return
-    await query.answer(FORGED, show_alert=True)
+    await query.answer(t("forged_button"), show_alert=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,10 +41,17 @@ async def _searches(tester: BotTester) -> list[ActivityEvent]:
         return list(rows)
 
 
+def found(text: str) -> int | None:
+    """The count in a results header («… — нашлось 4 программы»), None when there is none."""
+    m = re.search(r"— нашл\w+ (\d+) программ", text)
+    return int(m.group(1)) if m else None
+
+
 async def test_search_dialogue_to_card_and_back(demo: BotTester) -> None:
     sent = await demo.send("/search")
     assert "Выберите направленность" in sent[0].text
-    assert [b[0] for b in sent[0].buttons][-1] == "Любая" and len(sent[0].buttons) == 7
+    labels = [b[0] for b in sent[0].buttons]
+    assert labels[-2:] == ["Любая", "🏠 Главное меню"] and len(labels) == 8
     sent = await demo.click("Техническая")
     assert "Сколько лет ребёнку" in sent[0].text
     sent = await demo.click("10")
@@ -52,7 +60,7 @@ async def test_search_dialogue_to_card_and_back(demo: BotTester) -> None:
     assert "✅ Бесплатно" in [b[0] for b in sent[0].buttons]
     sent = await demo.click("Показать программы")
     page = sent[0]
-    assert "Нашлось программ" in page.text and "бесплатно" in page.text
+    assert "<b>Бесплатные кружки технической направленности для 10 лет</b>" in page.text
     async with demo.db() as session:
         expected = await session.scalar(
             select(func.count()).select_from(Program).where(
@@ -60,7 +68,7 @@ async def test_search_dialogue_to_card_and_back(demo: BotTester) -> None:
                 Program.age_from <= 10, Program.age_to >= 10,
             )
         )  # fmt: skip
-    assert f"Нашлось программ: {expected}" in page.text
+    assert found(page.text) == expected
     sent = await demo.click("1. ")
     card = sent[0]
     urls = [url for _, _, url in card.buttons if url]
@@ -92,7 +100,7 @@ async def test_pagination_and_forged_pages(demo: BotTester) -> None:
             select(func.count()).select_from(Program).where(Program.municipality_id == "sayansk")
         )
     pages = -(-(total or 0) // 5)
-    assert pages > 2 and f"Нашлось программ: {total}" in sent[0].text
+    assert pages > 2 and found(sent[0].text) == total
     assert f"Страница 1 из {pages}" in sent[0].text
     assert [b[0] for b in sent[0].buttons][5:7] == [f"1/{pages}", "▶"]
     sent = await demo.click("▶")
@@ -124,7 +132,7 @@ async def test_typed_age_and_out_of_range(demo: BotTester) -> None:
     await demo.send("/search")
     await demo.click("Художественная")
     sent = await demo.send("40")
-    assert "от 5 до 18 лет" in sent[0].text
+    assert "от 3 до 18 лет" in sent[0].text
     sent = await demo.send("как получить сертификат")
     assert "Фильтры" not in sent[0].text  # not an age: left to the FAQ (here the fallback)
     sent = await demo.send("ребенку 7")
@@ -135,7 +143,7 @@ async def test_typed_age_and_out_of_range(demo: BotTester) -> None:
     assert "художественная, 10–12 лет" in sent[0].text
     await demo.click("◀ Возраст")
     sent = await demo.send("шахматы для 10 лет")  # a new search, not just an age
-    assert "Нашлось программ" in sent[0].text and "«шахматы»" in sent[0].text
+    assert "<b>Кружки по шахматам для 10 лет</b>" in sent[0].text and found(sent[0].text)
 
 
 async def test_saved_child_ages_are_offered(demo: BotTester) -> None:
@@ -159,7 +167,7 @@ async def test_menu_button_opens_search(demo: BotTester) -> None:
 
 async def test_free_text_search_and_faq_left_alone(demo: BotTester) -> None:
     sent = await demo.send("робототехника для 10 лет")
-    assert "Нашлось программ" in sent[0].text and "«робототехника»" in sent[0].text
+    assert "<b>Кружки по робототехнике для 10 лет</b>" in sent[0].text and found(sent[0].text)
     assert "1. <b>Робототехника" in sent[0].text
     sent = await demo.send("как записаться на кружок")
     assert "Нашлось" not in texts(sent)
@@ -169,17 +177,18 @@ async def test_free_text_search_and_faq_left_alone(demo: BotTester) -> None:
     sent = await demo.send("9")
     assert "физкультурно-спортивная, 9 лет" in sent[0].text
     sent = await demo.send("футбол для 30 лет")
-    assert "от 5 до 18 лет" in sent[0].text
+    assert "от 3 до 18 лет" in sent[0].text
     events = await _searches(demo)
     assert [e.outcome for e in events] == ["kw"]
 
 
 async def test_no_results_names_the_filter_and_drops_it(demo: BotTester) -> None:
     sent = await demo.send("танцы девочке 7 лет бесплатно")
-    assert "не нашлось" in sent[0].text and "фильтра «оплата»" in sent[0].text
+    assert "<b>Бесплатные кружки по танцам для 7 лет</b> — ничего не нашлось" in sent[0].text
+    assert "Мешает фильтр «оплата»: без него найдутся 2 программы" in sent[0].text
     sent = await demo.click("Убрать фильтр «оплата»")
-    assert "Нашлось программ" in sent[0].text and "бесплатно" not in sent[0].text
-    assert "«танцы»" in sent[0].text
+    assert "<b>Кружки по танцам для 7 лет</b> — нашлось 2 программы" in sent[0].text
+    assert "бесплатно" not in sent[0].text
     events = await _searches(demo)
     assert events[0].value == 0 and (events[1].value or 0) > 0
 
@@ -216,7 +225,8 @@ async def test_staff_import_summary_then_apply(tester: BotTester, tmp_path: Path
     )
     sent = await tester.send_document(path, user_id=STAFF_ID)
     summary = texts(sent)
-    assert "Новые программы: 2 — 1, 2" in summary and "Неизвестные столбцы (пропущены): Лишний" in summary
+    assert "Новые программы: 2\n• Шахматы (ID 1)\n• Вокал (ID 2)" in summary
+    assert "Неизвестные столбцы (пропущены): Лишний" in summary
     assert [b[0] for b in sent[-1].buttons] == ["✅ Применить", "Отмена"]
     assert await _program_ids(tester) == set()
     await tester.click("Применить", user_id=STAFF_ID)
@@ -301,9 +311,9 @@ async def test_forget_deletes_pending_imports(tester: BotTester, tmp_path: Path)
 async def test_console_hook_loads_the_demo_catalogue_once(app: App) -> None:
     (hook,) = parts().console_hooks
     said = await hook(app.database, app.content.current)
-    assert said is not None and "загружены демо-данные — 185" in said
+    assert said is not None and "загружены демо-данные — 189" in said
     async with app.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(Program)) == 185
+        assert await session.scalar(select(func.count()).select_from(Program)) == 189
     assert await hook(app.database, app.content.current) is None
 
 

@@ -21,6 +21,7 @@ from bot.services.catalogue.importer import ParsedFile, describe
 from bot.services.catalogue.store import parse_for_content
 from bot.services.plugins import ReportScope
 from bot.settings import PROJECT_ROOT
+from bot.views.catalogue import Texts, problem_text
 from db.engine import create_engine, create_sessionmaker
 from db.models import Program
 from db.uow import Database
@@ -59,8 +60,9 @@ def test_demo_catalogue_is_valid_and_covers_all_directions(content: Content) -> 
     assert parsed.ok and parsed.rows == len(parsed.records) >= 150
     assert {r["direction"] for r in parsed.records} == {"tech", "sci", "sport", "art", "tour", "soc"}
     assert {r["municipality_id"] for r in parsed.records} == {"sayansk", "zima"}
-    assert min(r["age_from"] for r in parsed.records) == 5
+    assert min(r["age_from"] for r in parsed.records) == 3  # a few programs take 3-year-olds
     assert max(r["age_to"] for r in parsed.records) >= 17
+    assert all(r["district"] for r in parsed.records)
 
 
 def test_header_variants_cp1251_and_commas_are_understood(content: Content) -> None:
@@ -133,7 +135,7 @@ def test_broken_files_are_refused(content: Content, data: bytes, code: str) -> N
     parsed = parse_for_content(data, content)
     assert parsed.file_error is not None and parsed.file_error.code == code
     assert not parsed.ok and parsed.records == []
-    assert describe(parsed.file_error) and describe(parsed.file_error, "en")
+    assert describe(parsed.file_error) and problem_text(Texts(content, None), parsed.file_error)
 
 
 def test_ten_megabytes_of_garbage_are_refused(content: Content) -> None:
@@ -165,7 +167,7 @@ def test_bad_rows_are_all_reported_with_row_numbers(content: Content) -> None:
         (9, "duplicate"),
     ]
     assert not parsed.ok
-    messages = [describe(p) for p in parsed.row_errors]
+    messages = [problem_text(Texts(content, None), p) for p in parsed.row_errors]
     assert messages[0] == "строка 2: «Возраст от»: «семь» — не число"
     assert "Усть-Кут" in messages[4]
     assert "повторяется (уже был в строке 8)" in messages[6]
@@ -263,12 +265,12 @@ def test_cli_import_dry_run_then_real(cli_env: str, capsys: pytest.CaptureFixtur
     import asyncio
 
     assert cli_main(["import-programs", str(DEMO), "--dry-run"]) == 0
-    assert "would be added: 185" in capsys.readouterr().out
+    assert "would be added: 189" in capsys.readouterr().out
     assert asyncio.run(_count(cli_env)) == 0
     assert cli_main(["import-programs", str(DEMO)]) == 0
-    assert asyncio.run(_count(cli_env)) == 185
+    assert asyncio.run(_count(cli_env)) == 189
     assert cli_main(["import-programs", str(DEMO)]) == 0
-    assert "unchanged: 185" in capsys.readouterr().out
+    assert "unchanged: 189" in capsys.readouterr().out
 
 
 def test_cli_refuses_a_bad_file_and_changes_nothing(
@@ -297,7 +299,7 @@ def test_cli_search_json_is_ranked_like_the_bot(cli_env: str, capsys: pytest.Cap
     assert found and found[0]["title"].startswith("Робототехника")
     assert all(f["direction"] == "техническая" and f["age_from"] <= 10 <= f["age_to"] for f in found)
     assert set(found[0]) == {"external_id", "title", "direction", "age_from", "age_to", "organisation",
-                             "funding", "ovz"}  # fmt: skip
+                             "address", "district", "funding", "ovz"}  # fmt: skip
     assert cli_main(["search", "--age", "40", "--json"]) == 2
     assert cli_main(["search", "--direction", "кулинарная", "--json"]) == 2
     assert os.environ["DATABASE_URL"] == cli_env
@@ -314,7 +316,7 @@ async def test_import_search_and_report_on_postgres(pg_url: str, content: Conten
     database = Database(create_engine(pg_url))
     catalogue = CatalogueService(database)
     try:
-        assert await catalogue.load_demo_if_empty(content) == 185
+        assert await catalogue.load_demo_if_empty(content) == 189
         edited = DEMO.read_bytes().replace("Робошкола".encode(), "Робошкола+".encode())
         changed = parse_for_content(edited, content)
         plan = await catalogue.import_records(changed.records)
@@ -323,7 +325,7 @@ async def test_import_search_and_report_on_postgres(pg_url: str, content: Conten
         hits = await catalogue.find(filters)
         assert hits and hits[0].title.startswith("Робототехника")
         report = await catalogue.programs_by_direction("zima")
-        assert report["total"] == 75
+        assert report["total"] == 76
     finally:
         await database.dispose()
 

@@ -9,14 +9,18 @@ from hypothesis import strategies as st
 from bot.directions import Direction
 from bot.services.catalogue.importer import navigator_url
 from bot.services.catalogue.query import (
+    SUBJECT_PHRASES,
+    SYNONYMS,
     AgeRange,
     Candidate,
+    join_phrases,
     keyword_alternatives,
     keywords_from_text,
     parse_age,
     parse_program_query,
     rank,
     search_text,
+    subject_phrase,
     subject_stem,
 )
 
@@ -113,6 +117,9 @@ def test_out_of_range_age_in_free_text_is_flagged() -> None:
         ("от 7 до 9 лет", AgeRange(7, 9)),
         ("десять", AgeRange(10, 10)),
         ("Сыну 8 годиков", AgeRange(8, 8)),
+        ("4", AgeRange(4, 4)),
+        ("три года", AgeRange(3, 3)),
+        ("от четырех до шести лет", AgeRange(4, 6)),
     ],
 )
 def test_typed_ages(text: str, expected: AgeRange) -> None:
@@ -120,7 +127,7 @@ def test_typed_ages(text: str, expected: AgeRange) -> None:
     assert answer is not None and answer.age == expected
 
 
-@pytest.mark.parametrize("text", ["40", "3 года", "0", "17-25", "999"])
+@pytest.mark.parametrize("text", ["40", "2 года", "0", "17-25", "999"])
 def test_typed_ages_out_of_range(text: str) -> None:
     answer = parse_age(text)
     assert answer is not None and answer.age is None and answer.out_of_range
@@ -134,7 +141,7 @@ def test_text_without_a_number_is_not_an_age() -> None:
 def test_any_typed_number_is_an_age_or_out_of_range(n: int) -> None:
     answer = parse_age(str(n))
     assert answer is not None
-    if 5 <= n <= 18:
+    if 3 <= n <= 18:  # what the catalogue holds (the importer takes 3-18)
         assert answer.age == AgeRange(n, n)
     else:
         assert answer.age is None and answer.out_of_range
@@ -144,7 +151,7 @@ def test_any_typed_number_is_an_age_or_out_of_range(n: int) -> None:
 def test_parser_never_fails_and_keeps_ages_in_range(text: str) -> None:
     query = parse_program_query(text)
     if query is not None and query.age is not None:
-        assert 5 <= query.age.low <= query.age.high <= 18
+        assert 3 <= query.age.low <= query.age.high <= 18
         assert AgeRange.parse_code(str(query.age)) == query.age
 
 
@@ -167,7 +174,7 @@ def test_age_codes_round_trip(code: str) -> None:
     assert age is not None and str(age) == code
 
 
-@pytest.mark.parametrize("code", ["", "4", "19", "abc", "10-", "12-10", "1-2-3", "10:12"])
+@pytest.mark.parametrize("code", ["", "2", "19", "abc", "10-", "12-10", "1-2-3", "10:12"])
 def test_bad_age_codes_are_refused(code: str) -> None:
     assert AgeRange.parse_code(code) is None
 
@@ -218,3 +225,77 @@ def test_navigator_links_become_ascii_urls() -> None:
     assert navigator_url("https://example.org/a b?x=1") == "https://example.org/a%20b?x=1"
     assert navigator_url("ftp://example.org") is None
     assert navigator_url("не ссылка") is None
+
+
+# --- issue 12: ages the catalogue holds, free text that understands, headers ------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "keywords", "age"),
+    [
+        ("шахматы 4 года", ("шахматы",), AgeRange(4, 4)),
+        ("танцы для ребенка трех лет", ("танцы",), AgeRange(3, 3)),
+        ("кружки для ребенка 8 лет", (), AgeRange(8, 8)),
+        ("секции для сына 10 лет", (), AgeRange(10, 10)),
+    ],
+)
+def test_ages_from_three_and_ages_without_a_subject(
+    text: str, keywords: tuple[str, ...], age: AgeRange
+) -> None:
+    query = parse_program_query(text)
+    assert query is not None and query.keywords == keywords and query.age == age
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "секция футбола рядом с домом",
+        "футбол поблизости",
+        "танцы недалеко от дома для 7 лет",
+        "кружок рисования в нашем районе",
+        "ближайшая секция плавания",
+        "шахматы возле дома",
+    ],
+)
+def test_nearby_is_understood_not_dropped(text: str) -> None:
+    query = parse_program_query(text)
+    assert query is not None and query.nearby and len(query.keywords) == 1
+
+
+def test_nearby_words_are_not_keywords() -> None:
+    query = parse_program_query("кружок в шаговой доступности")
+    assert query is not None and query.nearby and query.keywords == ()
+
+
+@pytest.mark.parametrize(
+    ("word", "phrase"),
+    [
+        ("футбола", "по футболу"),
+        ("футбол", "по футболу"),
+        ("футбольная", "по футболу"),
+        ("шахматы", "по шахматам"),
+        ("шахмты", "по шахматам"),  # a typo is named correctly, never quoted back
+        ("танцев", "по танцам"),
+        ("рисования", "по рисованию"),
+        ("робототехника", "по робототехнике"),
+        ("кулинарии", "по кулинарии"),  # not in the table: the dictionary's dative
+        ("оригами", "по оригами"),
+    ],
+)
+def test_subjects_are_named_in_plain_words(word: str, phrase: str) -> None:
+    assert subject_phrase(word) == phrase
+
+
+def test_a_word_nothing_knows_has_no_phrase() -> None:
+    assert subject_phrase("бдыщщ") is None
+
+
+def test_phrases_join_naturally() -> None:
+    assert join_phrases(["по футболу"]) == "по футболу"
+    assert join_phrases(["по футболу", "по плаванию", "по футболу"]) == "по футболу и плаванию"
+    assert join_phrases(["по футболу", "по плаванию", "по шахматам"]) == "по футболу, плаванию и шахматам"
+    assert join_phrases(["по футболу", "о космосе"]) == "по футболу и о космосе"
+
+
+def test_every_subject_of_the_synonym_table_has_a_phrase() -> None:
+    assert set(SUBJECT_PHRASES) == set(SYNONYMS)

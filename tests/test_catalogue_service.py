@@ -98,7 +98,7 @@ async def test_two_presses_at_once_apply_the_import_once(
 
 
 async def test_search_pages_and_empty_results(catalogue: CatalogueService, content: Content) -> None:
-    assert await catalogue.load_demo_if_empty(content) == 185
+    assert await catalogue.load_demo_if_empty(content) == 189
     filters = SearchFilters("sayansk", Direction.TECH, AgeRange(10, 10))
     first = await catalogue.search(filters, page=0, page_size=5)
     assert first is not None and first.total > 5 and len(first.hits) == 5
@@ -138,5 +138,5 @@ async def test_parts_describe_forget_report_and_console_hook(
         await owner.forget(uow, STAFF, -1)
     assert await _count(database, PendingImport) == 1  # another person's stays
     (hook,) = feature.console_hooks
-    assert "185 вымышленных программ" in (await hook(database, content) or "")
+    assert "189 вымышленных программ" in (await hook(database, content) or "")
     assert await hook(database, content) is None

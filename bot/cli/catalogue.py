@@ -64,14 +64,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     if parsed.unknown_columns:
         print("unknown columns (ignored): " + ", ".join(parsed.unknown_columns))
     if parsed.file_error is not None:
-        raise CliError(f"{path.name}: {describe(parsed.file_error, 'en')}; nothing was imported")
+        raise CliError(f"{path.name}: {describe(parsed.file_error)}; nothing was imported")
     if parsed.row_errors:
         for problem in parsed.row_errors:
-            print(describe(problem, "en"), file=sys.stderr)
+            print(describe(problem), file=sys.stderr)
         raise CliError(
             f"{path.name}: {len(parsed.row_errors)} invalid row(s) of {parsed.rows}; nothing was imported"
         )
-    plan = asyncio.run(_import(settings, parsed.records, args.dry_run))
+    plan = asyncio.run(_import(settings, parsed.records, dry_run=True))
+    if plan.removed and not args.dry_run and not _removal_confirmed(plan, args.yes):
+        raise CliError(
+            f"{path.name}: {len(plan.removed)} program(s) would be removed; nothing was imported. "
+            "Run again with --yes to remove them."
+        )
+    if not args.dry_run:
+        plan = asyncio.run(_import(settings, parsed.records, dry_run=False, max_removed=len(plan.removed)))
     counts = plan.counts()
     verb = "would be" if args.dry_run else "were"
     print(
@@ -79,24 +86,52 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"updated: {counts['updated']}, unchanged: {counts['unchanged']}, removed: {counts['removed']}"
     )
     for label, ids in (("added", plan.added), ("updated", plan.updated), ("removed", plan.removed)):
-        if ids and args.verbose:
-            print(f"  {label}: " + ", ".join(ids))
+        if ids and (args.verbose or (label == "removed" and args.dry_run)):
+            print(f"  {label}:")
+            for external_id in ids:
+                print(f"    {external_id}\t{plan.title(external_id)}")
     if args.dry_run:
         print("dry run: the database was not changed")
     return 0
 
 
-async def _import(settings: Settings, records: list[dict[str, Any]], dry_run: bool) -> ImportPlan:
-    async def work(catalogue: CatalogueService) -> ImportPlan:
-        return await (catalogue.plan(records) if dry_run else catalogue.import_records(records))
+def _removal_confirmed(plan: ImportPlan, yes: bool) -> bool:
+    """Removing programs is asked a second time: --yes, or «y» typed at a terminal."""
+    print(f"{len(plan.removed)} program(s) of {', '.join(plan.municipalities)} are not in the file "
+          "and would be REMOVED from the catalogue:")  # fmt: skip
+    for external_id in plan.removed:
+        print(f"  {external_id}\t{plan.title(external_id)}")
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"Remove these {len(plan.removed)} program(s) and apply the import? [y/N] ")
+    return answer.strip().lower() in ("y", "yes", "д", "да")
 
-    return await _with_catalogue(settings, work)
+
+async def _import(
+    settings: Settings, records: list[dict[str, Any]], *, dry_run: bool, max_removed: int | None = None
+) -> ImportPlan:
+    from bot.services.catalogue.store import RemovalNotConfirmed
+
+    async def work(catalogue: CatalogueService) -> ImportPlan:
+        if dry_run:
+            return await catalogue.plan(records)
+        return await catalogue.import_records(records, max_removed=max_removed)
+
+    try:
+        return await _with_catalogue(settings, work)
+    except RemovalNotConfirmed as exc:  # the catalogue changed between the question and now
+        raise CliError(
+            f"{len(exc.plan.removed)} program(s) would be removed now, more than confirmed; "
+            "nothing was imported. Run the import again."
+        ) from None
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     from bot.directions import parse_direction
     from bot.services.catalogue.query import MAX_AGE, MIN_AGE, AgeRange, keywords_from_text
-    from bot.services.catalogue.search import SearchFilters, hit_json
+    from bot.services.catalogue.search import SearchFilters, district_code, hit_json
 
     settings = load_settings()
     setup_logging("WARNING")
@@ -110,7 +145,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.age is not None:
         age = AgeRange.parse_code(str(args.age))
         if age is None:
-            raise CliError(f"--age must be from {MIN_AGE} to {MAX_AGE}")
+            raise CliError(f"--age must be from {MIN_AGE} to {MAX_AGE} (the ages the catalogue holds)")
     filters = SearchFilters(
         municipality_id=_municipality(content, args.municipality),
         direction=direction,
@@ -118,13 +153,16 @@ def cmd_search(args: argparse.Namespace) -> int:
         funding="free" if args.free else "cert" if args.certificate else None,
         ovz=args.ovz,
         keywords=keywords_from_text(args.query) if args.query else (),
+        district=district_code(args.district) if args.district else None,
     )
     hits = asyncio.run(_search(settings, filters, args.limit))
     if args.json:
         print(json.dumps([hit_json(h) for h in hits], ensure_ascii=False, indent=2))
     else:
         for h in hits:
-            print(f"{h.external_id}\t{h.title}\t{h.age_from}-{h.age_to}\t{h.organisation}")
+            district = "" if h.district.lower() in h.address.lower() else h.district
+            place = ", ".join(p for p in (district, h.address) if p)
+            print(f"{h.external_id}\t{h.title}\t{h.age_from}-{h.age_to}\t{h.organisation}\t{place}")
         print(f"{len(hits)} program(s)", file=sys.stderr)
     return 0
 
@@ -138,18 +176,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "import-programs",
         help="import the program catalogue from an XLSX or CSV file (all or nothing)",
         description="Import programs from a Navigator export (XLSX or CSV). Programs of the file's "
-        "municipalities that are missing from the file are removed. Any invalid row refuses the "
-        "whole file.",
+        "municipalities that are missing from the file are removed: they are listed by title and "
+        "removed only after a «y» at the terminal, or with --yes. Any invalid row refuses the "
+        "whole file. Municipalities are matched by name, id or alias (content/municipalities.yaml), "
+        "with «г.»/«город» in front or not; a «Район»/«Округ» column is the district.",
     )
     p.add_argument("file", type=Path, help="XLSX or CSV file")
     p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     p.add_argument("--municipality", metavar="NAME", help="put every row in this municipality (name or id)")
-    p.add_argument("-v", "--verbose", action="store_true", help="list the ids added, updated, removed")
+    p.add_argument("-v", "--verbose", action="store_true", help="list the programs added, updated, removed")
+    p.add_argument("--yes", action="store_true", help="remove programs missing from the file, no question")
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("search", help="search programs as the bot does (ranked)")
     p.add_argument("--direction", metavar="NAME", help="направленность (forgiving: «техн.», «ФСП»)")
-    p.add_argument("--age", type=int, metavar="N", help="child's age, 5-18")
+    p.add_argument("--age", type=int, metavar="N", help="child's age, 3-18 (as the catalogue holds)")
+    p.add_argument("--district", metavar="NAME", help="only programs in this district (as the file names it)")
     p.add_argument("--query", metavar="TEXT", help="keywords, e.g. «робототехника»")
     p.add_argument("--municipality", metavar="NAME", help="municipality name or id (default: all)")
     p.add_argument("--free", action="store_true", help="only free programs")

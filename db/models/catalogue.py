@@ -9,16 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
 
+# Covers the usual search (municipality, direction, age, keywords, districts of the results).
+_SEARCH_INDEX = ("municipality_id", "direction", "age_from", "age_to", "title", "district", "search_text")
+
 
 class Program(Base):
     """One program of additional education (кружок, секция), keyed by its Navigator id."""
 
     __tablename__ = "programs"
     __table_args__ = (
-        # Covers the usual search (municipality, direction, age, keywords) without reading the table.
-        Index(
-            "ix_programs_search", "municipality_id", "direction", "age_from", "age_to", "title", "search_text"
-        ),
+        # Answers the usual search without reading the table.
+        Index("ix_programs_search", *_SEARCH_INDEX),
         Index("ix_programs_direction_ages", "direction", "age_from", "age_to"),
     )
 
@@ -32,6 +33,8 @@ class Program(Base):
     age_to: Mapped[int] = mapped_column(Integer)
     organisation: Mapped[str] = mapped_column(String(300), default="")
     address: Mapped[str] = mapped_column(String(300), default="")
+    # The part of the municipality (район, округ, микрорайон) as the file names it; "" when unknown.
+    district: Mapped[str] = mapped_column(String(100), default="", server_default="")
     # очно | дистанционно | смешанно, stored as och | dist | mix
     form: Mapped[str] = mapped_column(String(8), default="och")
     # free | cert | paid

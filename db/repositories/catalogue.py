@@ -34,7 +34,7 @@ from db.models import PendingImport, Program
 # and updated_at are derived from them.
 IMPORTED_FIELDS = (
     "external_id", "municipality_id", "title", "direction", "age_from", "age_to", "organisation", "address",
-    "form", "funding", "price", "ovz", "description", "schedule", "url",
+    "district", "form", "funding", "price", "ovz", "description", "schedule", "url",
 )  # fmt: skip
 _CHUNK = 500  # ids per IN (...) list
 _INSERT_BATCH = 5000
@@ -51,6 +51,7 @@ class ProgramFilter:
     funding: str | None = None  # free | cert | paid
     ovz: bool = False
     form: str | None = None  # och | dist | mix
+    district: str | None = None  # exactly as stored
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class ProgramHit:
     price: int | None
     ovz: bool
     form: str
+    address: str
+    district: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class ProgramCard:
     age_to: int
     organisation: str
     address: str
+    district: str
     form: str
     funding: str
     price: int | None
@@ -92,17 +96,18 @@ class ProgramCard:
     url: str
 
 
-# (id, title, age_from, age_to, search_text): what ranking reads
-RankingRow = tuple[int, str, int, int, str]
+# (id, title, age_from, age_to, search_text, district): what ranking reads
+RankingRow = tuple[int, str, int, int, str, str]
 
 _HIT_COLUMNS = (
     Program.id, Program.external_id, Program.title, Program.direction, Program.age_from, Program.age_to,
-    Program.organisation, Program.funding, Program.price, Program.ovz, Program.form,
+    Program.organisation, Program.funding, Program.price, Program.ovz, Program.form, Program.address,
+    Program.district,
 )  # fmt: skip
 _CARD_COLUMNS = (
     Program.id, Program.external_id, Program.municipality_id, Program.title, Program.direction,
-    Program.age_from, Program.age_to, Program.organisation, Program.address, Program.form, Program.funding,
-    Program.price, Program.ovz, Program.description, Program.schedule, Program.url,
+    Program.age_from, Program.age_to, Program.organisation, Program.address, Program.district, Program.form,
+    Program.funding, Program.price, Program.ovz, Program.description, Program.schedule, Program.url,
 )  # fmt: skip
 
 
@@ -122,6 +127,8 @@ def _conditions(f: ProgramFilter) -> list[ColumnElement[bool]]:
         conds.append(Program.ovz.is_(True))
     if f.form:
         conds.append(Program.form == f.form)
+    if f.district is not None:
+        conds.append(Program.district == f.district)
     return conds
 
 
@@ -134,17 +141,27 @@ class CatalogueRepo:
     async def ranking_rows(self, f: ProgramFilter, like_any: Sequence[str] = ()) -> list[RankingRow]:
         """Programs passing `f` (and, when given, whose search text is LIKE any pattern).
 
-        Without patterns the search text is not read (it stays ""), so the covering index
-        answers the query alone."""
+        Without patterns the search text is not read (it stays ""); either way the covering
+        index answers the query alone."""
         conds = _conditions(f)
         if not like_any:
-            stmt = select(Program.id, Program.title, Program.age_from, Program.age_to).where(and_(*conds))
-            return [(r[0], r[1], r[2], r[3], "") for r in (await self.session.execute(stmt)).all()]
+            stmt = select(
+                Program.id, Program.title, Program.age_from, Program.age_to, Program.district
+            ).where(and_(*conds))
+            return [(r[0], r[1], r[2], r[3], "", r[4]) for r in (await self.session.execute(stmt)).all()]
         matches = or_(*(Program.search_text.like(p) for p in like_any))
         stmt2 = select(
-            Program.id, Program.title, Program.age_from, Program.age_to, Program.search_text
+            Program.id, Program.title, Program.age_from, Program.age_to, Program.search_text, Program.district
         ).where(and_(*conds, matches))
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in (await self.session.execute(stmt2)).all()]
+        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in (await self.session.execute(stmt2)).all()]
+
+    async def districts(self, municipality_id: str | None) -> list[str]:
+        """The districts the programs of a municipality name (a button's short code is
+        resolved against them)."""
+        stmt = select(Program.district).where(Program.district != "").distinct()
+        if municipality_id:
+            stmt = stmt.where(Program.municipality_id == municipality_id)
+        return list(await self.session.scalars(stmt))
 
     async def search_texts(self, f: ProgramFilter) -> list[str]:
         """The search texts of the programs passing `f` (the typo fallback builds its vocabulary)."""

@@ -12,14 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.content import Content
-from bot.services.catalogue.service import CatalogueService, ImportPreview, SearchResult
+from bot.services.catalogue.service import CatalogueService, ImportPreview, RemovalToConfirm, SearchResult
 from bot.services.catalogue.store import programs_by_direction
 from bot.services.plugins import DataOwner, FeatureParts, ReportScope
 from db.repositories.catalogue import CatalogueRepo
 from db.repositories.users import UserRecord
 from db.uow import Database, UnitOfWork
 
-__all__ = ["CatalogueService", "ImportPreview", "SearchResult", "parts"]
+__all__ = ["CatalogueService", "ImportPreview", "RemovalToConfirm", "SearchResult", "parts"]
 
 
 async def describe_data(uow: UnitOfWork, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
@@ -27,7 +27,7 @@ async def describe_data(uow: UnitOfWork, user: UserRecord, content: Content, tz:
     count = await uow.repo(CatalogueRepo).count_pending(user.id)
     if not count:
         return []
-    return [f"• Загруженные, но не применённые файлы каталога программ: {count}"]
+    return [content.text("catalogue.mydata_pending", user.municipality_id, count=count)]
 
 
 async def forget_data(uow: UnitOfWork, user_id: int, anonymous_id: int) -> None:
@@ -45,10 +45,7 @@ async def load_demo_catalogue(database: Database, content: Content) -> str | Non
     added = await CatalogueService(database).load_demo_if_empty(content)
     if not added:
         return None
-    return (
-        f"(каталог программ был пуст: загружены демо-данные — {added} вымышленных программ "
-        "из content/programs/demo_programs.csv; попробуйте /search или «робототехника для 10 лет»)"
-    )
+    return content.text("catalogue.console_demo", count=added)
 
 
 def parts() -> FeatureParts:

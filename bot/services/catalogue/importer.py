@@ -2,8 +2,8 @@
 
 Pure: bytes in, records and problems out. The file is refused as a whole when
 anything is wrong (a file problem, or any invalid row), so an import is all or
-nothing. Problems carry a code and values; `describe_*` renders them in Russian
-(the bot) or English (the CLI).
+nothing. Problems carry a code and values; the bot words them from its texts
+(bot.views.catalogue.problem_text), `describe` in English for the CLI.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import functools
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from bot.content import place_key
 from bot.directions import parse_direction
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API's download limit
@@ -35,11 +36,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "direction": ("Направленность", "Направленность программы", "Направление"),
     "age_from": ("Возраст от", "Возраст с", "Мин. возраст", "Минимальный возраст", "Возраст (от)"),
     "age_to": ("Возраст до", "Макс. возраст", "Максимальный возраст", "Возраст (до)", "Возраст по"),
-    "municipality": ("Муниципалитет", "Район", "Муниципальное образование", "Муниципальный район",
-                     "Город"),
+    "municipality": ("Муниципалитет", "Муниципальное образование", "Муниципальный район", "Город",
+                     "Городской округ", "Муниципальный округ"),
     "organisation": ("Организация", "Учреждение", "Наименование организации", "Образовательная организация",
                      "Поставщик"),
     "address": ("Адрес", "Адрес проведения", "Место проведения", "Адрес проведения занятий"),
+    # «Район» is the municipality in a file without a municipality column (see _map_header).
+    "district": ("Район", "Округ", "Район города", "Административный округ", "Внутригородской район",
+                 "Микрорайон", "Район проведения", "Территория"),
     "form": ("Форма обучения", "Форма", "Форма реализации"),
     "funding": ("Финансирование", "Вид финансирования", "Источник финансирования", "Оплата"),
     "price": ("Стоимость", "Цена", "Стоимость в месяц", "Стоимость, руб."),
@@ -49,8 +53,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "url": ("Ссылка", "Ссылка на программу", "URL", "Ссылка в Навигаторе", "Адрес в Навигаторе"),
 }  # fmt: skip
 REQUIRED = ("external_id", "title", "direction", "age_from", "age_to", "municipality")
-MAX_LENGTH = {"external_id": 32, "title": 300, "organisation": 300, "address": 300, "schedule": 300,
-              "url": 500, "description": 3000}  # fmt: skip
+MAX_LENGTH = {"external_id": 32, "title": 300, "organisation": 300, "address": 300, "district": 100,
+              "schedule": 300, "url": 500, "description": 3000}  # fmt: skip
+# Headers that name the municipality when the file has no municipality column of its own.
+_DISTRICT_OR_MUNICIPALITY = frozenset({"район"})
 
 FORMS = {"очно": "och", "очная": "och", "очный": "och", "дистанционно": "dist", "дистанционная": "dist",
          "онлайн": "dist", "заочно": "dist", "смешанно": "mix", "смешанная": "mix", "очнозаочная": "mix",
@@ -247,7 +253,7 @@ def _row_record(
         problems.append(Problem("age_order", row, (str(ages[0]), str(ages[1]))))
     municipality_id = override
     if municipality_id is None:
-        municipality_id = municipalities.get(cells["municipality"].strip().lower().replace("ё", "е"))
+        municipality_id = municipalities.get(place_key(cells["municipality"]))
         if municipality_id is None:
             problems.append(Problem("municipality", row, (cells["municipality"],)))
     form = FORMS.get(header_key(cells.get("form", "")))
@@ -279,6 +285,7 @@ def _row_record(
         "age_to": ages[1],
         "organisation": cells.get("organisation", ""),
         "address": cells.get("address", ""),
+        "district": " ".join(cells.get("district", "").split()),
         "form": form,
         "funding": funding,
         "price": price,
@@ -289,19 +296,23 @@ def _row_record(
     }, []
 
 
-def municipality_index(items: Mapping[str, str]) -> dict[str, str]:
-    """{id: name} → lookup by lowercased name or id."""
+def municipality_index(items: Mapping[str, str | Sequence[str]]) -> dict[str, str]:
+    """{id: name, or the names and aliases} → lookup by `place_key` of a name, alias or id
+    («г. Зима», «город Зима», «ЗИМА» all find `zima`)."""
     index: dict[str, str] = {}
-    for mid, name in items.items():
-        index[name.strip().lower().replace("ё", "е")] = mid
-        index[mid.lower()] = mid
+    for mid, names in items.items():
+        for name in (mid, *([names] if isinstance(names, str) else names)):
+            index.setdefault(place_key(name), mid)
     return index
 
 
 def parse_file(
-    data: bytes, municipalities: Mapping[str, str], override: str | None = None, file_name: str = ""
+    data: bytes,
+    municipalities: Mapping[str, str | Sequence[str]],
+    override: str | None = None,
+    file_name: str = "",
 ) -> ParsedFile:
-    """Parse and validate a whole file. `municipalities` is {id: name}; `override` an id."""
+    """Parse and validate a whole file. `municipalities` is {id: name or names}; `override` an id."""
     result = ParsedFile()
     index = municipality_index(municipalities)
     try:
@@ -319,7 +330,7 @@ def parse_file(
             if columns is None:
                 # The header may sit below a title («Реестр программ…»): look at the first rows.
                 unknown: list[str] = []
-                candidate = _map_header(cells, unknown)
+                candidate = _map_header(cells, unknown, municipality_column=override is None)
                 missing = [f for f in required if f not in candidate.values()]
                 if first_missing is None:
                     first_missing, first_unknown = missing, unknown
@@ -353,7 +364,9 @@ def parse_file(
     return result
 
 
-def _map_header(cells: list[str], unknown: list[str]) -> dict[int, str]:
+def _map_header(cells: list[str], unknown: list[str], *, municipality_column: bool = True) -> dict[int, str]:
+    """{cell index: field} of a header row. «Район» is the district, except in a file whose
+    rows name their municipality nowhere else (an older export: «Район» = municipality)."""
     if len(cells) > MAX_HEADER_CELLS and sum(1 for c in cells if c) > MAX_HEADER_CELLS:
         raise FileProblem(Problem("not_table"))
     columns: dict[int, str] = {}
@@ -366,43 +379,16 @@ def _map_header(cells: list[str], unknown: list[str]) -> dict[int, str]:
         if name in columns.values():
             raise FileProblem(Problem("duplicate_column", values=(cell[:60],)))
         columns[i] = name
+    if municipality_column and "municipality" not in columns.values():
+        for i, name in columns.items():
+            if name == "district" and header_key(cells[i]) in _DISTRICT_OR_MUNICIPALITY:
+                columns[i] = "municipality"
+                break
     return columns
 
 
 # --- messages -----------------------------------------------------------------------------
 
-FIELD_NAMES_RU = {
-    "external_id": "ID программы", "title": "Наименование программы", "direction": "Направленность",
-    "age_from": "Возраст от", "age_to": "Возраст до", "municipality": "Муниципалитет",
-    "organisation": "Организация", "address": "Адрес", "form": "Форма обучения",
-    "funding": "Финансирование", "price": "Стоимость", "ovz": "ОВЗ", "description": "Описание",
-    "schedule": "Расписание", "url": "Ссылка",
-}  # fmt: skip
-
-MESSAGES_RU = {
-    "not_table": "файл не похож на таблицу XLSX или CSV",
-    "xls": "старый формат XLS не поддерживается — сохраните файл как XLSX или CSV",
-    "empty": "файл пустой",
-    "only_headers": "в файле только заголовки, программ нет",
-    "too_big": "файл больше {0} МБ",
-    "missing_columns": "нет обязательных столбцов: {0}",
-    "duplicate_column": "столбец «{0}» встречается дважды",
-    "required": "не заполнено поле «{0}»",
-    "too_long": "поле «{0}» длиннее {1} символов",
-    "bad_id": "ID программы «{0}» содержит недопустимые символы",
-    "direction": "направленность «{0}» не из шести (техническая, естественнонаучная, "
-    "физкультурно-спортивная, художественная, туристско-краеведческая, социально-гуманитарная)",
-    "not_number": "«{0}»: «{1}» — не число",
-    "age_range": "«{0}»: {1} — вне диапазона 3–18 лет",
-    "age_order": "возраст от ({0}) больше возраста до ({1})",
-    "municipality": "неизвестный муниципалитет «{0}»",
-    "form": "форма обучения «{0}» — нужно «очно», «дистанционно» или «смешанно»",
-    "funding": "финансирование «{0}» — нужно «бесплатно», «по сертификату» или «платно»",
-    "price": "стоимость «{0}» — нужно целое число рублей",
-    "ovz": "ОВЗ «{0}» — нужно «да» или «нет»",
-    "url": "ссылка «{0}» — нужен адрес, начинающийся с https://",
-    "duplicate": "ID программы {0} повторяется (уже был в строке {1})",
-}
 MESSAGES_EN = {
     "not_table": "the file is not an XLSX or CSV table",
     "xls": "the old XLS format is not supported; save the file as XLSX or CSV",
@@ -428,17 +414,13 @@ MESSAGES_EN = {
 }
 
 
-def describe(problem: Problem, lang: str = "ru") -> str:
-    templates = MESSAGES_RU if lang == "ru" else MESSAGES_EN
+def describe(problem: Problem) -> str:
+    """A problem in English for operators (the CLI, logs); the bot's Russian words are
+    texts (catalogue.import_problem.* in content/texts/catalogue.yaml)."""
     values: tuple[str, ...] = tuple(v[:80] for v in problem.values)
-    if problem.code in ("required", "too_long", "not_number", "age_range") and lang == "ru":
-        values = (FIELD_NAMES_RU.get(values[0], values[0]), *values[1:])
     if problem.code == "missing_columns":
-        names = [FIELD_NAMES_RU.get(v, v) if lang == "ru" else COLUMNS[v][0] for v in values]
-        values = (", ".join(f"«{n}»" if lang == "ru" else n for n in names),)
-    if problem.code in ("required", "too_long", "not_number", "age_range") and lang != "ru":
+        values = (", ".join(COLUMNS[v][0] for v in values),)
+    if problem.code in ("required", "too_long", "not_number", "age_range"):
         values = (COLUMNS.get(values[0], (values[0],))[0], *values[1:])
-    text = templates[problem.code].format(*values)
-    if problem.row is not None:
-        return (f"строка {problem.row}: " if lang == "ru" else f"row {problem.row}: ") + text
-    return text
+    text = MESSAGES_EN[problem.code].format(*values)
+    return f"row {problem.row}: {text}" if problem.row is not None else text

@@ -11,12 +11,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from bot.directions import Direction, parse_direction
 
-MIN_AGE = 5
+# The ages the catalogue holds (the importer takes programs from 3 to 18; some regions
+# admit 3-year-olds in the Navigator). The certificate's own range is a municipality
+# setting (certificate.min_age/max_age) and matters only for paying with it.
+MIN_AGE = 3
 MAX_AGE = 18
 # Longer texts are questions or stories, not a search request.
 MAX_QUERY_CHARS = 120
@@ -97,9 +101,13 @@ class AgeAnswer:
 
 
 _NUMBER_WORDS = {
-    "пять": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9, "десять": 10,
+    "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9, "десять": 10,
     "одиннадцать": 11, "двенадцать": 12, "тринадцать": 13, "четырнадцать": 14,
     "пятнадцать": 15, "шестнадцать": 16, "семнадцать": 17, "восемнадцать": 18,
+    # «для ребенка трех лет», «от пяти до семи лет»
+    "трех": 3, "четырех": 4, "пяти": 5, "шести": 6, "семи": 7, "восьми": 8, "девяти": 9, "десяти": 10,
+    "одиннадцати": 11, "двенадцати": 12, "тринадцати": 13, "четырнадцати": 14, "пятнадцати": 15,
+    "шестнадцати": 16, "семнадцати": 17, "восемнадцати": 18,
 }  # fmt: skip
 _RANGE_RE = re.compile(r"(?<!\d)(\d{1,3})\s*(?:-|–|—|до)\s*(\d{1,3})(?!\d)")
 _FROM_TO_RE = re.compile(r"\bот\s+(\d{1,3})\s+до\s+(\d{1,3})(?!\d)")
@@ -261,6 +269,41 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "дизайн": ("дизайн", "график", "моды"),
 }
 _SYNONYM_KEYS = sorted(SYNONYMS, key=len, reverse=True)
+# How a header names a subject («Кружки по футболу»): a parent's word in any form
+# («футбола», «футбольная») becomes its key's phrase, never quoted back as typed.
+SUBJECT_PHRASES: dict[str, str] = {
+    "робот": "по робототехнике", "лего": "по лего-конструированию", "lego": "по лего-конструированию",
+    "конструир": "по конструированию", "программир": "по программированию", "айти": "по IT",
+    "it": "по IT", "компьютер": "по информатике", "3d": "по 3D-моделированию",
+    "моделир": "по моделированию", "дрон": "по дронам", "квадрокоптер": "по квадрокоптерам",
+    "электрон": "по электронике", "танц": "по танцам", "хореограф": "по хореографии",
+    "балет": "по балету", "рисов": "по рисованию", "рисун": "по рисованию", "изо": "по ИЗО",
+    "живопис": "по живописи", "художник": "по рисованию", "пени": "по вокалу", "петь": "по вокалу",
+    "песн": "по вокалу", "вокал": "по вокалу", "хор": "по хоровому пению", "хоров": "по хоровому пению",
+    "музык": "по музыке", "гитар": "по гитаре", "фортепиан": "по фортепиано", "пианин": "по фортепиано",
+    "театр": "по театральному искусству", "актер": "по актёрскому мастерству", "шахмат": "по шахматам",
+    "шашк": "по шашкам", "футбол": "по футболу", "баскетбол": "по баскетболу",
+    "волейбол": "по волейболу", "хоккей": "по хоккею", "плаван": "по плаванию", "бассейн": "по плаванию",
+    "борьб": "по борьбе", "единоборств": "по единоборствам", "карат": "по каратэ", "самбо": "по самбо",
+    "дзюдо": "по дзюдо", "бокс": "по боксу", "кикбокс": "по кикбоксингу", "гимнаст": "по гимнастике",
+    "акробат": "по акробатике", "лыж": "по лыжам", "атлетик": "по лёгкой атлетике", "бег": "по бегу",
+    "теннис": "по теннису", "фитнес": "по фитнесу", "йог": "по йоге", "экологи": "по экологии",
+    "эколог": "по экологии", "природ": "о природе", "биологи": "по биологии", "хими": "по химии",
+    "физик": "по физике", "астроном": "по астрономии", "космос": "о космосе",
+    "опыт": "с опытами и экспериментами", "наук": "по науке", "животн": "о животных",
+    "туризм": "по туризму", "турист": "по туризму", "поход": "по туризму",
+    "ориентир": "по спортивному ориентированию", "краевед": "по краеведению", "экскурс": "по экскурсиям",
+    "истори": "по истории", "журналист": "по журналистике", "блог": "по блогингу", "медиа": "по медиа",
+    "волонтер": "для волонтёров", "патриот": "по патриотическому воспитанию", "лидер": "для лидеров",
+    "психолог": "по психологии", "общени": "по общению", "финанс": "по финансовой грамотности",
+    "англ": "по английскому языку", "язык": "по языкам", "логик": "по логике",
+    "арифметик": "по ментальной арифметике", "математик": "по математике",
+    "подготовк": "по подготовке к школе", "рукодел": "по рукоделию", "шить": "по шитью",
+    "вязан": "по вязанию", "лепк": "по лепке", "керамик": "по керамике", "фото": "по фотографии",
+    "видео": "по видеосъёмке", "мульт": "по мультипликации", "анимац": "по анимации",
+    "кино": "по кино", "дизайн": "по дизайну",
+}  # fmt: skip
+
 # Short keys that would match unrelated words as a prefix («хорошо», «изобретатель»).
 _EXACT_KEYS = frozenset({"хор", "изо", "бег", "it", "3d", "петь"})
 
@@ -323,6 +366,12 @@ _FUNDING_PATTERNS = (
 _OVZ_RE = re.compile(
     r"\b(?:с\s+)?овз\b|\bограниченн\w*\s+возможност\w*\b|\bинвалидност\w*\b|\bособенност\w*\b"
 )
+# «рядом с домом»: the bot cannot know where home is; it says so and offers the districts.
+_NEARBY_RE = re.compile(
+    r"\b(?:рядом|поблизости|недалеко|неподалеку|близко|ближайш\w*|рядышком|по\s+соседству"
+    r"|в\s+шаговой\s+доступности|(?:около|возле|у)\s+(?:дома|нас|школы)"
+    r"|(?:в\s+)?(?:нашем|моем|своем|нашему|моему)\s+район\w*)\b"
+)
 _FORM_PATTERNS = (
     (re.compile(r"\bдистанцион\w*\b|\bонлайн\b|\bудаленн\w*\b"), "dist"),
     (re.compile(r"\bочно\w*\b|\bочн\w*\b"), "och"),
@@ -335,6 +384,12 @@ def subject_stem(word: str) -> str | None:
     for key in _SYNONYM_KEYS:
         if word == key or (key not in _EXACT_KEYS and word.startswith(key)):
             return key
+    if "-" in word.strip("-"):  # «мини-футбол», «3d-моделирование»: the first known part
+        for part in word.split("-"):
+            found = subject_stem(part) if part else None
+            if found is not None:
+                return found
+        return None
     return _misspelt_subject(word) if len(word) >= 5 else None
 
 
@@ -379,6 +434,45 @@ def keyword_alternatives(keyword: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((own, *SYNONYMS[key])))
 
 
+@lru_cache(maxsize=1)
+def _morph() -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+@lru_cache(maxsize=2048)
+def _dictionary_phrase(word: str) -> str | None:
+    """«по кулинарии» for a noun the dictionary knows, in the number the parent used."""
+    morph = _morph()
+    if not morph.word_is_known(word):
+        return None
+    parse = morph.parse(word)[0]
+    if parse.tag.POS != "NOUN":
+        return None
+    number = "plur" if parse.tag.number == "plur" else "sing"
+    form = parse.inflect({"datv", number}) or parse.inflect({"datv"})
+    return f"по {form.word}" if form is not None else None
+
+
+def subject_phrase(word: str) -> str | None:
+    """How a header names what a parent typed: «футбола» → «по футболу», «кулинария» →
+    «по кулинарии»; None for a word neither the synonym table nor the dictionary knows."""
+    key = subject_stem(word)
+    if key is not None:
+        return SUBJECT_PHRASES[key]
+    return _dictionary_phrase(word)
+
+
+def join_phrases(phrases: Sequence[str]) -> str:
+    """«по футболу», «по плаванию» → «по футболу и плаванию»."""
+    unique = list(dict.fromkeys(phrases))
+    if all(p.startswith("по ") for p in unique):
+        tails = [p[3:] for p in unique]
+        return "по " + (", ".join(tails[:-1]) + " и " + tails[-1] if len(tails) > 1 else tails[0])
+    return ", ".join(unique[:-1]) + " и " + unique[-1] if len(unique) > 1 else unique[0]
+
+
 # --- free text ----------------------------------------------------------------------------
 
 
@@ -393,6 +487,7 @@ class ProgramQuery:
     ovz: bool = False
     form: str | None = None
     keywords: tuple[str, ...] = field(default=())
+    nearby: bool = False  # «рядом с домом»: the parent wants something close to home
 
 
 def _is_faq(words: Sequence[str]) -> bool:
@@ -430,6 +525,8 @@ def parse_program_query(text: str) -> ProgramQuery | None:
             norm = pattern.sub(" ", norm)
     if re.search(r"\bплатн\w*\b", norm):
         norm = re.sub(r"\bплатн\w*\b", " ", norm)
+    nearby = bool(_NEARBY_RE.search(norm))
+    norm = _NEARBY_RE.sub(" ", norm)
     age_answer, norm = find_age(norm)
     words = norm.split()
     if _is_faq(words):
@@ -472,6 +569,7 @@ def parse_program_query(text: str) -> ProgramQuery | None:
         ovz=ovz,
         form=form,
         keywords=keywords,
+        nearby=nearby,
     )
 
 
@@ -494,17 +592,27 @@ class Candidate:
     age_from: int
     age_to: int
     search_text: str
+    district: str = ""
 
 
 def _contains(text: str, stem: str) -> bool:
+    """A word of `text` starts with `stem` (or is it, for «хор$»); the parts of a hyphenated
+    word count as words («мини-футбол» holds «футбол»)."""
     if stem.endswith("$"):
-        return f" {stem[:-1]} " in text
-    return f" {stem}" in text
+        word = stem[:-1]
+        return any(f"{a}{word}{b}" in text for a in " -" for b in " -")
+    return f" {stem}" in text or f"-{stem}" in text
 
 
 def like_patterns(alternatives: Iterable[str]) -> list[str]:
     """SQL LIKE patterns equivalent to `_contains` over the padded search text."""
-    return [f"% {a[:-1]} %" if a.endswith("$") else f"% {a}%" for a in alternatives]
+    patterns: list[str] = []
+    for a in alternatives:
+        if a.endswith("$"):
+            patterns += [f"%{x}{a[:-1]}{y}%" for x in " -" for y in " -"]
+        else:
+            patterns += [f"% {a}%", f"%-{a}%"]
+    return patterns
 
 
 def keyword_groups(keywords: Sequence[str]) -> list[tuple[str, ...]]:

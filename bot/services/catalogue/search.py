@@ -6,7 +6,9 @@ The same `ranked_ids()` serves the bot and `mocbot search --json`. The functions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,18 +24,31 @@ from bot.services.catalogue.query import (
 from db.repositories.catalogue import CatalogueRepo, ProgramCard, ProgramFilter, ProgramHit
 
 __all__ = [
-    "FORM_LABELS",
-    "FUNDING_LABELS",
+    "FORMS",
+    "FUNDINGS",
     "ProgramCard",
     "ProgramHit",
+    "Ranked",
     "SearchFilters",
     "blocking_filter",
+    "district_code",
+    "district_name",
     "hit_json",
-    "ranked_ids",
+    "ranked",
 ]
 
-FUNDING_LABELS = {"free": "бесплатно", "cert": "по сертификату", "paid": "платно"}
-FORM_LABELS = {"och": "очно", "dist": "дистанционно", "mix": "смешанно"}
+# The codes a program's funding and form take (their words are texts: catalogue.funding.*).
+FUNDINGS = ("free", "cert", "paid")
+FORMS = ("och", "dist", "mix")
+# For `mocbot search --json`, which prints plain values for scripts, not messages.
+_JSON_FUNDING = {"free": "бесплатно", "cert": "по сертификату", "paid": "платно"}
+
+
+def district_code(district: str) -> str:
+    """A district's short, stable code for callback data (a name may be 100 Cyrillic
+    letters; a button carries 64 bytes): 6 hex digits of its hash, case and ё ignored."""
+    key = " ".join(district.lower().replace("ё", "е").split())
+    return hashlib.blake2s(key.encode(), digest_size=3).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -45,39 +60,45 @@ class SearchFilters:
     ovz: bool = False
     form: str | None = None  # och | dist | mix
     keywords: tuple[str, ...] = ()
+    district: str | None = None  # district_code() of a district of the municipality
 
     def summary_code(self) -> str | None:
         """The filters besides direction and age, compact for the activity log (≤ 32 chars)."""
         parts = [p for p in (self.funding, "ovz" if self.ovz else None, self.form) if p]
         if self.keywords:
             parts.append("kw")
+        if self.district:
+            parts.append("dst")
         return ",".join(parts) or None
 
     def active(self) -> list[str]:
         """Names of the filters set, in the order they are offered for dropping."""
         names = []
+        if self.district:
+            names.append("district")
         if self.form:
             names.append("form")
         if self.ovz:
             names.append("ovz")
         if self.funding:
             names.append("funding")
-        if self.keywords:
-            names.append("keywords")
         if self.age:
             names.append("age")
         if self.direction:
             names.append("direction")
+        if self.keywords:  # last: «без слов запроса» is every program, rarely what was meant
+            names.append("keywords")
         return names
 
     def without(self, name: str) -> SearchFilters:
         values: dict[str, Any] = {
             "form": None, "ovz": False, "funding": None, "keywords": (), "age": None, "direction": None,
+            "district": None,
         }  # fmt: skip
         return replace(self, **{name: values[name]})
 
-    def structured(self) -> ProgramFilter:
-        """The part the database filters on."""
+    def structured(self, district: str | None = None) -> ProgramFilter:
+        """The part the database filters on; `district` is the name `self.district` stands for."""
         return ProgramFilter(
             municipality_id=self.municipality_id,
             direction=self.direction.code if self.direction else None,
@@ -86,6 +107,7 @@ class SearchFilters:
             funding=self.funding,
             ovz=self.ovz,
             form=self.form,
+            district=district,
         )
 
 
@@ -99,9 +121,27 @@ def hit_json(hit: ProgramHit) -> dict[str, Any]:
         "age_from": hit.age_from,
         "age_to": hit.age_to,
         "organisation": hit.organisation,
-        "funding": FUNDING_LABELS.get(hit.funding, hit.funding),
+        "address": hit.address,
+        "district": hit.district,
+        "funding": _JSON_FUNDING.get(hit.funding, hit.funding),
         "ovz": hit.ovz,
     }
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A search's programs, best first, and the districts they are held in (most first)."""
+
+    ids: list[int]
+    districts: tuple[tuple[str, int], ...] = ()
+    district: str | None = None  # the name of the district filter, when one applies
+    unknown_district: bool = False  # the filter's code names no district of the catalogue
+
+
+def _district_counts(candidates: Iterable[Candidate], ids: Sequence[int]) -> tuple[tuple[str, int], ...]:
+    keep = set(ids)
+    counts = Counter(c.district for c in candidates if c.id in keep and c.district)
+    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].casefold())))
 
 
 async def _candidates(
@@ -111,16 +151,31 @@ async def _candidates(
     return [Candidate(*row) for row in await repo.ranking_rows(where, patterns)]
 
 
+async def district_name(repo: CatalogueRepo, municipality_id: str | None, code: str) -> str | None:
+    """The district a button's code stands for; None when the catalogue has none such."""
+    for name in await repo.districts(municipality_id):
+        if district_code(name) == code:
+            return name
+    return None
+
+
 async def _vocabulary(repo: CatalogueRepo, where: ProgramFilter) -> set[str]:
     """Words of the titles and descriptions the structured filters leave (typo fallback only)."""
     return {w for t in await repo.search_texts(where) for w in t.split() if len(w) >= 4}
 
 
-async def ranked_ids(repo: CatalogueRepo, f: SearchFilters) -> list[int]:
-    """Ids of matching programs, best first (see `query.rank`)."""
-    where = f.structured()
+async def ranked(repo: CatalogueRepo, f: SearchFilters) -> Ranked:
+    """Matching programs, best first (see `query.rank`), with the districts they are in."""
+    district: str | None = None
+    if f.district:
+        district = await district_name(repo, f.municipality_id, f.district)
+        if district is None:  # the catalogue changed under an old button
+            return Ranked([], district=None, unknown_district=True)
+    where = f.structured(district)
     if not f.keywords:
-        return rank((Candidate(*row) for row in await repo.ranking_rows(where)), [], f.age)
+        candidates = [Candidate(*row) for row in await repo.ranking_rows(where)]
+        ids = rank(candidates, [], f.age)
+        return Ranked(ids, _district_counts(candidates, ids), district)
     groups = keyword_groups(f.keywords)
     candidates = await _candidates(repo, where, groups)
     if not candidates:
@@ -130,7 +185,13 @@ async def ranked_ids(repo: CatalogueRepo, f: SearchFilters) -> list[int]:
         if extended != groups:
             groups = extended
             candidates = await _candidates(repo, where, groups)
-    return rank(candidates, groups, f.age)
+    ids = rank(candidates, groups, f.age)
+    return Ranked(ids, _district_counts(candidates, ids), district)
+
+
+async def ranked_ids(repo: CatalogueRepo, f: SearchFilters) -> list[int]:
+    """Ids of matching programs, best first."""
+    return (await ranked(repo, f)).ids
 
 
 async def blocking_filter(repo: CatalogueRepo, f: SearchFilters) -> tuple[str, int] | None:

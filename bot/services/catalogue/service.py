@@ -18,16 +18,26 @@ from typing import Any
 
 from bot.content import Content
 from bot.services.catalogue.importer import ParsedFile, Problem, describe
-from bot.services.catalogue.search import ProgramCard, ProgramHit, SearchFilters, blocking_filter, ranked_ids
+from bot.services.catalogue.search import (
+    ProgramCard,
+    ProgramHit,
+    SearchFilters,
+    blocking_filter,
+    district_name,
+    ranked,
+    ranked_ids,
+)
 from bot.services.catalogue.store import (
     PENDING_TTL,
     ImportPlan,
+    RemovalNotConfirmed,
     apply_import,
     demo_file,
     parse_for_content,
     plan_import,
     programs_by_direction,
     row_values,
+    with_defaults,
 )
 from bot.settings import Settings
 from db.base import utcnow
@@ -46,6 +56,21 @@ class SearchResult:
     hits: tuple[ProgramHit, ...]
     blocking: tuple[str, int] | None = None  # (filter name, results without it)
     empty_catalogue: bool = False  # the municipality has no programs at all
+    # The districts of all the results, most programs first: (name, programs there).
+    districts: tuple[tuple[str, int], ...] = ()
+    district: str | None = None  # the district filter's name, when one applies
+    unknown_district: bool = False  # an old button names a district the catalogue no longer has
+
+
+@dataclass(frozen=True)
+class RemovalToConfirm:
+    """Nothing applied: the import removes programs, and that needs its own «yes»."""
+
+    plan: ImportPlan
+
+    @property
+    def removed(self) -> int:
+        return len(self.plan.removed)
 
 
 @dataclass(frozen=True)
@@ -94,15 +119,20 @@ class CatalogueService:
         """A page of ranked results; None when the page does not exist (page 0 always does)."""
         async with self.database.read() as uow:
             repo = uow.repo(CatalogueRepo)
-            ids = await ranked_ids(repo, filters)
+            found = await ranked(repo, filters)
+            ids = found.ids
             if page and page * page_size >= len(ids):
                 return None
             if ids:
                 hits = await repo.hits(ids[page * page_size : (page + 1) * page_size])
-                return SearchResult(filters, len(ids), page, tuple(hits))
+                return SearchResult(
+                    filters, len(ids), page, tuple(hits), districts=found.districts, district=found.district
+                )
+            if found.unknown_district:
+                return SearchResult(filters, 0, page, (), unknown_district=True)
             blocking = await blocking_filter(repo, filters)
             empty = blocking is None and not await repo.count(filters.municipality_id)
-        return SearchResult(filters, 0, page, (), blocking, empty)
+        return SearchResult(filters, 0, page, (), blocking, empty, district=found.district)
 
     async def find(self, filters: SearchFilters, limit: int | None = None) -> list[ProgramHit]:
         """Ranked programs (all of them, or the first `limit`), as `mocbot search` prints them."""
@@ -110,6 +140,11 @@ class CatalogueService:
             repo = uow.repo(CatalogueRepo)
             ids = await ranked_ids(repo, filters)
             return await repo.hits(ids[:limit] if limit else ids)
+
+    async def district(self, municipality_id: str | None, code: str) -> str | None:
+        """The name of the district a search button carries as a code."""
+        async with self.database.read() as uow:
+            return await district_name(uow.repo(CatalogueRepo), municipality_id, code)
 
     async def program(self, program_id: int) -> ProgramCard | None:
         async with self.database.read() as uow:
@@ -167,20 +202,33 @@ class CatalogueService:
             )
         return ImportPreview.of(file_name, parsed, plan, token)
 
-    async def apply_import(self, token: str, user_id: int) -> ImportPlan | None:
+    async def apply_import(
+        self, token: str, user_id: int, *, removals_confirmed: int = 0
+    ) -> ImportPlan | RemovalToConfirm | None:
         """Apply this user's pending import in one write; None when it is unknown, another
-        user's, already applied or cancelled, or older than an hour."""
+        user's, already applied or cancelled, or older than an hour.
+
+        An import that removes more programs than `removals_confirmed` is not applied: the
+        answer is RemovalToConfirm, and the staff member is asked a second time."""
         async with self.database.read() as uow:
-            payload = await uow.repo(CatalogueRepo).pending_payload(token, user_id, utcnow() - PENDING_TTL)
-        if payload is None:
-            return None
-        records: list[dict[str, Any]] = await asyncio.to_thread(json.loads, payload)
-        values = await asyncio.to_thread(_prepared, records)
-        async with self.database.write() as uow:
             repo = uow.repo(CatalogueRepo)
-            if not await repo.claim_pending(token, user_id, utcnow() - PENDING_TTL):
-                return None  # pressed twice, or cancelled meanwhile
-            return await apply_import(repo, records, values)
+            payload = await repo.pending_payload(token, user_id, utcnow() - PENDING_TTL)
+            if payload is None:
+                return None
+            loaded: list[dict[str, Any]] = await asyncio.to_thread(json.loads, payload)
+            records = [with_defaults(r) for r in loaded]
+            plan = await plan_import(repo, records)
+        if len(plan.removed) > removals_confirmed:
+            return RemovalToConfirm(plan)
+        values = await asyncio.to_thread(_prepared, records)
+        try:
+            async with self.database.write() as uow:
+                repo = uow.repo(CatalogueRepo)
+                if not await repo.claim_pending(token, user_id, utcnow() - PENDING_TTL):
+                    return None  # pressed twice, or cancelled meanwhile
+                return await apply_import(repo, records, values, max_removed=removals_confirmed)
+        except RemovalNotConfirmed as exc:  # the catalogue changed since the question: ask again
+            return RemovalToConfirm(exc.plan)
 
     async def cancel_import(self, token: str, user_id: int) -> bool:
         """Drop this user's pending import; False when there was none."""
@@ -194,11 +242,14 @@ class CatalogueService:
         async with self.database.read() as uow:
             return await plan_import(uow.repo(CatalogueRepo), records)
 
-    async def import_records(self, records: Sequence[dict[str, Any]]) -> ImportPlan:
-        """Apply validated records at once (the CLI, the benchmark)."""
+    async def import_records(
+        self, records: Sequence[dict[str, Any]], *, max_removed: int | None = None
+    ) -> ImportPlan:
+        """Apply validated records at once (the CLI, the benchmark); with `max_removed`, raise
+        RemovalNotConfirmed (nothing written) when more programs would go."""
         values = await asyncio.to_thread(_prepared, records)
         async with self.database.write() as uow:
-            return await apply_import(uow.repo(CatalogueRepo), records, values)
+            return await apply_import(uow.repo(CatalogueRepo), records, values, max_removed=max_removed)
 
     async def load_demo_if_empty(self, content: Content) -> int:
         """Import the demo catalogue through the real importer when there are no programs;
@@ -213,7 +264,7 @@ class CatalogueService:
         parsed = await asyncio.to_thread(parse_for_content, data, content, None, path.name)
         if not parsed.ok:
             problem = parsed.file_error or parsed.row_errors[0]
-            raise ValueError(f"demo catalogue {path} is invalid: {describe(problem, 'en')}")
+            raise ValueError(f"demo catalogue {path} is invalid: {describe(problem)}")
         values = await asyncio.to_thread(_prepared, parsed.records)
         async with self.database.write() as uow:
             repo = uow.repo(CatalogueRepo)

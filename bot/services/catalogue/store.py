@@ -6,14 +6,14 @@ The functions here run inside the caller's unit of work; `CatalogueService` open
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.content import Content
+from bot.content import Content, place_key
 from bot.directions import Direction
-from bot.services.catalogue.importer import FIELDS, ParsedFile, parse_file
+from bot.services.catalogue.importer import FIELDS, ParsedFile, municipality_index, parse_file
 from bot.services.catalogue.query import search_text
 from db.base import utcnow
 from db.repositories.catalogue import IMPORTED_FIELDS, CatalogueRepo
@@ -26,13 +26,19 @@ assert set(_COMPARED) == set(IMPORTED_FIELDS), "the importer and the repository 
 
 @dataclass(frozen=True)
 class ImportPlan:
-    """What an import changes, by Navigator id; removal is limited to the file's municipalities."""
+    """What an import changes, by Navigator id; removal is limited to the file's municipalities.
+
+    `titles` names every added, updated and removed program (staff recognise titles, not ids)."""
 
     added: tuple[str, ...] = ()
     updated: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     municipalities: tuple[str, ...] = ()
+    titles: Mapping[str, str] = field(default_factory=dict)
+
+    def title(self, external_id: str) -> str:
+        return self.titles.get(external_id, "")
 
     def counts(self) -> dict[str, int]:
         return {
@@ -47,23 +53,34 @@ class ImportPlan:
         return bool(self.added or self.updated or self.removed)
 
 
-def municipality_names(content: Content) -> dict[str, str]:
-    return {mid: m.name for mid, m in content.municipalities.items()}
+class RemovalNotConfirmed(Exception):
+    """Applying would remove more programs than the staff member confirmed removing."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        self.plan = plan
+        super().__init__(f"{len(plan.removed)} program(s) would be removed")
+
+
+def municipality_names(content: Content) -> dict[str, tuple[str, ...]]:
+    """{id: the name and the aliases} of every configured municipality."""
+    return {mid: (m.name, *m.aliases) for mid, m in content.municipalities.items()}
 
 
 def resolve_municipality(content: Content, name: str) -> str | None:
-    """A municipality id from its name or id, case-insensitively."""
-    key = name.strip().lower().replace("ё", "е")
-    for mid, m in content.municipalities.items():
-        if key in (mid.lower(), m.name.lower().replace("ё", "е")):
-            return mid
-    return None
+    """A municipality id from its id, name or alias, as import files write them («г. Зима»)."""
+    return municipality_index(municipality_names(content)).get(place_key(name))
 
 
 def parse_for_content(
     data: bytes, content: Content, override: str | None = None, name: str = ""
 ) -> ParsedFile:
     return parse_file(data, municipality_names(content), override, name)
+
+
+def with_defaults(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as the importer writes it now: a pending import kept before an upgrade
+    (an hour at most) has no district yet."""
+    return {"district": "", **record}
 
 
 def row_values(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,12 +107,15 @@ async def _plan(
             updated.append(record["external_id"])
         else:
             unchanged.append(record["external_id"])
-    removed = sorted(
-        ext
-        for ext, row in existing.items()
-        if ext not in incoming and row["municipality_id"] in municipalities
+    scope = set(municipalities)
+    gone = [e for e, old in existing.items() if e not in incoming and old["municipality_id"] in scope]
+    removed = sorted(gone, key=lambda e: (str(existing[e]["title"]).casefold(), e))
+    same = set(unchanged)
+    titles = {r["external_id"]: r["title"] for r in records if r["external_id"] not in same}
+    titles.update({ext: existing[ext]["title"] for ext in removed})
+    plan = ImportPlan(
+        tuple(added), tuple(updated), tuple(unchanged), tuple(removed), tuple(municipalities), titles
     )
-    plan = ImportPlan(tuple(added), tuple(updated), tuple(unchanged), tuple(removed), tuple(municipalities))
     return plan, existing
 
 
@@ -109,14 +129,19 @@ async def apply_import(
     repo: CatalogueRepo,
     records: Sequence[Mapping[str, Any]],
     values: Mapping[str, dict[str, Any]] | None = None,
+    *,
+    max_removed: int | None = None,
 ) -> ImportPlan:
     """Apply in the caller's (write) unit of work: all or nothing when it commits or rolls back.
 
     `values` ({external id: row_values(record)}) may be prepared before the unit of work
-    opens, so the writer's turn is spent on the database only."""
+    opens, so the writer's turn is spent on the database only. With `max_removed`, an import
+    that would remove more programs than that raises RemovalNotConfirmed before writing."""
     if values is None:
         values = {r["external_id"]: row_values(r) for r in records}
     plan, existing = await _plan(repo, records)
+    if max_removed is not None and len(plan.removed) > max_removed:
+        raise RemovalNotConfirmed(plan)
     now = utcnow()
     await repo.delete_programs([existing[e]["id"] for e in plan.removed])
     await repo.update_programs([{"id": existing[e]["id"], **values[e]} for e in plan.updated], now)
