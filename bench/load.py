@@ -163,6 +163,11 @@ def has_button(label: str) -> Callable[[Received], bool]:
     return check
 
 
+def has_any_button(*labels: str) -> Callable[[Received], bool]:
+    checks = [has_button(label) for label in labels]
+    return lambda record: any(check(record) for check in checks)
+
+
 def contains(*words: str) -> Callable[[Received], bool]:
     return lambda record: any(w in record.text for w in words)
 
@@ -230,29 +235,31 @@ def messages_sent(api: FakeBotAPI, since: float, until: float | None = None) -> 
 
 # --- phase 1: burst -----------------------------------------------------------------
 async def parent_onboarding(world: World, user_id: int, delay: float, timeout: float) -> list[float | None]:
+    """/start, then whatever the bot asks (the municipality, the consent) until the menu, then /subscribe."""
     await asyncio.sleep(delay)
     api = world.api
     steps: list[float | None] = []
-    latency, consent = await world.step(
-        user_id, lambda: api.user_message(user_id, "/start"), has_button("Согласен"), timeout
-    )
+    asks = has_any_button("Согласен", "Саянск")
+    latency, reply = await world.step(user_id, lambda: api.user_message(user_id, "/start"), asks, timeout)
     steps.append(latency)
-    if consent is None:
-        return [*steps, None, None]
-    data = button_data(consent, "Согласен")
-    latency, reply = await world.step(
-        user_id, lambda: api.press(user_id, consent, data), contains("муниципалитет", "Главное меню"), timeout
-    )
-    steps.append(latency)
-    if reply is None:
-        return [*steps, None]
-    if "муниципалитет" in reply.text and has_button("Саянск")(reply):
-        choice = button_data(reply, "Саянск")
-        latency, _ = await world.step(
-            user_id, lambda: api.press(user_id, reply, choice), contains("Главное меню", "Готово"), timeout
-        )
-        if latency is None:
+    for _ in range(3):  # at most: municipality, consent, (a second municipality question)
+        if reply is None:
             return [*steps, None]
+        labels = [label for label in ("Саянск", "Согласен") if has_button(label)(reply)]
+        if not labels:
+            break
+        label = labels[0]
+        data = button_data(reply, label)
+        target = reply
+        latency, reply = await world.step(
+            user_id,
+            lambda m=target, d=data: api.press(user_id, m, d),
+            lambda r: asks(r) or "Главное меню" in r.text,
+            timeout,
+        )
+        steps.append(latency)
+    if reply is None or "Главное меню" not in reply.text:
+        return [*steps, None]
     latency, _ = await world.step(
         user_id, lambda: api.user_message(user_id, "/subscribe"), contains("подписаны"), timeout
     )
