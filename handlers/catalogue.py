@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -39,18 +38,6 @@ router = Router(name=__name__)
 router.message.filter(F.chat.type == ChatType.PRIVATE)
 logger = logging.getLogger(__name__)
 
-# Words that leave a dialogue (a local check until one helper serves every dialogue).
-CANCEL_WORDS = frozenset({"отмена", "отменить", "стоп", "назад", "не надо", "cancel", "выход", "хватит"})
-
-
-def is_cancel(text: str | None) -> bool:
-    """«Отмена!», «СТОП», «не надо.» — case, ё and punctuation do not matter."""
-    if not text:
-        return False
-    words = re.sub(r"[^\w\s]+", " ", text.lower().replace("ё", "е")).split()
-    return " ".join(words) in CANCEL_WORDS
-
-
 class SearchStates(StatesGroup):
     age = State()
 
@@ -63,11 +50,6 @@ class ProgramSearchText(BaseFilter):
             return False
         query = parse_program_query(message.text)
         return {"program_query": query} if query is not None else False
-
-
-class CancelWord(BaseFilter):
-    async def __call__(self, message: Message) -> bool:
-        return is_cancel(message.text)
 
 
 def _municipality(user: User | None, content: ContentStore) -> str:
@@ -213,12 +195,6 @@ class TypedAge(BaseFilter):
             return False
         query = parse_program_query(text)  # «шахматы для 10 лет» is a new search
         return query is None or not (query.keywords or query.direction)
-
-
-@router.message(SearchStates.age, F.text, CancelWord())
-async def on_cancel_word(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
-    await state.clear()
-    await message.answer(search_cancelled(_texts(user, content)), reply_markup=main_menu_keyboard())
 
 
 @router.message(SearchStates.age, F.text, TypedAge())

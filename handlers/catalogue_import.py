@@ -31,7 +31,6 @@ from bot.views.catalogue import (
     import_summary,
     removal_question,
 )
-from handlers.catalogue import CancelWord
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -193,12 +192,6 @@ async def on_quit(query: CallbackQuery, user: User, content: ContentStore, state
     message = await _drop_buttons(query)
     if message is not None:
         await message.answer(_texts(user, content)("import_cancelled"))
-
-
-@router.message(ImportStates.file, CancelWord())
-async def on_cancel_word(message: Message, user: User, content: ContentStore, state: FSMContext) -> None:
-    await state.set_state(None)
-    await message.answer(_texts(user, content)("import_cancelled"))
 
 
 @router.message(ImportStates.file, ~F.text.startswith("/"))

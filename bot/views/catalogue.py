@@ -24,7 +24,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.content import Content
 from bot.directions import Direction
 from bot.html import escape, truncate
-from bot.keyboards import MENU_BUTTON, MenuCD
+from bot.keyboards import MenuCD, menu_button_label
 from bot.services.catalogue.importer import COLUMNS, MAX_IMPORT_AGE, MIN_IMPORT_AGE, Problem, navigator_url
 from bot.services.catalogue.query import (
     MAX_AGE,
@@ -147,7 +147,7 @@ class SearchState:
 
 
 def _menu_button(kb: InlineKeyboardBuilder) -> None:
-    kb.row(InlineKeyboardButton(text=MENU_BUTTON, callback_data=MenuCD(item="main").pack()))
+    kb.row(InlineKeyboardButton(text=menu_button_label(), callback_data=MenuCD(item="main").pack()))
 
 
 def ages_text(t: Texts, low: int, high: int) -> str:
