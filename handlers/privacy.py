@@ -25,7 +25,9 @@ async def cmd_mydata(
     await message.answer(
         "<b>Что бот хранит о вас</b>\n"
         + "\n".join(f"• {escape(line.removeprefix('• '))}" for line in lines)
-        + "\n\nИмена, телефоны и адреса бот не хранит. Удалить все данные: /forget"
+        # names and phones are kept only when a parent gave them at an event sign-up
+        + "\n\n"
+        + content.current.text("signup.privacy_note", user.municipality_id)
     )
 
 

@@ -97,17 +97,17 @@ async def sign_up(session: AsyncSession, event: _HasId, user: _HasId) -> bool:
     repo = EventRepo(session)
     current = await repo.get(event.id)
     if current is None or current.starts_at <= utcnow():
-        raise SignupError("Это мероприятие уже прошло.")
+        raise SignupError("signup.past")
     if await repo.is_signed_up(current.id, user.id):
         return False
     if current.capacity is not None:
         await repo.lock(current.id)
         if await repo.signup_count(current.id) >= current.capacity:
-            raise SignupError("К сожалению, все места уже заняты.")
+            raise SignupError("signup.full")
     await repo.add_signup(current.id, user.id, utcnow())
     if current.capacity is not None and await repo.signup_count(current.id) > current.capacity:
         await repo.remove_signup(current.id, user.id)  # someone took the last place at the same moment
-        raise SignupError("К сожалению, последнее место только что заняли.")
+        raise SignupError("signup.last_place_taken")
     await ActivityRepo(session).record(
         Kind.EVENT_SIGNUP, user_id=user.id, municipality_id=current.municipality_id,
         topic=current.title, ref=str(current.id),
