@@ -556,6 +556,14 @@ class BroadcastRepo:
         )
         return {str(state): int(n) for state, n in rows}
 
+    async def texts(self, broadcast_ids: Iterable[int]) -> dict[int, str]:
+        """The texts (Telegram HTML as staff wrote them) of the broadcasts, by id."""
+        ids = list(broadcast_ids)
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Broadcast.id, Broadcast.text).where(Broadcast.id.in_(ids)))
+        return {int(broadcast_id): str(text) for broadcast_id, text in rows}
+
     async def delivered_to(self, user_id: int) -> int:
         """Outbox rows (delivery marks) of one person."""
         return int(
