@@ -165,13 +165,15 @@ def event_card(
         return content.text(key, mid, **params)
 
     dirs = [d.title for d in Direction if d.code in event.directions]
-    audience = AUDIENCES.get(event.audience, event.audience)
+    key = f"events.audience_{event.audience}"
+    # the words of content (HTML already), or the code's own for an audience it does not name
+    audience = t(key) if content.has_text(key) else escape(AUDIENCES.get(event.audience, event.audience))
     lines = [
         t("events.card_title", title=escape(event.title)),
         t("events.card_when", when=when_text(event)),
         t("events.card_place", place=escape(event_place(event, content))),
         t("events.card_organisation", organisation=escape(event.organisation)),
-        t("events.card_audience", audience=escape(audience)),
+        t("events.card_audience", audience=audience),
     ]
     if dirs:
         lines.append(t("events.card_directions", directions=", ".join(dirs)))
