@@ -236,7 +236,7 @@ def events_view(
     else:
         lines = [t("events.list_title")]
     for index, event in enumerate(listing.events, 1):
-        mark = t("events.list_signed_mark") if event.id in listing.signed else ""
+        mark = " " + t("events.list_signed_mark") if event.id in listing.signed else ""
         title = escape(truncate(event.title, 80))
         place = escape(truncate(event_place(event, content), 80))
         lines.append(
