@@ -401,7 +401,8 @@ async def on_event_signup(
 async def on_event_ics(
     query: CallbackQuery, callback_data: EventCD, user: User, events: EventService, content: ContentStore
 ) -> None:
-    data = await events.ics(callback_data.id)
+    towns = {m.id: m.name for m in content.current.municipalities.values()}
+    data = await events.ics(callback_data.id, towns)
     if data is None:
         await query.answer(_t(content, user, "events.gone"), show_alert=True)
         return

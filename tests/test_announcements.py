@@ -232,6 +232,7 @@ async def test_parent_signs_up_capacity_cancel_and_ics(tester: BotTester) -> Non
     cal = Calendar.from_ical(sent[0].file_bytes or b"")
     vevent = next(iter(cal.walk("VEVENT")))
     assert str(vevent["summary"]) == "День открытых дверей"
+    assert str(vevent["location"]) == "Саянск, ул. Ленина, 1, ДДТ"  # the town, for the phone's map
     await tester.click("Отменить запись")
     async with tester.db() as session:
         assert not (

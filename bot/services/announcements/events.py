@@ -333,10 +333,13 @@ class EventService:
             signed = await repo.is_signed_up(event_id, user_id)
         return EventCard(event, taken, signed)
 
-    async def ics(self, event_id: int) -> bytes | None:
-        """The calendar file of the event, or None when there is no such event."""
+    async def ics(self, event_id: int, towns: Mapping[str, str] | None = None) -> bytes | None:
+        """The calendar file of the event, or None when there is no such event. `towns`: municipality
+        names by id, so the calendar's location names the town as well as the street."""
         event = await self.get(event_id)
-        return ics_bytes(event) if event is not None else None
+        if event is None:
+            return None
+        return ics_bytes(event, (towns or {}).get(event.municipality_id or ""))
 
     async def sign_up(self, event_id: int, user: UserRecord) -> SignupResult | None:
         """Sign up (changed=False when already signed up); None when there is no such event.
@@ -392,8 +395,9 @@ class EventService:
         return stored
 
 
-def ics_bytes(event: EventRecord) -> bytes:
-    """A calendar file with one event and a reminder two hours before."""
+def ics_bytes(event: EventRecord, town: str | None = None) -> bytes:
+    """A calendar file with one event and a reminder two hours before; the location names the town
+    (unless the place already does), so a phone's map finds it."""
     from icalendar import Alarm, Calendar
     from icalendar import Event as IcsEvent
 
@@ -407,7 +411,10 @@ def ics_bytes(event: EventRecord) -> bytes:
     item.add("dtstart", start)
     item.add("dtend", start + EVENT_LENGTH)
     item.add("summary", event.title)
-    item.add("location", f"{event.place}, {event.organisation}")
+    place = event.place
+    if town and town.lower().replace("ё", "е") not in place.lower().replace("ё", "е"):
+        place = f"{town}, {place}"
+    item.add("location", f"{place}, {event.organisation}")
     item.add("description", event.description)
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
