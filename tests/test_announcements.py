@@ -554,7 +554,9 @@ async def test_menu_buttons_and_broadcast_to_event_signups(tester: BotTester) ->
     await tester.click("Мероприятия")
     sent = await tester.click("День открытых дверей")
     assert sent[0].method == "SendPhoto" and "День открытых дверей" in sent[0].text
-    await tester.click("Пойду")
+    back = await tester.click("К списку", message=sent[0])  # a photo card stays; the list follows it
+    assert back[0].method == "SendMessage" and "Ближайшие мероприятия" in back[0].text
+    await tester.click("Пойду", message=sent[0])
     # staff write to those who signed up (not subscribed: the segment is the sign-ups)
     await compose(tester, "Мероприятие переносится на час позже")
     await tester.click("Без фото", user_id=ADMIN_ID)
