@@ -225,7 +225,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             await workers[-1].start()
             notice_workers.append(NoticeWorker(bot, outbox))  # hand-offs, staff answers, digests
             await notice_workers[-1].start()
-        _schedule(scheduler, settings, outbox, faq, workers, notice_workers)
+        _schedule(scheduler, settings, outbox, faq, workers, notice_workers, events=services["events"])
         if not scheduler.running:
             scheduler.start()
         logger.info("mocbot started")
@@ -257,6 +257,8 @@ def _schedule(  # noqa: PLR0917
     faq: FaqService,
     workers: list[Any],
     notice_workers: list[NoticeWorker],
+    *,
+    events: EventService | None = None,
 ) -> None:
     """The periodic work; the durable state (rows due, digests sent) stays in the database."""
 
@@ -268,6 +270,10 @@ def _schedule(  # noqa: PLR0917
         deleted = await outbox.clean_up()
         if deleted:
             logger.info("retention: %d finished notices deleted", deleted)
+        if events is not None:  # names and phones given at sign-up, some days after the event
+            erased = await events.erase_old_contacts()
+            if erased:
+                logger.info("retention: names and phones of %d event sign-ups erased", erased)
 
     async def digest() -> None:
         from handlers.faq import digest_text

@@ -2,7 +2,9 @@
 
 Lines typed by a person become updates from a simulated private chat; what the
 bot sends is printed, with inline buttons numbered so `#2` presses the second
-one. Lines starting with `:` are console commands (`:help` lists them).
+one; a file the bot sends (a report, a calendar file, a sign-up list) is saved in
+CONSOLE_FILES_DIR and its path printed. Lines starting with `:` are console
+commands (`:help` lists them).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ CONSOLE_HELP = """Команды консоли (всё остальное ух�
   :admin on|off   действовать как администратор (ADMIN_IDS) или как родитель
   :user ID        писать от имени другого пользователя Telegram (число)
   :file PATH      отправить боту документ из файла
+  :files [DIR]    куда сохраняются файлы от бота (или сохранять их в DIR)
   :reply ID TEXT  ответить в чате сотрудников на сообщение бота с номером ID
   :wait SEC       подождать SEC секунд (фоновые задачи продолжают работать)
   :help           эта справка
@@ -56,6 +59,25 @@ class Console:
     _answered: int = 0
     bot: Bot | None = None
     factory: UpdateFactory = field(default_factory=UpdateFactory)
+    files_dir: Path | None = None  # default: settings.console_files_dir
+
+    @property
+    def folder(self) -> Path:
+        return (self.files_dir or self.app.settings.console_files_dir).expanduser().resolve()
+
+    def save_file(self, name: str, data: bytes) -> Path:
+        """Keep a file the bot sent; a name already there gets «-2», «-3»… (nothing is overwritten)."""
+        folder = self.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        base = Path(name).name or "file"
+        stem, suffix = Path(base).stem, Path(base).suffix
+        path = folder / base
+        number = 2
+        while path.exists():
+            path = folder / f"{stem}-{number}{suffix}"
+            number += 1
+        path.write_bytes(data)
+        return path
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -100,9 +122,14 @@ class Console:
                 continue
             if sent.method.startswith("Edit"):
                 prefix += f" (изменил сообщение {sent.message_id})"
-            if sent.file_name:
-                size = len(sent.file_bytes or b"")
-                self.say(f"{prefix} › [файл {sent.file_name}, {size} байт]")
+            if sent.file_name and sent.file_bytes is not None:
+                try:
+                    where = f" → сохранён: {self.save_file(sent.file_name, sent.file_bytes)}"
+                except OSError as exc:
+                    where = f" (не удалось сохранить в {self.folder}: {exc.strerror})"
+                self.say(f"{prefix} › [файл {sent.file_name}, {len(sent.file_bytes)} байт]{where}")
+            elif sent.file_name:  # sent again by its Telegram file id: nothing to save
+                self.say(f"{prefix} › [файл {sent.file_name}]")
             if sent.text:
                 body = render_html(sent.text).rstrip()
                 self.say(f"{prefix} › " + body.replace("\n", "\n    "))
@@ -199,6 +226,10 @@ class Console:
             self.say(f"(теперь вы пользователь {self.user_id})")
         elif name == "file" and arg.strip():
             await self.send_file(Path(arg.strip()).expanduser())
+        elif name == "files":
+            if arg.strip():
+                self.files_dir = Path(arg.strip())
+            self.say(f"(файлы от бота сохраняются в {self.folder})")
         elif name == "reply":
             msg_id, _, text = arg.strip().partition(" ")
             if msg_id.isdigit() and text.strip():
@@ -226,6 +257,7 @@ async def run_console(app: App, *, as_admin: bool = False, user_id: int = DEFAUL
     await console.start()
     if interactive:
         console.say("Локальная консоль mocbot. Напишите /start. Справка по консоли — :help, выход — :quit.")
+        console.say(f"Файлы, которые пришлёт бот (отчёты, календарь, списки), сохранятся в {console.folder}")
     try:
         while True:
             if interactive:

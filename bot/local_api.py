@@ -348,13 +348,18 @@ class UpdateFactory:
 
     def callback(self, message: Sent, data: str, *, user_id: int | None = None) -> Update:
         uid = user_id or self.user_id
-        msg = {
+        msg: dict[str, Any] = {
             "message_id": message.message_id,
             "date": int(datetime.now(UTC).timestamp()),
             "chat": self._chat(message.chat_id, uid),
             "from": BOT_USER,
-            "text": message.text or "-",
         }
+        if message.method == "SendPhoto":  # as Telegram shows it: a photo with a caption, no text
+            file_id = message.file_name or "photo"
+            msg["photo"] = [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}]
+            msg["caption"] = message.text
+        else:
+            msg["text"] = message.text or "-"
         if message.reply_markup is not None:
             msg["reply_markup"] = message.reply_markup.model_dump(exclude_none=True)
         query = CallbackQuery.model_validate(

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Updates handled at once; more wait in line (polling reads on when one finishes).
     update_concurrency: int = Field(default=64, ge=1, le=10_000)
 
+    # --- Local console ------------------------------------------------------------------
+    # Files the bot sends in the console (reports, calendar files, exports) are saved here.
+    console_files_dir: Path = PROJECT_ROOT / "data" / "console-files"
+
     # --- Announcements ----------------------------------------------------------------
     broadcast_concurrency: int = Field(default=16, ge=1, le=256)
 

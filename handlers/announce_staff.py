@@ -37,9 +37,10 @@ from bot.services.announcements.events import (
     EventInPast,
     EventService,
     EventSignups,
+    local,
     when_text,
 )
-from bot.services.announcements.subscriptions import Target, parse_ages
+from bot.services.announcements.subscriptions import AgesError, Target, parse_ages
 from bot.services.roles import Role
 from bot.services.users import UserRecord as User
 from bot.settings import Settings
@@ -51,6 +52,8 @@ from bot.views.announcements import (
     describe_target,
     event_card,
     reminder_texts,
+    signups_list_view,
+    signups_overview_view,
     unsubscribe_keyboard,
 )
 
@@ -300,17 +303,19 @@ async def ev_description(message: Message, state: FSMContext) -> None:
 
 
 @router.message(EventForm.photo, F.photo)
-async def ev_photo(message: Message, state: FSMContext, settings: Settings) -> None:
+async def ev_photo(message: Message, state: FSMContext, settings: Settings, content: ContentStore) -> None:
     assert message.photo
     await state.update_data(photo=message.photo[-1].file_id)
-    await _ev_preview(message, state, settings)
+    await _ev_preview(message, state, settings, content)
 
 
 @router.callback_query(EventForm.photo, NewEventCD.filter(F.action == "photo_none"))
-async def ev_photo_none(query: CallbackQuery, state: FSMContext, settings: Settings) -> None:
+async def ev_photo_none(
+    query: CallbackQuery, state: FSMContext, settings: Settings, content: ContentStore
+) -> None:
     await state.update_data(photo=None)
     if isinstance(query.message, Message):
-        await _ev_preview(query.message, state, settings)
+        await _ev_preview(query.message, state, settings, content)
 
 
 def _draft(data: dict[str, Any], settings: Settings) -> EventDraft:
@@ -329,14 +334,15 @@ def _draft(data: dict[str, Any], settings: Settings) -> EventDraft:
     )
 
 
-async def _ev_preview(message: Message, state: FSMContext, settings: Settings) -> None:
+async def _ev_preview(message: Message, state: FSMContext, settings: Settings, content: ContentStore) -> None:
     data = await state.get_data()
     draft = _draft(data, settings)
     await state.set_state(EventForm.confirm)
     kb = InlineKeyboardBuilder()
     kb.button(text="✅ Опубликовать", callback_data=NewEventCD(action="publish"))
     kb.button(text="✖️ Отмена", callback_data=NewEventCD(action="drop"))
-    await message.answer("Проверьте:\n\n" + event_card(draft, 0), reply_markup=kb.as_markup())
+    card = event_card(draft, 0, content=content.current)  # as parents will see it, with the town
+    await message.answer("Проверьте:\n\n" + card, reply_markup=kb.as_markup())
 
 
 @router.callback_query(EventForm.confirm, NewEventCD.filter(F.action.in_({"publish", "drop"})))
@@ -378,51 +384,74 @@ async def ev_stale(query: CallbackQuery) -> None:
 
 
 # ============================== sign-up lists ============================================
-def _signups_text(found: EventSignups, settings: Settings) -> str:
-    event, rows = found.event, found.signups
-    head = f"<b>{escape(event.title)}</b>, {when_text(event)}\nЗаписались: {len(rows)}"
-    if event.capacity is not None:
-        head += f" из {event.capacity}"
-    lines = [
-        f"{i}. <code>{s.user_id}</code> — {s.created_at.astimezone(settings.tz).strftime('%d.%m %H:%M')}"
-        for i, s in enumerate(rows, 1)
-    ]
-    return head + ("\n\n" + "\n".join(lines) if lines else "")
+# Who is coming: every upcoming (and today's) event with its count, each list with the names and
+# phones parents gave, and the list as an XLSX file. Words: content/texts/announcements.yaml.
+async def _send_list(message: Message, found: EventSignups, content: ContentStore) -> None:
+    text, markup = signups_list_view(found, content.current)
+    parts = split_text(text)
+    for part in parts[:-1]:
+        await message.answer(part)
+    await message.answer(parts[-1], reply_markup=markup)
 
 
 @router.message(Command("signups"))
 async def cmd_signups(
-    message: Message, command: CommandObject, events: EventService, settings: Settings
+    message: Message, command: CommandObject, events: EventService, content: ContentStore
 ) -> None:
-    raw = (command.args or "").strip()
+    raw = (command.args or "").strip().lstrip("№#")
     if not raw:
-        items = await events.upcoming_with_counts(limit=20)
-        if not items:
-            await message.answer("Предстоящих мероприятий нет. Создать: /event_new")
-            return
-        lines = [
-            f"№{e.id} — {when_text(e)} — {escape(truncate(e.title, 60))}: {taken} зап." for e, taken in items
-        ]
-        await message.answer("<b>Предстоящие мероприятия</b>\n" + "\n".join(lines) + "\n\nСписок: /signups N")
+        text, markup = signups_overview_view(await events.signup_overview(), content.current)
+        await message.answer(text, reply_markup=markup)
         return
     found = await events.signups(int(raw)) if raw.isdigit() and len(raw) < 12 else None
     if found is None:
-        await message.answer("Мероприятие не найдено. Номера — в /signups без параметров.")
+        text, markup = signups_overview_view(await events.signup_overview(), content.current)
+        await message.answer(
+            content.current.text("signups.not_found", None) + "\n\n" + text, reply_markup=markup
+        )
         return
-    for part in split_text(_signups_text(found, settings)):
-        await message.answer(part)
+    await _send_list(message, found, content)
 
 
 @router.callback_query(EventCD.filter(F.action == "list"))
 async def on_signups(
-    query: CallbackQuery, callback_data: EventCD, events: EventService, settings: Settings
+    query: CallbackQuery, callback_data: EventCD, events: EventService, content: ContentStore
 ) -> None:
     found = await events.signups(callback_data.id)
     if found is None or not isinstance(query.message, Message):
-        await query.answer("Мероприятие не найдено.", show_alert=True)
+        await query.answer(content.current.text("events.gone", None), show_alert=True)
         return
-    for part in split_text(_signups_text(found, settings)):
-        await query.message.answer(part)
+    await _send_list(query.message, found, content)
+
+
+@router.callback_query(EventCD.filter(F.action == "all"))
+async def on_signups_overview(query: CallbackQuery, events: EventService, content: ContentStore) -> None:
+    if isinstance(query.message, Message):
+        text, markup = signups_overview_view(await events.signup_overview(), content.current)
+        await query.message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(EventCD.filter(F.action == "xlsx"))
+async def on_signups_xlsx(
+    query: CallbackQuery, callback_data: EventCD, events: EventService, content: ContentStore
+) -> None:
+    sheet = await events.signup_sheet(callback_data.id, content.current)
+    if sheet is None or not isinstance(query.message, Message):
+        await query.answer(content.current.text("events.gone", None), show_alert=True)
+        return
+    await query.answer()
+    event = sheet.signups.event
+    await query.message.answer_document(
+        BufferedInputFile(
+            sheet.xlsx, filename=f"zapisi-{event.id}-{local(event.starts_at, event.timezone):%Y-%m-%d}.xlsx"
+        ),
+        caption=content.current.text(
+            "signups.xlsx_caption",
+            event.municipality_id,
+            title=escape(event.title),
+            count=len(sheet.signups.signups),
+        ),
+    )
 
 
 # ============================== /broadcast ===============================================
@@ -633,8 +662,8 @@ async def bc_ages(
 ) -> None:
     try:
         ages = parse_ages(message.text or "")
-    except ValueError as exc:
-        await message.answer(f"{escape(str(exc))} Попробуйте ещё раз.")
+    except AgesError as exc:  # the reason's words: content/texts/announcements.yaml
+        await message.answer(f"{escape(exc.text(content.current))} Попробуйте ещё раз.")
         return
     await _preview(
         message, state=state, broadcasts=broadcasts, content=content, target=Target(ages=tuple(ages))

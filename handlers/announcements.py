@@ -1,7 +1,8 @@
-"""Parents: subscriptions, settings (направленности, children's ages, municipality), events.
+"""Parents: subscriptions, settings (направленности, children's ages, municipality), events
+and signing up for them (with the name and phone a parent chooses to give).
 
 Each handler calls one service method and speaks after it returned: what the person
-is told has already been committed.
+is told has already been committed. Every word comes from content/texts/announcements.yaml.
 """
 
 from __future__ import annotations
@@ -14,72 +15,97 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.content import ContentStore
+from bot.content import Content, ContentStore
 from bot.directions import Direction
 from bot.html import CAPTION_LIMIT, escape, truncate, visible_length
-from bot.keyboards import MenuCD, add_menu_button, back_to_menu_keyboard
-from bot.services.announcements.events import EventRecord, EventService, SignupError, when_text
+from bot.keyboards import MenuCD
+from bot.services.announcements.events import (
+    ContactRefused,
+    EventRecord,
+    EventService,
+    SignupError,
+    clean_name,
+    clean_phone,
+    when_text,
+)
 from bot.services.announcements.subscriptions import (
-    MAX_AGE,
-    MIN_AGE,
+    AgesError,
     PersonalSettings,
     SubscriptionService,
     parse_ages,
 )
 from bot.services.roles import Role
 from bot.services.users import UserRecord as User
-from bot.views.announcements import EventCD, SetCD, SubCD, event_card
+from bot.services.users import ages_text
+from bot.views.announcements import (
+    EventCD,
+    SetCD,
+    SignupCD,
+    SubCD,
+    ages_prompt,
+    directions_keyboard,
+    event_card,
+    event_keyboard,
+    events_view,
+    is_cancel_word,
+    is_skip_word,
+    municipality_picker,
+    name_prompt,
+    phone_prompt,
+    settings_view,
+    signup_done,
+    subscription_keyboard,
+)
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == ChatType.PRIVATE)
-
-SUBSCRIBED = (
-    "🔔 Вы подписаны на новости МОЦ: дни открытых дверей, родительские собрания, запись в кружки.\n"
-    "Сузить рассылку по направленностям и возрасту детей — /settings. Отписаться — /unsubscribe."
-)
-UNSUBSCRIBED = "🔕 Вы отписались от новостей МОЦ. Подписаться снова — /subscribe."
-NOT_SUBSCRIBED = "Вы не подписаны на новости МОЦ. Подписаться?"
 
 
 class SettingsForm(StatesGroup):
     ages = State()
 
 
-def _subscription_keyboard(active: bool) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    if active:
-        kb.button(text="🔕 Отписаться", callback_data=SubCD(action="off"))
-    else:
-        kb.button(text="🔔 Подписаться", callback_data=SubCD(action="on"))
-    kb.button(text="⚙️ Настройки", callback_data=MenuCD(item="settings"))
-    add_menu_button(kb)
-    kb.adjust(2, 1)
-    return kb.as_markup()
+class SignupForm(StatesGroup):
+    """After «Пойду»: the name to be listed under, then a phone; both optional."""
+
+    name = State()
+    phone = State()
+
+
+def _t(content: ContentStore, user: User, key: str, **params: object) -> str:
+    return content.current.text(key, user.municipality_id, **params)
 
 
 # --- subscribe / unsubscribe ---------------------------------------------------------------
 @router.message(Command("subscribe"))
-async def cmd_subscribe(message: Message, user: User, subscriptions: SubscriptionService) -> None:
+async def cmd_subscribe(message: Message, user: User, subscriptions: SubscriptionService,
+                        content: ContentStore) -> None:  # fmt: skip
     result = await subscriptions.subscribe(user)
-    text = (
-        SUBSCRIBED if result.changed else "Вы уже подписаны на новости МОЦ. " + SUBSCRIBED.split("\n", 1)[1]
+    text = _t(content, user, "subscription.on" if result.changed else "subscription.already_on")
+    await message.answer(
+        text, reply_markup=subscription_keyboard(True, content.current, user.municipality_id)
     )
-    await message.answer(text, reply_markup=_subscription_keyboard(True))
 
 
 @router.message(Command("unsubscribe"))
-async def cmd_unsubscribe(message: Message, user: User, subscriptions: SubscriptionService) -> None:
+async def cmd_unsubscribe(message: Message, user: User, subscriptions: SubscriptionService,
+                          content: ContentStore) -> None:  # fmt: skip
     result = await subscriptions.unsubscribe(user)
-    text = UNSUBSCRIBED if result.changed else "Вы не были подписаны. Подписаться — /subscribe."
-    await message.answer(text, reply_markup=_subscription_keyboard(False))
+    text = _t(content, user, "subscription.off" if result.changed else "subscription.was_off")
+    await message.answer(
+        text, reply_markup=subscription_keyboard(False, content.current, user.municipality_id)
+    )
 
 
 @router.callback_query(MenuCD.filter(F.item == "subscribe"))
-async def on_menu_subscribe(query: CallbackQuery, user: User, subscriptions: SubscriptionService) -> None:
+async def on_menu_subscribe(query: CallbackQuery, user: User, subscriptions: SubscriptionService,
+                            content: ContentStore) -> None:  # fmt: skip
     if isinstance(query.message, Message):
         active = (await subscriptions.state(user.id)).active
-        text = SUBSCRIBED if active else NOT_SUBSCRIBED
-        await query.message.answer(text, reply_markup=_subscription_keyboard(active))
+        text = _t(content, user, "subscription.on" if active else "subscription.ask")
+        await query.message.answer(
+            text, reply_markup=subscription_keyboard(active, content.current, user.municipality_id)
+        )
 
 
 @router.callback_query(SubCD.filter())
@@ -91,69 +117,36 @@ async def on_subscription(
     content: ContentStore,
 ) -> None:
     if callback_data.action == "preview":
-        await query.answer(
-            "Это предпросмотр: у родителей эта кнопка отписывает от рассылки.", show_alert=True
-        )
+        await query.answer(_t(content, user, "subscription.preview_alert"), show_alert=True)
         return
     if callback_data.action == "on":
         result = await subscriptions.subscribe(user)
-        await query.answer("Вы подписаны на новости")
+        await query.answer(_t(content, user, "subscription.on_alert"))
         active = True
     elif callback_data.action in {"off", "unsub"}:
         result = await subscriptions.unsubscribe(user)
-        await query.answer("Вы отписались от рассылки. Вернуться — /subscribe", show_alert=True)
+        await query.answer(_t(content, user, "subscription.off_alert"), show_alert=True)
         active = False
     else:
-        await query.answer("Эта кнопка устарела.", show_alert=True)
+        await query.answer(_t(content, user, "announcements.stale_button"), show_alert=True)
         return
     if not isinstance(query.message, Message):
         return
     if callback_data.action == "unsub":  # under a broadcast: its text stays, only the button changes
         kb = InlineKeyboardBuilder()
-        kb.button(text="🔔 Подписаться снова", callback_data=SubCD(action="on"))
+        kb.button(text=_t(content, user, "subscription.button_again"), callback_data=SubCD(action="on"))
         await query.message.edit_reply_markup(reply_markup=kb.as_markup())
     elif callback_data.screen == "set":
-        text, markup = _settings_view(result.settings, content)
+        text, markup = settings_view(result.settings, content.current)
         await query.message.edit_text(text, reply_markup=markup)
     else:
+        text = _t(content, user, "subscription.on" if active else "subscription.ask")
         await query.message.edit_text(
-            SUBSCRIBED if active else NOT_SUBSCRIBED, reply_markup=_subscription_keyboard(active)
+            text, reply_markup=subscription_keyboard(active, content.current, user.municipality_id)
         )
 
 
 # --- settings --------------------------------------------------------------------------------
-def _settings_view(settings: PersonalSettings, content: ContentStore) -> tuple[str, InlineKeyboardMarkup]:
-    c = content.current
-    user, sub = settings.user, settings.subscription
-    active = sub.active
-    dirs = [d.title for d in Direction if d.code in sub.directions]
-    lines = [
-        "<b>Настройки</b>",
-        f"🔔 Новости МОЦ: {'вы подписаны' if active else 'не подписаны'}",
-        "🧭 Направленности: " + (", ".join(dirs) if dirs else "все"),
-        "👶 Возраст детей: "
-        + (", ".join(str(a) for a in user.child_ages) if user.child_ages else "не указан"),
-    ]
-    if not c.single_municipality:
-        lines.append(
-            "🏙 Муниципалитет: "
-            + (escape(c.municipality(user.municipality_id).name) if user.municipality_id else "не выбран")
-        )
-    lines.append("\nИмена детей бот не спрашивает и не хранит.")
-    kb = InlineKeyboardBuilder()
-    kb.button(text="🧭 Направленности", callback_data=SetCD(action="dirs"))
-    kb.button(text="👶 Возраст детей", callback_data=SetCD(action="ages"))
-    if not c.single_municipality:
-        kb.button(text="🏙 Муниципалитет", callback_data=SetCD(action="mun"))
-    kb.button(
-        text="🔕 Отписаться" if active else "🔔 Подписаться",
-        callback_data=SubCD(action="off" if active else "on", screen="set"),
-    )
-    add_menu_button(kb)
-    kb.adjust(2)
-    return "\n".join(lines), kb.as_markup()
-
-
 @router.message(Command("settings"))
 async def cmd_settings(
     message: Message,
@@ -163,7 +156,7 @@ async def cmd_settings(
     state: FSMContext,
 ) -> None:
     await state.clear()
-    text, markup = _settings_view(await subscriptions.settings_of(user), content)
+    text, markup = settings_view(await subscriptions.settings_of(user), content.current)
     await message.answer(text, reply_markup=markup)
 
 
@@ -172,18 +165,8 @@ async def on_menu_settings(
     query: CallbackQuery, user: User, subscriptions: SubscriptionService, content: ContentStore
 ) -> None:
     if isinstance(query.message, Message):
-        text, markup = _settings_view(await subscriptions.settings_of(user), content)
+        text, markup = settings_view(await subscriptions.settings_of(user), content.current)
         await query.message.answer(text, reply_markup=markup)
-
-
-def _directions_keyboard(selected: tuple[str, ...]) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for d in Direction:
-        mark = "✅ " if d.code in selected else ""
-        kb.button(text=f"{mark}{d.title}", callback_data=SetCD(action="dir", value=d.code))
-    kb.button(text="« Готово", callback_data=SetCD(action="back"))
-    kb.adjust(1)
-    return kb.as_markup()
 
 
 @router.callback_query(SetCD.filter())
@@ -198,63 +181,68 @@ async def on_settings(
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     c = content.current
+    mid = user.municipality_id
     action = callback_data.action
     settings: PersonalSettings | None = None  # set by a change: the screen is redrawn from it
     if action == "dirs":
         if message:
             sub = await subscriptions.state(user.id)
             await message.answer(
-                "Выберите направленности, о которых хотите получать новости (ничего не выбрано — все):",
-                reply_markup=_directions_keyboard(sub.directions),
+                c.text("settings.ask_directions", mid),
+                reply_markup=directions_keyboard(sub.directions, c, mid),
             )
     elif action == "dir":
         direction = Direction.from_code(callback_data.value)
         if direction is None:
-            await query.answer("Такой направленности нет.", show_alert=True)
+            await query.answer(c.text("settings.no_such_direction", mid), show_alert=True)
             return
         sub = await subscriptions.toggle_direction(user.id, direction)
         if message:
-            await message.edit_reply_markup(reply_markup=_directions_keyboard(sub.directions))
+            await message.edit_reply_markup(reply_markup=directions_keyboard(sub.directions, c, mid))
     elif action == "ages":
         await state.set_state(SettingsForm.ages)
-        kb = InlineKeyboardBuilder()
-        if user.child_ages:
-            kb.button(text="Очистить возраст", callback_data=SetCD(action="ages_clear"))
         if message:
-            await message.answer(
-                f"Напишите возраст детей через запятую — от {MIN_AGE} до {MAX_AGE} лет, "
-                "например: <code>7, 12</code>.\n"
-                "Имена не нужны. Выйти без изменений — /cancel.",
-                reply_markup=kb.as_markup(),
-            )
+            text, markup = ages_prompt(user, c)
+            await message.answer(text, reply_markup=markup)
     elif action == "ages_clear":
         settings = await subscriptions.set_child_ages(user.id, [])
         await state.clear()
-        await query.answer("Возраст детей удалён")
+        await query.answer(c.text("settings.ages_cleared", mid))
     elif action == "mun":
         if c.single_municipality:
-            await query.answer("В боте один муниципалитет — выбирать не нужно.", show_alert=True)
+            await query.answer(c.text("settings.one_municipality", mid), show_alert=True)
             return
-        kb = InlineKeyboardBuilder()
-        for m in c.municipalities.values():
-            kb.button(text=m.name, callback_data=SetCD(action="mun_pick", value=m.id))
-        kb.adjust(2)
         if message:
-            await message.answer("Выберите муниципалитет:", reply_markup=kb.as_markup())
+            text, markup = municipality_picker(c, mid)
+            await message.answer(text, reply_markup=markup)
     elif action == "mun_pick":
         if callback_data.value not in c.municipalities:
-            await query.answer("Такого муниципалитета нет в списке.", show_alert=True)
+            await query.answer(c.text("settings.no_such_municipality", mid), show_alert=True)
             return
         settings = await subscriptions.choose_municipality(user.id, callback_data.value)
-        await query.answer(f"Муниципалитет: {c.municipalities[callback_data.value].name}")
-    elif action != "back":
-        await query.answer("Эта кнопка устарела.", show_alert=True)
+        name = c.municipalities[callback_data.value].name
+        await query.answer(c.text("settings.municipality_chosen", callback_data.value, name=name))
+    elif action == "back":
+        if await state.get_state() == SettingsForm.ages.state:
+            await state.clear()  # «Отмена» under the ages prompt
+    else:
+        await query.answer(c.text("announcements.stale_button", mid), show_alert=True)
         return
     if action in {"back", "ages_clear", "mun_pick"} and message:
         if settings is None:
             settings = await subscriptions.settings_of(user)
-        text, markup = _settings_view(settings, content)
+        text, markup = settings_view(settings, c)
         await message.answer(text, reply_markup=markup)
+
+
+@router.message(SettingsForm.ages, F.text.func(is_cancel_word))
+async def on_ages_cancel(
+    message: Message, user: User, subscriptions: SubscriptionService, content: ContentStore, state: FSMContext
+) -> None:
+    await state.clear()
+    await message.answer(_t(content, user, "settings.ages_unchanged"))
+    text, markup = settings_view(await subscriptions.settings_of(user), content.current)
+    await message.answer(text, reply_markup=markup)
 
 
 @router.message(SettingsForm.ages, F.text, ~F.text.startswith("/"))
@@ -265,150 +253,302 @@ async def on_ages(
     content: ContentStore,
     state: FSMContext,
 ) -> None:
+    c = content.current
     try:
         ages = parse_ages(message.text or "")
-    except ValueError as exc:
-        await message.answer(f"{escape(str(exc))}\nПопробуйте ещё раз или отправьте /cancel.")
+    except AgesError as exc:
+        _text, markup = ages_prompt(user, c)
+        await message.answer(
+            _t(content, user, "settings.ages_refused", reason=escape(exc.text(c, user.municipality_id))),
+            reply_markup=markup,
+        )
         return
     settings = await subscriptions.set_child_ages(user.id, ages)
     await state.clear()
-    await message.answer("Сохранено: " + ", ".join(str(a) for a in ages) + ".")
-    text, markup = _settings_view(settings, content)
+    await message.answer(
+        _t(content, user, "settings.ages_saved", ages=ages_text(ages, c, user.municipality_id))
+    )
+    text, markup = settings_view(settings, c)
     await message.answer(text, reply_markup=markup)
 
 
 @router.message(SettingsForm.ages, ~F.text)
-async def on_ages_not_text(message: Message) -> None:
-    await message.answer("Напишите возраст детей цифрами, например: 7, 12. Выйти — /cancel.")
+async def on_ages_not_text(message: Message, user: User, content: ContentStore) -> None:
+    _text, markup = ages_prompt(user, content.current)
+    await message.answer(_t(content, user, "settings.ages_not_text"), reply_markup=markup)
 
 
 # --- events ------------------------------------------------------------------------------------
-async def _show_events(message: Message, user: User, events: EventService) -> None:
-    listing = await events.listing(user)
-    if not listing.events:
-        hint = (
-            "Мы сообщим о новых в рассылке."
-            if listing.subscribed
-            else "Подпишитесь на новости (/subscribe) — мы сообщим о новых."
-        )
-        await message.answer(
-            f"Ближайших мероприятий пока нет (список учитывает ваши настройки: /settings). {hint}",
-            reply_markup=back_to_menu_keyboard(),
-        )
-        return
-    kb = InlineKeyboardBuilder()
-    lines = ["<b>Ближайшие мероприятия</b>"]
-    for index, event in enumerate(listing.events, 1):
-        lines.append(f"{index}. {when_text(event)} — {escape(truncate(event.title, 80))}")
-        kb.button(
-            text=f"{index}. {truncate(event.title, 40)}", callback_data=EventCD(action="open", id=event.id)
-        )
-    add_menu_button(kb)
-    kb.adjust(1)
-    await message.answer(
-        "\n".join(lines) + "\n\nВыберите мероприятие, чтобы записаться:", reply_markup=kb.as_markup()
-    )
+async def _show_events(message: Message, user: User, events: EventService, content: ContentStore) -> None:
+    text, markup = events_view(await events.listing(user), user, content.current)
+    await message.answer(text, reply_markup=markup)
 
 
 @router.message(Command("events"))
-async def cmd_events(message: Message, user: User, events: EventService) -> None:
-    await _show_events(message, user, events)
+async def cmd_events(message: Message, user: User, events: EventService, content: ContentStore) -> None:
+    await _show_events(message, user, events, content)
 
 
 @router.callback_query(MenuCD.filter(F.item == "events"))
-async def on_menu_events(query: CallbackQuery, user: User, events: EventService) -> None:
+async def on_menu_events(
+    query: CallbackQuery, user: User, events: EventService, content: ContentStore
+) -> None:
     if isinstance(query.message, Message):
-        await _show_events(query.message, user, events)
+        await _show_events(query.message, user, events, content)
 
 
-def _event_keyboard(event: EventRecord, signed_up: bool, role: Role, taken: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    if signed_up:
-        kb.button(text="❌ Отменить запись", callback_data=EventCD(action="cancel", id=event.id))
-    elif event.capacity is None or taken < event.capacity:
-        kb.button(text="✅ Пойду", callback_data=EventCD(action="go", id=event.id))
-    kb.button(text="📅 В календарь (.ics)", callback_data=EventCD(action="ics", id=event.id))
-    if role >= Role.STAFF:
-        kb.button(text=f"👥 Записавшиеся ({taken})", callback_data=EventCD(action="list", id=event.id))
-    kb.adjust(2)
-    return kb.as_markup()
+@router.callback_query(EventCD.filter(F.action == "back"))
+async def on_events_back(
+    query: CallbackQuery, user: User, events: EventService, content: ContentStore
+) -> None:
+    """«◀ К списку»: the list again (in place of a text card; a photo card stays and the list follows)."""
+    message = query.message if isinstance(query.message, Message) else None
+    if message is None:
+        return
+    text, markup = events_view(await events.listing(user), user, content.current)
+    if message.photo or message.document:
+        await message.answer(text, reply_markup=markup)
+    else:
+        await message.edit_text(text, reply_markup=markup)
 
 
-EVENT_GONE = "Мероприятие не найдено — возможно, его удалили."
+def _card(
+    event: EventRecord, taken: int, signed_up: bool, role: Role, content: Content
+) -> tuple[str, InlineKeyboardMarkup]:
+    text = event_card(event, taken, signed_up, content=content)
+    return text, event_keyboard(event, signed_up, role, taken, content)
 
 
 @router.callback_query(EventCD.filter(F.action == "open"))
-async def on_event_open(
-    query: CallbackQuery, callback_data: EventCD, user: User, role: Role, events: EventService
-) -> None:
+async def on_event_open(query: CallbackQuery, *, callback_data: EventCD, user: User, role: Role,
+                        events: EventService, content: ContentStore) -> None:  # fmt: skip
     card = await events.card(callback_data.id, user.id)
     if card is None:
-        await query.answer(EVENT_GONE, show_alert=True)
+        await query.answer(_t(content, user, "events.gone"), show_alert=True)
         return
     if not isinstance(query.message, Message):
         return
     event = card.event
-    text = event_card(event, card.taken, card.signed_up)
-    markup = _event_keyboard(event, card.signed_up, role, card.taken)
+    text, markup = _card(event, card.taken, card.signed_up, role, content.current)
     if event.photo_file_id:
         caption = text if visible_length(text) <= CAPTION_LIMIT else text.split("\n\n")[0]
-        await query.message.answer_photo(event.photo_file_id, caption=caption, reply_markup=markup)
-        if caption != text:
-            await query.message.answer(text)
+        if caption == text:
+            await query.message.answer_photo(event.photo_file_id, caption=caption, reply_markup=markup)
+        else:  # the description does not fit a caption: the card follows the photo, with the buttons
+            await query.message.answer_photo(event.photo_file_id, caption=caption)
+            await query.message.answer(text, reply_markup=markup)
     else:
         await query.message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(EventCD.filter(F.action.in_({"go", "cancel", "drop"})))
 async def on_event_signup(
-    query: CallbackQuery, callback_data: EventCD, user: User, role: Role, events: EventService
+    query: CallbackQuery,
+    *,
+    callback_data: EventCD,
+    user: User,
+    role: Role,
+    events: EventService,
+    content: ContentStore,
+    state: FSMContext,
 ) -> None:
+    c = content.current
     if callback_data.action == "go":
         try:
             result = await events.sign_up(callback_data.id, user)
         except SignupError as exc:
-            await query.answer(str(exc), show_alert=True)
+            await query.answer(c.text(exc.key, user.municipality_id), show_alert=True)
             return
     else:
         result = await events.cancel_signup(callback_data.id, user)
     if result is None:
-        await query.answer(EVENT_GONE, show_alert=True)
+        await query.answer(_t(content, user, "events.gone"), show_alert=True)
         return
     event = result.event
+    mid = event.municipality_id
     if callback_data.action == "go":
         await query.answer(
-            f"Вы записаны: {truncate(event.title, 60)}, {when_text(event)}. Напомним за день и за 2 часа."
+            c.text("signup.done_alert", mid, title=truncate(event.title, 60), when=when_text(event))
             if result.changed
-            else "Вы уже записаны.",
+            else c.text("signup.already", mid),
             show_alert=True,
         )
     else:
-        await query.answer("Запись отменена." if result.changed else "Вы не были записаны.")
+        await query.answer(c.text("signup.cancelled" if result.changed else "signup.was_not", mid))
+        if result.changed and (await state.get_data()).get("signup_event") == event.id:
+            await state.clear()  # the name dialog of this event ends with the sign-up
     message = query.message
     if not isinstance(message, Message) or not result.changed:
         return
     if callback_data.action == "drop":  # from a reminder: keep its text, drop the button
         kb = InlineKeyboardBuilder()
-        kb.button(text="📅 В календарь (.ics)", callback_data=EventCD(action="ics", id=event.id))
+        kb.button(text=c.text("events.button_ics", mid), callback_data=EventCD(action="ics", id=event.id))
         await message.edit_reply_markup(reply_markup=kb.as_markup())
         return
-    markup = _event_keyboard(event, result.signed_up, role, result.taken)
+    text, markup = _card(event, result.taken, result.signed_up, role, c)
     if message.photo:
         await message.edit_reply_markup(reply_markup=markup)
     else:  # the card shows the free places and «Вы записаны»
-        await message.edit_text(event_card(event, result.taken, result.signed_up), reply_markup=markup)
+        await message.edit_text(text, reply_markup=markup)
+    if callback_data.action == "go":
+        await state.set_state(SignupForm.name)
+        await state.update_data(signup_event=event.id)
+        prompt, buttons = name_prompt(event, c)
+        await message.answer(prompt, reply_markup=buttons)
 
 
 @router.callback_query(EventCD.filter(F.action == "ics"))
-async def on_event_ics(query: CallbackQuery, callback_data: EventCD, events: EventService) -> None:
-    data = await events.ics(callback_data.id)
+async def on_event_ics(
+    query: CallbackQuery, callback_data: EventCD, user: User, events: EventService, content: ContentStore
+) -> None:
+    towns = {m.id: m.name for m in content.current.municipalities.values()}
+    data = await events.ics(callback_data.id, towns)
     if data is None:
-        await query.answer(EVENT_GONE, show_alert=True)
+        await query.answer(_t(content, user, "events.gone"), show_alert=True)
         return
     if not isinstance(query.message, Message):
         return
     await query.answer()
     await query.message.answer_document(
         BufferedInputFile(data, filename=f"event-{callback_data.id}.ics"),
-        caption="Откройте файл, чтобы добавить мероприятие в календарь телефона.",
+        caption=_t(content, user, "events.ics_caption"),
     )
+
+
+# --- the sign-up dialog: a name and a phone, both optional ---------------------------------------
+async def _dialog_event(state: FSMContext, events: EventService) -> EventRecord | None:
+    event_id = (await state.get_data()).get("signup_event")
+    return await events.get(int(event_id)) if isinstance(event_id, int) else None
+
+
+async def _finish(message: Message, state: FSMContext, event: EventRecord, content: ContentStore,
+                  **given: str | None) -> None:  # fmt: skip
+    await state.clear()
+    text, markup = signup_done(event, content.current, **given)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.message(SignupForm.name, F.text.func(is_cancel_word))
+@router.message(SignupForm.phone, F.text.func(is_cancel_word))
+async def on_signup_cancel_word(message: Message, user: User, state: FSMContext, events: EventService,
+                                content: ContentStore) -> None:  # fmt: skip
+    event = await _dialog_event(state, events)
+    data = await state.get_data()
+    await state.clear()
+    if event is None:
+        await message.answer(_t(content, user, "signup.dialog_lost"))
+        return
+    await message.answer(
+        content.current.text("signup.stopped", event.municipality_id, title=escape(event.title)),
+        reply_markup=signup_done(event, content.current, name=data.get("signup_name"))[1],
+    )
+
+
+@router.message(SignupForm.name, F.text.func(is_skip_word))
+@router.message(SignupForm.phone, F.text.func(is_skip_word))
+async def on_signup_skip_word(message: Message, user: User, state: FSMContext, events: EventService,
+                              content: ContentStore) -> None:  # fmt: skip
+    """«нет» to a prompt: as «Пропустить»."""
+    event = await _dialog_event(state, events)
+    if event is None:
+        await state.clear()
+        await message.answer(_t(content, user, "signup.dialog_lost"))
+        return
+    await _finish(message, state, event, content, name=(await state.get_data()).get("signup_name"))
+
+
+@router.message(SignupForm.name, F.text, ~F.text.startswith("/"))
+async def on_signup_name(message: Message, user: User, state: FSMContext, events: EventService,
+                         content: ContentStore) -> None:  # fmt: skip
+    event = await _dialog_event(state, events)
+    if event is None:
+        await state.clear()
+        await message.answer(_t(content, user, "signup.dialog_lost"))
+        return
+    c = content.current
+    try:
+        name = clean_name(message.text or "")
+    except ContactRefused as exc:
+        _prompt, buttons = name_prompt(event, c)
+        await message.answer(c.text(exc.key, event.municipality_id), reply_markup=buttons)
+        return
+    if not await events.set_contact(event.id, user, name=name):
+        await state.clear()
+        await message.answer(c.text("signup.not_signed_up", event.municipality_id, title=escape(event.title)))
+        return
+    await state.set_state(SignupForm.phone)
+    await state.update_data(signup_name=name)
+    prompt, buttons = phone_prompt(event, name, c)
+    await message.answer(prompt, reply_markup=buttons)
+
+
+@router.message(SignupForm.phone, F.text, ~F.text.startswith("/"))
+async def on_signup_phone(message: Message, user: User, state: FSMContext, events: EventService,
+                          content: ContentStore) -> None:  # fmt: skip
+    event = await _dialog_event(state, events)
+    if event is None:
+        await state.clear()
+        await message.answer(_t(content, user, "signup.dialog_lost"))
+        return
+    c = content.current
+    name = (await state.get_data()).get("signup_name")
+    try:
+        phone = clean_phone(message.text or "")
+    except ContactRefused as exc:
+        _prompt, buttons = phone_prompt(event, name or "", c)
+        await message.answer(c.text(exc.key, event.municipality_id), reply_markup=buttons)
+        return
+    if not await events.set_contact(event.id, user, phone=phone):
+        await state.clear()
+        await message.answer(c.text("signup.not_signed_up", event.municipality_id, title=escape(event.title)))
+        return
+    await _finish(message, state, event, content, name=name, phone=phone)
+
+
+@router.message(SignupForm.name, ~F.text)
+@router.message(SignupForm.phone, ~F.text)
+async def on_signup_not_text(message: Message, user: User, state: FSMContext, events: EventService,
+                             content: ContentStore) -> None:  # fmt: skip
+    event = await _dialog_event(state, events)
+    if event is None:
+        await state.clear()
+        await message.answer(_t(content, user, "signup.dialog_lost"))
+        return
+    c = content.current
+    on_name = await state.get_state() == SignupForm.name.state
+    if on_name:
+        _prompt, buttons = name_prompt(event, c)
+    else:
+        _prompt, buttons = phone_prompt(event, (await state.get_data()).get("signup_name") or "", c)
+    key = "signup.name_not_text" if on_name else "signup.phone_not_text"
+    await message.answer(c.text(key, event.municipality_id), reply_markup=buttons)
+
+
+@router.callback_query(SignupCD.filter())
+async def on_signup_button(query: CallbackQuery, *, callback_data: SignupCD, user: User, state: FSMContext,
+                           events: EventService, content: ContentStore) -> None:  # fmt: skip
+    message = query.message if isinstance(query.message, Message) else None
+    data = await state.get_data()
+    current = await state.get_state()
+    in_dialog = data.get("signup_event") == callback_data.id and current in {
+        SignupForm.name.state,
+        SignupForm.phone.state,
+    }
+    event = await events.get(callback_data.id)
+    if event is None or not in_dialog:
+        await query.answer(_t(content, user, "signup.dialog_over"), show_alert=False)
+        return
+    await query.answer()
+    if message is None:
+        return
+    await message.edit_reply_markup(reply_markup=None)
+    name = data.get("signup_name")
+    if callback_data.action == "stop":
+        await state.clear()
+        await message.answer(
+            content.current.text("signup.stopped", event.municipality_id, title=escape(event.title)),
+            reply_markup=signup_done(event, content.current, name=name)[1],
+        )
+        return
+    # «Пропустить»: without a name the dialog ends; without a phone too
+    await _finish(message, state, event, content, name=name)

@@ -1,7 +1,7 @@
 """/report: staff get the period's paragraph, the XLSX tables and the chart.
 
 The figures are read and the files rendered by `ReportService` (no unit of work is open
-while they render or while they are sent).
+while they render or while they are sent). Words: content/texts/report.yaml.
 """
 
 from __future__ import annotations
@@ -31,11 +31,6 @@ from bot.views import outreach as ui
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
 router.callback_query.middleware(RoleGuard(Role.STAFF))
-
-USAGE = (
-    "Отчёт об охвате: /report 2025 — календарный год, /report 2024/2025 — учебный год, "
-    "/report 01.01.2025 31.03.2025 — любой период. В конце можно указать муниципалитет: /report 2025 Зима."
-)
 
 
 def _scope(user: User, role: Role, content: ContentStore, explicit: str | None) -> str | None:
@@ -75,9 +70,11 @@ async def cmd_report(
         academic = current_academic_start(tz)
         periods = [calendar_year(now.year, tz), calendar_year(now.year - 1, tz),
                    academic_year(academic, tz), academic_year(academic - 1, tz)]  # fmt: skip
-        await message.answer(
-            "За какой период построить отчёт?\n\n" + USAGE, reply_markup=ui.period_keyboard(periods)
+        c = content.current
+        text = c.text(
+            "report.ask_period", user.municipality_id, usage=c.text("report.usage", user.municipality_id)
         )
+        await message.answer(text, reply_markup=ui.period_keyboard(periods))
         return
     try:
         period_text, municipality = _split_municipality(args, content)
@@ -111,11 +108,11 @@ async def on_period(
         elif callback_data.kind == "academic":
             period = academic_year(callback_data.year, settings.tz)
         else:
-            raise OutreachError("Этот период выбрать нельзя. Отправьте /report ещё раз.", "bad period kind")
+            raise OutreachError(content.current.text("report.bad_period_kind"), "bad period kind")
     except OutreachError as exc:
         await query.answer(exc.ru, show_alert=True)
         return
-    await query.answer("Готовлю отчёт…")
+    await query.answer(content.current.text("report.preparing"))
     if isinstance(query.message, Message):
         await _send_report(
             query.message,
@@ -134,21 +131,22 @@ async def _send_report(
     content: ContentStore,
     municipality_id: str | None,
 ) -> None:
-    place = content.current.municipalities[municipality_id].name if municipality_id else None
-    files = await outreach_report.files(period, municipality_id, place)
-    head = f"<b>Отчёт об охвате — {escape(period.label)} ({escape(files.report.place_name)})</b>\n\n"
-    for part in split_text(head + escape(files.paragraph)):
+    c = content.current
+    place = c.municipalities[municipality_id].name if municipality_id else None
+    files = await outreach_report.files(period, municipality_id, place, content=c)
+    label = escape(period.label)
+    head = c.text(
+        "report.head", municipality_id, period=label, place=escape(place or c.text("report.region"))
+    )
+    for part in split_text(head + "\n\n" + escape(files.paragraph)):
         await message.answer(part)
     name = f"otchet-moc-{period.slug}"
     total = files.report.outreach.total
     await message.answer_document(
         BufferedInputFile(files.xlsx, filename=f"{name}.xlsx"),
-        caption=(
-            f"Таблицы отчёта ({escape(period.label)}): охват по категориям, виды мероприятий, месяцы, "
-            f"перечень мероприятий ({total.events}), работа чат-бота. Листы готовы к печати."
-        ),
+        caption=c.text("report.xlsx_caption", municipality_id, period=label, events=total.events),
     )
     await message.answer_photo(
         BufferedInputFile(files.png, filename=f"{name}.png"),
-        caption=f"Охват участников по месяцам — {escape(period.label)}.",
+        caption=c.text("report.png_caption", municipality_id, period=label),
     )

@@ -157,14 +157,14 @@ async def test_settings_ages_directions_municipality(tester: BotTester) -> None:
     assert "Возраст детей: не указан" in sent[0].text and "Муниципалитет: Саянск" in sent[0].text
     await tester.click("Возраст детей")
     for bad, reason in (
-        ("4", "вне диапазона"),
-        ("19", "вне диапазона"),
+        ("2", "не подходит"),
+        ("19", "не подходит"),
         ("семь", "не число"),
         ("7, 12, x", "не число"),
     ):
         assert reason in texts(await tester.send(bad))
     sent = await tester.send("7, 12 лет")
-    assert "Сохранено: 7, 12" in texts(sent)
+    assert "Сохранено: 7 и 12 лет" in texts(sent)
     await tester.click("Направленности")
     await tester.click("техническая")
     await tester.click("художественная")
@@ -220,7 +220,8 @@ async def test_parent_signs_up_capacity_cancel_and_ics(tester: BotTester) -> Non
     assert "&lt;робототехники&gt;" in sent[0].text and "свободно: 1" in sent[0].text
     sent = await tester.click("Пойду")
     assert "Вы записаны" in tester.alerts()[-1]
-    assert "свободно: 0" in sent[-1].text and "✅ Вы записаны" in sent[-1].text
+    assert "свободно: 0" in sent[0].text and "✅ Вы записаны" in sent[0].text
+    assert "Как вас записать?" in sent[-1].text  # the name, optional
     await tester.send("/events", user_id=OTHER)
     card = (await tester.click("День открытых дверей", user_id=OTHER))[-1]
     assert not any("Пойду" in b[0] for b in card.buttons)  # a full event offers no sign-up
@@ -231,16 +232,20 @@ async def test_parent_signs_up_capacity_cancel_and_ics(tester: BotTester) -> Non
     cal = Calendar.from_ical(sent[0].file_bytes or b"")
     vevent = next(iter(cal.walk("VEVENT")))
     assert str(vevent["summary"]) == "День открытых дверей"
+    assert str(vevent["location"]) == "Саянск, ул. Ленина, 1, ДДТ"  # the town, for the phone's map
     await tester.click("Отменить запись")
     async with tester.db() as session:
-        assert not (await session.scalars(select(EventSignup))).all()
+        assert not (
+            await session.scalars(select(EventSignup).where(EventSignup.cancelled_at.is_(None)))
+        ).all()
     assert Kind.EVENT_SIGNUP in await kinds(tester) and Kind.EVENT_SIGNUP_CANCELLED in await kinds(tester)
     # staff see the list; a parent forging the staff button is refused
     await tester.send("/events", user_id=OTHER)
     await tester.click("День открытых дверей", user_id=OTHER)
     await tester.click("Пойду", user_id=OTHER)
     sent = await tester.send(f"/signups {event.id}", user_id=ADMIN_ID)
-    assert "Записались: 1 из 1" in sent[0].text and str(OTHER) in sent[0].text
+    assert "Записались: 1 из 1 мест" in sent[0].text and f"tg://user?id={OTHER}" in sent[0].text
+    assert "отменили запись — 1" in sent[0].text
     card = tester.last(OTHER)
     await tester.press(card, f"ev:list:{event.id}", user_id=OTHER)
     assert "только сотрудникам" in tester.alerts()[-1]
@@ -382,7 +387,8 @@ async def test_reminder_missed_during_downtime_is_sent_late_once_and_staff_told(
     after = tester.session.message(PARENT_ID, reminders[0].message_id)
     assert after is not None and "Напоминание" in after.text and len(after.buttons) == 1
     async with tester.db() as session:
-        assert not (await session.scalars(select(EventSignup))).all()
+        signup = (await session.scalars(select(EventSignup))).one()
+        assert signup.cancelled_at is not None  # kept as a cancellation for the report
 
 
 async def test_day_reminder_skipped_when_too_late(tester: BotTester) -> None:
@@ -425,7 +431,8 @@ async def test_open_days_report_source(tester: BotTester) -> None:
     async with tester.app.database.read() as uow:
         rows = await source(uow, ReportScope(utcnow(), utcnow() + timedelta(days=7), "sayansk"))
         other = await source(uow, ReportScope(utcnow(), utcnow() + timedelta(days=7), "zima"))
-    assert rows == [{"title": "День открытых дверей", "date": rows[0]["date"], "signups": 1}]
+    assert rows == [{"title": "День открытых дверей", "date": rows[0]["date"], "municipality": "sayansk",
+                     "signups": 1, "cancelled": 0}]  # fmt: skip
     assert rows[0]["date"].endswith("+08:00") and other == []
 
 
@@ -438,6 +445,8 @@ async def test_data_owner_describes_in_plain_text_and_forgets(tester: BotTester)
     await tester.send("/events")
     await tester.click("Кружки")
     await tester.click("Пойду")
+    await tester.send("Анна Петрова")
+    await tester.send("8 (914) 123-45-67")
     owner = parts().data_owner
     assert owner is not None and owner.name == "announcements"
     users: UserService = tester.app.services["users"]
@@ -446,11 +455,14 @@ async def test_data_owner_describes_in_plain_text_and_forgets(tester: BotTester)
         lines = await owner.describe(uow, user, tester.app.content.current, tester.app.settings.tz)
     assert lines[0] == "• Подписка на новости: включена"
     assert lines[1].startswith("• Запись на мероприятие: Кружки <и> секции, ")  # plain text, not escaped
+    until = (event.starts_at + timedelta(days=30)).astimezone(tester.app.settings.tz).strftime("%d.%m.%Y")
+    assert lines[1].endswith(f" — вы указали: Анна Петрова, +7 914 123-45-67 (удалим {until})")
     async with tester.app.database.write() as uow:
         await owner.forget(uow, PARENT_ID, -77)
     async with tester.db() as session:
         assert await session.get(Subscription, PARENT_ID) is None
-        assert not (await session.scalars(select(EventSignup))).all()
+        signup = (await session.scalars(select(EventSignup))).one()  # counted, anonymous, no name
+        assert (signup.user_id, signup.name, signup.phone, signup.cancelled_at) == (-77, None, None, None)
         assert await session.get(Event, event.id) is not None
 
 
@@ -468,7 +480,7 @@ async def test_mydata_and_forget_cover_announcements(tester: BotTester) -> None:
     await tester.click("Да, удалить")
     async with tester.db() as session:
         assert await session.get(Subscription, PARENT_ID) is None
-        assert not (await session.scalars(select(EventSignup))).all()
+        assert not (await session.scalars(select(EventSignup).where(EventSignup.user_id == PARENT_ID))).all()
         assert not (
             await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == PARENT_ID))
         ).all()
@@ -542,7 +554,9 @@ async def test_menu_buttons_and_broadcast_to_event_signups(tester: BotTester) ->
     await tester.click("Мероприятия")
     sent = await tester.click("День открытых дверей")
     assert sent[0].method == "SendPhoto" and "День открытых дверей" in sent[0].text
-    await tester.click("Пойду")
+    back = await tester.click("К списку", message=sent[0])  # a photo card stays; the list follows it
+    assert back[0].method == "SendMessage" and "Ближайшие мероприятия" in back[0].text
+    await tester.click("Пойду", message=sent[0])
     # staff write to those who signed up (not subscribed: the segment is the sign-ups)
     await compose(tester, "Мероприятие переносится на час позже")
     await tester.click("Без фото", user_id=ADMIN_ID)
@@ -652,7 +666,7 @@ async def test_settings_survive_a_failed_reply(tester: BotTester, monkeypatch: p
 
     async with reply_fails_once(tester, monkeypatch, "SendMessage", ages_saved):
         sent = await tester.send("12, 7")
-    assert "Сохранено: 7, 12" in texts(sent) and "Возраст детей: 7, 12" in texts(sent)
+    assert "Сохранено: 7 и 12 лет" in texts(sent) and "Возраст детей: 7 и 12 лет" in texts(sent)
 
     await tester.click("Направленности")
 
@@ -697,13 +711,15 @@ async def test_event_sign_up_and_cancel_survive_a_failed_reply(
     async with reply_fails_once(tester, monkeypatch, "AnswerCallbackQuery", signed_up):
         sent = await tester.click("Пойду")
     assert "Вы записаны" in tester.alerts()[-1]
-    assert "свободно: 4" in sent[-1].text and "✅ Вы записаны" in sent[-1].text
+    assert "свободно: 4" in sent[0].text and "✅ Вы записаны" in sent[0].text
 
     async def cancelled(session: AsyncSession) -> bool:
-        return not (await session.scalars(select(EventSignup))).all()
+        return not (
+            await session.scalars(select(EventSignup).where(EventSignup.cancelled_at.is_(None)))
+        ).all()
 
     async with reply_fails_once(tester, monkeypatch, "EditMessageText", cancelled, status=429):
-        sent = await tester.click("Отменить запись")
+        sent = await tester.click("Отменить запись", message=sent[0])
     assert "Запись отменена" in tester.alerts()[-1] and "свободно: 5" in sent[-1].text
     assert await kinds(tester) == [Kind.EVENT_SIGNUP, Kind.EVENT_SIGNUP_CANCELLED]
 
@@ -779,3 +795,181 @@ async def test_looking_writes_nothing(tester: BotTester) -> None:
     await tester.send("/broadcasts", user_id=ADMIN_ID)
     await tester.send("/signups", user_id=ADMIN_ID)
     assert database.writes == before
+
+
+# --- events belong to a place; signing up with a name; who is coming ----------------------------------
+async def test_the_card_names_the_town_and_leads_back_to_the_list(tester: BotTester) -> None:
+    sayansk = await make_event(tester)
+    events: EventService = tester.app.services["events"]
+    draft = EventDraft(
+        title="Собрание в Зиме", starts_at=utcnow() + timedelta(days=3), timezone="Asia/Irkutsk",
+        place="г. Зима, ул. Ленина, 5", organisation="ДДТ", directions=(), audience="parents",
+        capacity=None, description="", municipality_id="zima",
+    )  # fmt: skip
+    zima = await events.create(draft, created_by=ADMIN_ID, reminder_texts=reminder_texts(draft))
+    await tester.start_and_consent()  # Саянск
+    sent = await tester.send("/events")
+    listing = texts(sent)
+    assert "📍 Саянск, ул. Ленина, 1" in listing and zima.title not in listing  # only their municipality
+    assert "Ближайшие мероприятия — Саянск" in listing
+    card = (await tester.click(sayansk.title))[0]
+    assert "📍 Саянск, ул. Ленина, 1" in card.text
+    labels = [b[0] for b in card.buttons]
+    assert "◀ К списку" in labels and "🏠 Главное меню" in labels
+    back = await tester.click("К списку", message=card)
+    assert back[0].method == "EditMessageText" and "Ближайшие мероприятия" in back[0].text
+    # a town already in the place is not repeated
+    await tester.start_and_consent(user_id=OTHER, municipality="Зима")
+    card = (
+        await tester.click(
+            zima.title, user_id=OTHER, message=(await tester.send("/events", user_id=OTHER))[0]
+        )
+    )[0]
+    assert "📍 г. Зима, ул. Ленина, 5" in card.text and "Зима, г. Зима" not in card.text
+
+
+async def test_sign_up_asks_a_name_and_a_phone_with_what_is_kept_and_why(tester: BotTester) -> None:
+    event = await make_event(tester, capacity=10)
+    await tester.start_and_consent()
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    sent = await tester.click("Пойду")
+    prompt = sent[-1]
+    assert "Как вас записать?" in prompt.text and "через 30 дней после мероприятия" in prompt.text
+    assert "/forget" in prompt.text and "Отправляя имя, вы соглашаетесь" in prompt.text
+    assert [b[0] for b in prompt.buttons] == ["Пропустить", "✖️ Отмена"]
+    assert "Не похоже на имя" in texts(await tester.send("а во сколько начало?"))
+    sent = await tester.send("Анна  Петрова")
+    assert "Спасибо, Анна Петрова!" in texts(sent) and "Без телефона" in sent[-1].buttons[0][0]
+    assert "Не похоже на номер" in texts(await tester.send("позвоните мне"))
+    sent = await tester.send("8 (914) 123-45-67")
+    assert "в списке как <b>Анна Петрова</b>, телефон +7 914 123-45-67" in texts(sent)
+    assert {b[0] for b in sent[-1].buttons} >= {"🗓 К мероприятию", "◀ К списку", "🏠 Главное меню"}
+    async with tester.db() as session:
+        signup = (await session.scalars(select(EventSignup))).one()
+        assert (signup.name, signup.phone) == ("Анна Петрова", "+7 914 123-45-67")
+        assert signup.contact_at is not None
+    assert "вы указали: Анна Петрова, +7 914 123-45-67" in texts(await tester.send("/mydata"))
+    # staff see the name and the phone
+    sent = await tester.send(f"/signups {event.id}", user_id=ADMIN_ID)
+    assert "1. Анна Петрова, +7 914 123-45-67" in sent[0].text and "с именем — 1" in sent[0].text
+    # cancelling drops the name and phone at once; signing up again asks anew
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("Отменить запись")
+    async with tester.db() as session:
+        signup = (await session.scalars(select(EventSignup))).one()
+        assert signup.cancelled_at is not None and signup.name is None and signup.phone is None
+    sent = await tester.click("Пойду")
+    assert "Как вас записать?" in sent[-1].text
+    async with tester.db() as session:
+        signup = (await session.scalars(select(EventSignup))).one()  # the same row, standing again
+        assert signup.cancelled_at is None
+
+
+async def test_the_name_can_be_skipped_and_the_dialog_left_with_cancel_words(tester: BotTester) -> None:
+    event = await make_event(tester)
+    await tester.start_and_consent()
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("Пойду")
+    sent = await tester.click("Пропустить")
+    assert "Хорошо, без имени. Вы записаны" in texts(sent)
+    assert "Я не понял" not in texts(await tester.send("отмена"))  # no dialog: not a name any more
+    async with tester.db() as session:
+        signup = (await session.scalars(select(EventSignup))).one()
+        assert signup.name is None and signup.cancelled_at is None
+    for word in ("Отмена", "стоп!", "назад", "не надо"):
+        await tester.send("/events")
+        await tester.click("День открытых дверей")
+        await tester.click("Отменить запись")
+        await tester.click("Пойду")
+        sent = await tester.send(word)
+        assert "больше ничего не спрашиваем" in texts(sent), word
+        assert "Отменить запись" in texts(sent)  # how to cancel the sign-up itself
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("Отменить запись")
+    await tester.click("Пойду")
+    await tester.send("Иван")
+    assert "без имени" not in texts(await tester.send("нет"))  # «нет» to the phone: without one
+    async with tester.db() as session:
+        signup = (await session.scalars(select(EventSignup).where(EventSignup.event_id == event.id))).one()
+        assert (signup.name, signup.phone, signup.cancelled_at) == ("Иван", None, None)
+    # an old «Отмена» button of a finished dialog changes nothing
+    await tester.click("Отмена")
+    assert "уже пройден" in tester.alerts()[-1]
+
+
+async def test_staff_see_who_is_coming_per_event_and_get_a_spreadsheet(tester: BotTester) -> None:
+    from openpyxl import load_workbook
+
+    event = await make_event(tester, capacity=20)
+    empty = await make_event(tester, hours=72)
+    await tester.start_and_consent()
+    await tester.start_and_consent(user_id=OTHER)
+    for user_id, name in ((PARENT_ID, "Анна Петрова"), (OTHER, None)):
+        await tester.send("/events", user_id=user_id)
+        await tester.click("День открытых дверей", user_id=user_id)
+        await tester.click("Пойду", user_id=user_id)
+        if name:
+            await tester.send(name, user_id=user_id)
+            await tester.click("Без телефона", user_id=user_id)
+        else:
+            await tester.click("Пропустить", user_id=user_id)
+    sent = await tester.send("/signups", user_id=ADMIN_ID)
+    overview = sent[0]
+    assert "<b>Записи на мероприятия</b>" in overview.text
+    assert "📍 Саянск, ул. Ленина, 1 · 2 из 20 мест" in overview.text and "0 записей" in overview.text
+    assert [b[0] for b in overview.buttons][-1] == "🏠 Главное меню"
+    sent = await tester.click("👥 1.", user_id=ADMIN_ID)
+    listing = sent[0]
+    assert "Записались: 2 из 20 мест; с именем — 1" in listing.text
+    assert "1. Анна Петрова" in listing.text and "2. <i>имя не указано</i>" in listing.text
+    sent = await tester.click("Скачать список", user_id=ADMIN_ID)
+    assert sent[0].method == "SendDocument" and (sent[0].file_name or "").endswith(".xlsx")
+    assert "2 человека" in sent[0].text
+    book = load_workbook(__import__("io").BytesIO(sent[0].file_bytes or b""))
+    rows = [r for r in book.active.iter_rows(values_only=True) if any(r)]
+    assert rows[0][0] == "День открытых дверей" and "Саянск, ул. Ленина, 1" in str(rows[1][0])
+    header = rows.index(("№", "Имя", "Телефон", "Записался", "Отметка о приходе"))
+    assert [r[1] for r in rows[header + 1 :]] == ["Анна Петрова", "имя не указано"]
+    sent = await tester.click("Все мероприятия", user_id=ADMIN_ID)
+    assert "<b>Записи на мероприятия</b>" in sent[0].text
+    sent = await tester.send(f"/signups {empty.id}", user_id=ADMIN_ID)
+    assert "Пока никто не записался" in sent[0].text
+    assert not any("Скачать" in b[0] for b in sent[0].buttons)
+    assert "Такого мероприятия нет" in texts(await tester.send("/signups 999", user_id=ADMIN_ID))
+    # a parent pressing a forged export button is refused
+    await tester.press(tester.last(PARENT_ID), f"ev:xlsx:{event.id}", user_id=PARENT_ID)
+    assert "только сотрудникам" in tester.alerts()[-1]
+
+
+async def test_names_and_phones_go_some_days_after_the_event(tester: BotTester) -> None:
+    event = await make_event(tester)
+    await tester.start_and_consent()
+    await tester.send("/events")
+    await tester.click("День открытых дверей")
+    await tester.click("Пойду")
+    await tester.send("Анна Петрова")
+    events: EventService = tester.app.services["events"]
+    assert await events.erase_old_contacts(event.starts_at + timedelta(days=29)) == 0
+    assert await events.erase_old_contacts(event.starts_at + timedelta(days=31)) == 1
+    async with tester.db() as session:
+        signup = (await session.scalars(select(EventSignup))).one()
+        assert signup.name is None and signup.cancelled_at is None  # the sign-up still counts
+        signup.name, signup.contact_at = "Анна Петрова", utcnow()
+        await session.execute(
+            update(Event).where(Event.id == event.id).values(starts_at=utcnow() - timedelta(days=31))
+        )
+    # the nightly retention job does it
+    dp = tester.app.dispatcher
+    await dp.emit_startup(bot=tester.bot, dispatcher=dp, bots=[tester.bot], **dp.workflow_data)
+    try:
+        job = tester.app.scheduler.get_job("retention")
+        assert job is not None
+        await job.func()
+    finally:
+        await dp.emit_shutdown(bot=tester.bot, dispatcher=dp, bots=[tester.bot], **dp.workflow_data)
+    async with tester.db() as session:
+        assert (await session.scalars(select(EventSignup.name))).one() is None

@@ -100,3 +100,55 @@ def test_render_html_keeps_links_readable() -> None:
         render_html('<b>Сайт</b>: <a href="https://x.ru">тут</a> &amp; всё')
         == "Сайт: тут (https://x.ru) & всё"
     )
+
+
+async def test_files_the_bot_sends_are_kept_in_a_folder_and_their_path_printed(
+    app: App, tmp_path: Path
+) -> None:
+    from tests.support.outreach_helpers import log_bataysk
+
+    app.settings.console_files_dir = tmp_path / "files"
+    await log_bataysk(app.database)
+    out = io.StringIO()
+    console = Console(app, out=out, user_id=ADMIN_ID)
+    app.settings.admin_ids = [ADMIN_ID]
+    await console.start()
+    try:
+        await console.handle("/report 2025")
+        first = tmp_path / "files" / "otchet-moc-2025.xlsx"
+        assert (
+            f"[файл otchet-moc-2025.xlsx, {first.stat().st_size} байт] → сохранён: {first}" in out.getvalue()
+        )
+        assert first.read_bytes()[:2] == b"PK" and (tmp_path / "files" / "otchet-moc-2025.png").is_file()
+        await console.handle("/report 2025")  # a second copy never overwrites the first
+        assert f"сохранён: {tmp_path / 'files' / 'otchet-moc-2025-2.xlsx'}" in out.getvalue()
+        await console.handle(f":files {tmp_path / 'other'}")
+        assert f"(файлы от бота сохраняются в {tmp_path / 'other'})" in out.getvalue()
+        await console.handle("/report 2025")
+        assert (tmp_path / "other" / "otchet-moc-2025.xlsx").is_file()
+    finally:
+        await console.stop()
+
+
+def test_the_console_says_where_files_go_and_takes_the_folder_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": "",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'console.sqlite3'}",
+        "ADMIN_IDS": "",
+        "STAFF_CHAT_ID": "",
+        "CONSOLE_FILES_DIR": str(tmp_path / "saved"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--as-admin"],
+        input="/start\n#1\n#1\n/events\n/report 2025\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"сохранён: {tmp_path / 'saved' / 'otchet-moc-2025.xlsx'}" in result.stdout
+    assert (tmp_path / "saved" / "otchet-moc-2025.png").is_file()

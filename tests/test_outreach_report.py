@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import struct
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -67,7 +68,10 @@ async def test_bataysk_figures_give_the_seed_sentence(app: App) -> None:
     # (as «3102 человека» in the same sentence), the one word that differs.
     expected = BATAYSK["seed_sentence"].replace("1734 человек,", "1734 человека,")
     assert text.startswith(expected + " Всего — 93 мероприятия с охватом 4976 человек.")
-    assert "родительские собрания — 45, мастер-классы — 33, семинары и методические совещания — 15" in text
+    # the kinds, most first, each with its own noun agreeing with the number
+    assert text.endswith(
+        "Среди них 45 родительских собраний, 33 мастер-класса и 15 семинаров (методических совещаний)."
+    )
 
 
 async def test_periods_cut_at_local_midnight_and_by_municipality(app: App) -> None:
@@ -153,9 +157,14 @@ async def test_bot_figures_are_apart_from_the_outreach_table(app: App) -> None:
     assert list(book["Поиск по направленностям"].iter_rows(values_only=True))[1] == ("техническая", 2, 1)
     assert ("Бот не нашёл ответа", 1) in list(book["Работа бота"].iter_rows(values_only=True))
     assert "В 2025 году мероприятия в журнал МОЦ не вносились." in text
-    assert "консультации — 6 вопросов с охватом 5 человек" in text
-    assert "83 %" in text and "медианное время ответа — 30 мин" in text
-    assert "Рассылки подписчикам — 2 с охватом 215 человек." in text
+    assert (
+        "Через чат-бот МОЦ 5 человек задали 6 вопросов; на 83 % из них бот ответил сам, без специалиста."
+        in text
+    )
+    assert "Специалистам передано 3 вопроса; половина ответов пришла быстрее чем за 30 мин." in text
+    assert "Кружки и секции в чат-боте искали 2 человека (3 запроса)." in text
+    assert "Подписчикам отправлены 2 рассылки, доставлено 215 сообщений." in text
+    assert " — " not in text.split("\n\n", 1)[1]  # no «… — N» lists any more
 
 
 async def test_even_median_and_empty_bot(app: App) -> None:
@@ -219,13 +228,14 @@ async def test_sources_and_every_format(app: App, caplog: Any) -> None:
     assert report["sources"]["quiz"] == {"anything": 1}
     assert report["sources_failed"] == ["zz_broken"] and "zz_broken" in caplog.text
     text = render.paragraph(typed, "В 2025 году")
-    # the seed's own order and figures (000_…: «художественной направленности -42, ...»)
+    # the seed's figures (000_…: «художественной направленности -42, ...»), most first, «направленности» once
     assert (
-        "В каталоге программ — 173 программы: художественной направленности — 42, физкультурно-спортивной "
-        "направленности — 52, социально-гуманитарной направленности — 29, естественнонаучной направленности "
-        "— 15, технической направленности — 32, туристско-краеведческой направленности — 3; "
-        "для детей с ОВЗ — 5."
+        "В каталоге — 173 программы. Больше всего программ физкультурно-спортивной направленности (52) и "
+        "художественной (42); затем технической — 32, социально-гуманитарной — 29 и естественнонаучной — 15; "
+        "меньше всего — туристско-краеведческой (3). Для детей с ОВЗ адаптировано 5 программ."
     ) in text
+    assert text.count("направленности") == 1
+    assert "На 1 мероприятие, объявленное в чат-боте, оформлено 37 записей." in text
     # JSON round trip
     data = json.loads(render.to_json(typed))
     assert data["outreach"]["total"] == {"events": 94, "reached": 9976}
@@ -233,7 +243,12 @@ async def test_sources_and_every_format(app: App, caplog: Any) -> None:
     # XLSX: one sheet per table, totals, print setup
     book = load_workbook(io.BytesIO(render.to_xlsx(typed)))
     assert {"Охват", "По видам", "По месяцам", "Мероприятия", "Работа бота", "Каталог",
-            "Вопросы без ответа", "Дни открытых дверей"} <= set(book.sheetnames)  # fmt: skip
+            "Вопросы без ответа", "Записи на мероприятия"} <= set(book.sheetnames)  # fmt: skip
+    assert list(book["Записи на мероприятия"].iter_rows(values_only=True)) == [
+        ("Мероприятие", "Дата", "Муниципалитет", "Записались", "Отменили запись"),
+        ("День открытых дверей ДДТ", "28.08.2025", None, 37, None),
+        ("Итого", None, None, 37, 0),
+    ]
     assert "quiz" not in book.sheetnames
     sheet = book["Охват"]
     rows = list(sheet.iter_rows(values_only=True))
@@ -247,6 +262,7 @@ async def test_sources_and_every_format(app: App, caplog: Any) -> None:
     assert len(listing) == 1 + 94 + 1 and listing[-1][4] == 9976
     publication = next(r for r in listing if r[1] == "Публикация")
     assert publication[6] == "техническая, художественная" and publication[7] == "Онлайн"
+    assert {row[8] for row in listing[1:-1]} == {"Зима"}  # the municipality by its name, not «zima»
     # CSV: blocks
     text = render.to_csv(typed)
     blocks = [b for b in text.split("\r\n\r\n") if b.strip()]
@@ -309,3 +325,144 @@ async def test_report_on_postgres(pg_url: str) -> None:
     publication = next(a for a in report["activities"] if a["title"] == "Публикация")
     assert publication["directions"] == ["tech"] and publication["date"] == "2025-05-05"
     assert render.paragraph(typed, "В 2025 году").startswith("В 2025 году проведены 45 мероприятий")
+
+
+# --- the report a methodist pastes speaks Russian ---------------------------------------------------
+async def test_the_files_name_everything_in_russian_and_in_local_time(tester: Any) -> None:
+    from bot.services.announcements.subscriptions import Target
+    from db.models import Broadcast as BroadcastRow
+    from db.models import User
+    from tests.support.client import ADMIN_ID
+
+    app = tester.app
+    await log_bataysk(app.database, municipality_id="zima")
+    async with app.sessionmaker() as session:
+        session.add(User(id=ADMIN_ID, role="parent", municipality_id="zima"))
+        text = "<b>День открытых дверей</b> &amp; мастер-классы\nв субботу"
+        row = BroadcastRow(kind="broadcast", status="done", text=text, target=Target().to_json(),
+                           scheduled_at=utcnow(), total=0)  # fmt: skip
+        session.add(row)
+        await session.flush()
+        await _bot_events(session)
+        # sent at 23:30 UTC on 31 May is 07:30 on 1 June in Irkutsk
+        sent_at = datetime(2025, 5, 31, 23, 30, tzinfo=UTC)
+        session.add(event(str(Kind.BROADCAST_SENT), sent_at, ref=str(row.id), value=40))
+        await session.commit()
+    sent = await tester.send("/report 2025", user_id=ADMIN_ID)
+    assert sent[0].text.startswith("<b>Отчёт об охвате — 2025 год (все муниципалитеты)</b>")
+    assert "Через чат-бот МОЦ" in sent[0].text
+    book = load_workbook(io.BytesIO(sent[1].file_bytes or b""))
+    cells = {
+        str(v) for ws in book.worksheets for r in ws.iter_rows(values_only=True) for v in r if v is not None
+    }
+    for code in ("zima", "faq.question", "certificate-what", "catalogue.search", "meeting", "parents"):
+        assert code not in cells, code
+    kinds = dict((r[0], r[1]) for r in book["Действия бота"].iter_rows(values_only=True))
+    assert kinds["Вопросы боту"] == 7 and kinds["Записи на мероприятия (нажатия «Пойду»)"] == 2
+    assert kinds["quiz.played"] == 1  # a kind nobody named yet shows its code
+    topics = list(book["Темы вопросов"].iter_rows(values_only=True))
+    assert topics[1] == ("Что такое сертификат дополнительного образования", 4)
+    broadcasts = list(book["Рассылки"].iter_rows(values_only=True))
+    assert broadcasts[0][1] == "Отправлена (местное время)"
+    assert ("День открытых дверей & мастер-классы", "01.06.2025 07:30", 40) in broadcasts
+    assert ("Рассылка №b1", "01.06.2025 20:00", 120) in broadcasts  # one whose text is gone
+    listing = list(book["Мероприятия"].iter_rows(values_only=True))
+    assert listing[1][8] == "Зима" and listing[1][2] == "Родительское собрание"
+    assert book["Охват"].oddFooter.right.text == "Стр. &P из &N"
+
+
+async def test_sign_ups_are_counted_alike_in_the_paragraph_and_the_tables(tester: Any) -> None:
+    from datetime import timedelta
+
+    from bot.cli.outreach import feature_report_sources
+    from bot.services.announcements.events import EventDraft, EventService
+    from bot.services.outreach.periods import date_range
+    from bot.views.announcements import reminder_texts
+    from tests.support.client import ADMIN_ID
+
+    app = tester.app
+    draft = EventDraft(
+        title="День открытых дверей", starts_at=utcnow() + timedelta(days=2), timezone="Asia/Irkutsk",
+        place="ул. Ленина, 1", organisation="ДДТ", directions=(), audience="parents", capacity=None,
+        description="", municipality_id="sayansk",
+    )  # fmt: skip
+    events: EventService = app.services["events"]
+    await events.create(draft, created_by=ADMIN_ID, reminder_texts=reminder_texts(draft))
+    for user_id in (1001, 1002, 1003):
+        await tester.start_and_consent(user_id=user_id)
+        await tester.send("/events", user_id=user_id)
+        await tester.click("День открытых дверей", user_id=user_id)
+        await tester.click("Пойду", user_id=user_id)
+        await tester.click("Пропустить", user_id=user_id)
+    card = next(
+        s for s in reversed(tester.sent) if s.chat_id == 1002 and any("Отменить" in b[0] for b in s.buttons)
+    )
+    await tester.click("Отменить запись", user_id=1002, message=card)
+    await tester.send("/forget", user_id=1003)
+    await tester.click("Да, удалить", user_id=1003)  # still counted, anonymously, in both places
+    today = utcnow().astimezone(app.settings.tz).date()
+    period = date_range(today - timedelta(days=10), today + timedelta(days=10), app.settings.tz)
+    report = await ReportService(app.database, app.settings, feature_report_sources()).build(period)
+    content = app.content.current
+    text = render.paragraph(report, "За период", content)
+    assert (
+        "На 1 мероприятие, объявленное в чат-боте, оформлены 2 записи; ещё 1 запись родители отменили."
+        in text
+    )
+    tables = {t.sheet: t for t in render.tables_of(report, content)}
+    signups = tables["Записи на мероприятия"]
+    assert signups.rows == [["День открытых дверей", signups.rows[0][1], "Саянск", 2, 1]]
+    assert signups.totals == ["Итого", None, None, 2, 1]
+    bot_rows = dict((r[0], r[1]) for r in tables["Работа бота"].rows)
+    assert bot_rows["Записей на них (без отменённых)"] == 2 and bot_rows["Отменённых записей"] == 1
+    assert "Дни открытых дверей" not in tables  # one sheet of sign-ups, not two that disagree
+
+
+@pytest.mark.parametrize("shape", [1, 2, 3, 4, 6])
+def test_the_catalogue_sentence_names_each_direction_once(shape: int) -> None:
+    from bot.directions import Direction
+    from bot.services.outreach.model import CatalogueRow, CatalogueSection, Sections
+
+    counts = [52, 42, 32, 29, 15, 3][:shape]
+    rows = tuple(CatalogueRow(d.code, n, None) for d, n in zip(Direction, counts, strict=False))
+    base = _empty_report()
+    report = replace(base, sections=Sections(catalogue=CatalogueSection(rows, 0)))
+    text = render.paragraph(report, "В 2025 году").split("\n\n")[1]
+    assert text.count("направленности") == 1
+    for row in rows:
+        assert f"{row.genitive}" in text and str(row.programs) in text
+    assert text.startswith(f"В каталоге — {sum(counts)} программ")
+
+
+def _empty_report() -> Report:
+    from bot.services.outreach.model import (
+        BotFigures,
+        Broadcasts,
+        Consultations,
+        EventSignups,
+        Figures,
+        Handoffs,
+        Outreach,
+        ReportPeriod,
+        Search,
+        Subscriptions,
+    )
+
+    return Report(
+        period=ReportPeriod(date(2025, 1, 1), date(2025, 12, 31), "year", "2025 год", "Asia/Irkutsk"),
+        municipality=None,
+        outreach=Outreach((), Figures(0, 0)),
+        by_kind=(),
+        by_month=(),
+        bot=BotFigures(
+            (),
+            Consultations(0, 0, 0, 0, 0, 0, 0, None),
+            (),
+            Handoffs(0, 0, 0, None),
+            Search(0, 0, 0, (), ()),
+            Broadcasts(()),
+            EventSignups(0, 0, 0, ()),
+            Subscriptions(0, 0),
+        ),
+        generated_on=date(2026, 1, 1),
+    )

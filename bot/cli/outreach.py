@@ -167,16 +167,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = asyncio.run(with_database(settings, work))
     fmt = args.format
     data: bytes
+    # the words of the files: content/texts/report.yaml as this МОЦ edited them
     if fmt == "json":
         data = (render.to_json(report) + "\n").encode()
     elif fmt == "text":
-        data = (render.paragraph(report, period.phrase) + "\n").encode()
+        data = (render.paragraph(report, period.phrase, content) + "\n").encode()
     elif fmt == "csv":
-        data = render.to_csv(report).encode("utf-8-sig")
+        data = render.to_csv(report, content).encode("utf-8-sig")
     elif fmt == "xlsx":
-        data = render.to_xlsx(report)
+        data = render.to_xlsx(report, content)
     else:
-        data = to_png(report, render.chart_title(report))
+        data = to_png(report, render.chart_title(report, content), content)
     output: Path | None = args.output
     if output is None and fmt in {"xlsx", "png"}:
         output = Path(f"otchet-moc-{period.slug}.{fmt}")

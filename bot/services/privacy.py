@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Content
 from bot.services.plugins import DataOwner
+from bot.services.users import ages_text
 
 __all__ = ["CORE_OWNER", "DataOwner", "PrivacyService", "new_anonymous_id"]
 from db.repositories.activity import ActivityLogRepo, ActivityWriter
@@ -25,6 +26,22 @@ from db.uow import Database, UnitOfWork
 
 def _fmt(dt: datetime | None, tz: ZoneInfo) -> str:
     return dt.astimezone(tz).strftime("%d.%m.%Y %H:%M") if dt is not None else "—"
+
+
+def _ages_line(user: UserRecord, content: Content) -> str:
+    """The ages now, and what the parent gave on which day (the age is counted from that day)."""
+    mid = user.municipality_id
+    given: dict[date, list[int]] = {}
+    for child in user.children:
+        given.setdefault(child.given_on, []).append(child.age)
+    parts = [
+        content.text(
+            "ages.mydata_given", mid, ages=ages_text(sorted(ages), content, mid), day=day.strftime("%d.%m.%Y")
+        )
+        for day, ages in sorted(given.items())
+    ]
+    now = ages_text(user.child_ages, content, mid)
+    return content.text("ages.mydata", mid, ages=now, given="; ".join(parts))
 
 
 async def _describe_user(uow: UnitOfWork, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
@@ -40,8 +57,8 @@ async def _describe_user(uow: UnitOfWork, user: UserRecord, content: Content, tz
     ]
     if user.municipality_id:
         lines.append(f"Муниципалитет: {content.municipality(user.municipality_id).name}")
-    if user.child_ages:
-        lines.append("Возраст детей: " + ", ".join(str(a) for a in user.child_ages))
+    if user.children:
+        lines.append(_ages_line(user, content))
     count = await uow.repo(ActivityLogRepo).count_of_user(user.id)
     if count:
         lines.append(f"Записей в журнале действий бота (для годового отчёта, без текста): {count}")
@@ -88,4 +105,3 @@ class PrivacyService:
             for owner in reversed(self.owners):
                 await owner.forget(uow, user_id, anonymous_id)
             await uow.repo(UserRepo).delete(user_id)
-

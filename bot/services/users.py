@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,12 +17,32 @@ from bot.content import Content
 from bot.services.roles import Role, resolve_role
 from bot.settings import Settings
 from db.base import utcnow
-from db.repositories.users import UserRecord, UserRepo
+from db.repositories.users import ChildAge, UserRecord, UserRepo, today_utc
 from db.uow import Database
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ConsentResult", "SeenWriter", "StaffError", "StaffMember", "UserRecord", "UserService"]
+__all__ = [
+    "ChildAge",
+    "ConsentResult",
+    "SeenWriter",
+    "StaffError",
+    "StaffMember",
+    "UserRecord",
+    "UserService",
+    "ages_text",
+    "today_utc",
+]
+
+
+def ages_text(ages: Sequence[int], content: Content, municipality_id: str | None = None) -> str:
+    """«7 лет», «7 и 12 лет», «5, 8 и 13 лет» (words from content/texts/announcements.yaml)."""
+    if not ages:
+        return ""
+    *head, last = [int(a) for a in ages]
+    if not head:
+        return content.text("ages.phrase_one", municipality_id, last=last)
+    return content.text("ages.phrase", municipality_id, head=", ".join(str(a) for a in head), last=last)
 
 
 class StaffError(Exception):
@@ -139,7 +160,7 @@ class UserService:
     async def set_child_ages(self, user_id: int, ages: list[int]) -> UserRecord:
         async with self.database.write() as uow:
             repo = uow.repo(UserRepo)
-            await repo.set_child_ages(user_id, ages)
+            await repo.set_child_ages(user_id, ages, today_utc())  # the age counts from today
             user = await repo.get(user_id)
         assert user is not None
         return user

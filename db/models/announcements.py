@@ -50,6 +50,16 @@ class Event(Base):
 
 
 class EventSignup(Base):
+    """A parent's sign-up for an event: one row per (event, person).
+
+    A cancelled sign-up keeps its row with `cancelled_at` set (signing up again clears it), so
+    the report counts cancellations from the same table as sign-ups. /forget re-keys the row to
+    an anonymous id and erases the name and phone; the counts stay.
+    `name` and `phone` are what the parent chose to give at sign-up (optional, with consent:
+    `contact_at` is when they gave it); they are erased some days after the event
+    (`bot.services.announcements.events.CONTACT_RETENTION`).
+    """
+
     __tablename__ = "event_signups"
     __table_args__ = (
         UniqueConstraint("event_id", "user_id"),
@@ -60,6 +70,10 @@ class EventSignup(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    contact_at: Mapped[datetime | None]
 
 
 class Broadcast(Base):

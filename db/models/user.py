@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import String, true
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,10 +24,28 @@ class User(Base):
     last_seen_at: Mapped[datetime | None]
     role: Mapped[str] = mapped_column(String(16), default="parent", server_default="parent")
     municipality_id: Mapped[str | None] = mapped_column(String(64))
-    # Ages of the user's children (no names, no birth dates).
-    child_ages: Mapped[list[int]] = mapped_column(default=list)
+    # Children's ages as the parent gave them, each with the day it was given:
+    # [{"age": 7, "on": "2025-03-01"}]. No names, no birth dates; the age now is computed
+    # from these (db/repositories/users.py: ChildAge), so it never goes stale.
+    children: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     # False after Telegram said the user blocked the bot (403); /start sets it again.
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Staff only: their actions are tied to this id for the audit trail.
     role_granted_by: Mapped[int | None]
     role_granted_at: Mapped[datetime | None]
+
+    @property
+    def child_ages(self) -> list[int]:
+        """The ages as given (scripts and tests); the bot reads `UserRecord.child_ages`, the ages now."""
+        return [int(c["age"]) for c in self.children or ()]
+
+    @child_ages.setter
+    def child_ages(self, ages: list[int]) -> None:
+        """Ages given today (scripts, tests, the old column's name)."""
+        today = datetime.now(UTC).date()
+        self.children = children_json(ages, today)
+
+
+def children_json(ages: list[int], given_on: date) -> list[dict[str, Any]]:
+    """The stored form of ages given on one day."""
+    return [{"age": int(age), "on": given_on.isoformat()} for age in ages]

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import utcnow
 from db.models import Broadcast, Event, EventSignup, OutboxMessage, Subscription, User
+from db.repositories.users import ages_on, children_of, today_utc
 from db.upsert import insert_ignore
 
 ACTIVE_BROADCAST = ("scheduled", "running")
@@ -74,9 +76,23 @@ class EventRecord:
 
 @dataclass(frozen=True)
 class SignupRecord:
+    """A sign-up that stands (cancelled ones are kept apart, see `EventRepo.held`)."""
+
     event_id: int
-    user_id: int
+    user_id: int  # negative after /forget: an anonymous number
     created_at: datetime
+    name: str | None = None  # what the parent chose to give at sign-up, if anything
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class HeldEvent:
+    """An event of a period with its sign-ups: standing ones (those forgotten by /forget
+    included, anonymous) and cancelled ones."""
+
+    event: EventRecord
+    signups: int
+    cancelled: int
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,10 @@ def _event(event: Event) -> EventRecord:
         created_by=event.created_by,
         created_at=event.created_at,
     )
+
+
+def _signup(s: EventSignup) -> SignupRecord:
+    return SignupRecord(s.event_id, s.user_id, s.created_at, s.name, s.phone)
 
 
 def _broadcast(b: Broadcast) -> BroadcastRecord:
@@ -241,77 +261,168 @@ class EventRepo:
             query = query.limit(limit)
         return [_event(e) for e in await self.session.scalars(query)]
 
+    # Sign-ups: a cancelled one keeps its row with `cancelled_at` set; every count below is of
+    # the standing ones (`_standing`) unless it says otherwise.
+    @staticmethod
+    def _standing() -> Any:
+        return EventSignup.cancelled_at.is_(None)
+
     async def signed_event_ids(self, user_id: int) -> set[int]:
-        rows = await self.session.scalars(select(EventSignup.event_id).where(EventSignup.user_id == user_id))
+        rows = await self.session.scalars(
+            select(EventSignup.event_id).where(EventSignup.user_id == user_id, self._standing())
+        )
         return {int(r) for r in rows}
 
     async def events_signed_up(self, user_id: int) -> list[EventRecord]:
-        rows = await self.session.scalars(
-            select(Event)
+        return [event for event, _ in await self.signups_of(user_id)]
+
+    async def signups_of(self, user_id: int) -> list[tuple[EventRecord, SignupRecord]]:
+        """One person's standing sign-ups with their events, soonest first (/mydata)."""
+        rows = await self.session.execute(
+            select(Event, EventSignup)
             .join(EventSignup, EventSignup.event_id == Event.id)
-            .where(EventSignup.user_id == user_id)
+            .where(EventSignup.user_id == user_id, self._standing())
             .order_by(Event.starts_at, Event.id)
         )
-        return [_event(e) for e in rows]
+        return [(_event(event), _signup(signup)) for event, signup in rows]
 
     async def signup_count(self, event_id: int) -> int:
         return int(
-            await self.session.scalar(select(func.count()).where(EventSignup.event_id == event_id)) or 0
+            await self.session.scalar(
+                select(func.count()).where(EventSignup.event_id == event_id, self._standing())
+            )
+            or 0
         )
 
     async def signup_counts(self, event_ids: Iterable[int]) -> dict[int, int]:
         """Sign-ups per event in one query; events nobody signed up for are absent."""
         rows = await self.session.execute(
             select(EventSignup.event_id, func.count())
-            .where(EventSignup.event_id.in_(list(event_ids)))
+            .where(EventSignup.event_id.in_(list(event_ids)), self._standing())
             .group_by(EventSignup.event_id)
         )
         return {int(event_id): int(n) for event_id, n in rows}
 
     async def is_signed_up(self, event_id: int, user_id: int) -> bool:
         found = await self.session.scalar(
-            select(EventSignup.id).where(EventSignup.event_id == event_id, EventSignup.user_id == user_id)
+            select(EventSignup.id).where(
+                EventSignup.event_id == event_id, EventSignup.user_id == user_id, self._standing()
+            )
         )
         return found is not None
 
     async def add_signup(self, event_id: int, user_id: int, now: datetime) -> None:
-        self.session.add(EventSignup(event_id=event_id, user_id=user_id, created_at=now))
+        """Sign up (the caller checked there is no standing sign-up); a cancelled one comes back."""
+        result = await self.session.execute(
+            update(EventSignup)
+            .where(
+                EventSignup.event_id == event_id,
+                EventSignup.user_id == user_id,
+                EventSignup.cancelled_at.is_not(None),
+            )
+            .values(cancelled_at=None, created_at=now)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            self.session.add(EventSignup(event_id=event_id, user_id=user_id, created_at=now))
         await self.session.flush()
 
-    async def remove_signup(self, event_id: int, user_id: int) -> bool:
-        """True when there was a sign-up to remove."""
+    async def remove_signup(self, event_id: int, user_id: int, now: datetime | None = None) -> bool:
+        """Cancel a standing sign-up (True when there was one); the name and phone go at once."""
         result = await self.session.execute(
-            delete(EventSignup).where(EventSignup.event_id == event_id, EventSignup.user_id == user_id)
+            update(EventSignup)
+            .where(EventSignup.event_id == event_id, EventSignup.user_id == user_id, self._standing())
+            .values(cancelled_at=now or utcnow(), name=None, phone=None, contact_at=None)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_contact(
+        self, event_id: int, user_id: int, now: datetime, *, name: str | None = None, phone: str | None = None
+    ) -> bool:
+        """Store the name or the phone a parent gave for their standing sign-up (True when stored)."""
+        values: dict[str, Any] = {"contact_at": now}
+        if name is not None:
+            values["name"] = name
+        if phone is not None:
+            values["phone"] = phone
+        result = await self.session.execute(
+            update(EventSignup)
+            .where(EventSignup.event_id == event_id, EventSignup.user_id == user_id, self._standing())
+            .values(**values)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def signups(self, event_id: int) -> list[SignupRecord]:
+        """Standing sign-ups of one event, first come first."""
         rows = await self.session.scalars(
             select(EventSignup)
-            .where(EventSignup.event_id == event_id)
+            .where(EventSignup.event_id == event_id, self._standing())
             .order_by(EventSignup.created_at, EventSignup.id)
         )
-        return [SignupRecord(s.event_id, s.user_id, s.created_at) for s in rows]
+        return [_signup(s) for s in rows]
 
-    async def held(
-        self, start: datetime, end: datetime, municipality_id: str | None
-    ) -> list[tuple[EventRecord, int]]:
-        """Events starting in [start, end) with their sign-up counts."""
-        count = (
-            select(func.count()).where(EventSignup.event_id == Event.id).correlate(Event).scalar_subquery()
+    async def cancelled_count(self, event_id: int) -> int:
+        return int(
+            await self.session.scalar(
+                select(func.count()).where(
+                    EventSignup.event_id == event_id, EventSignup.cancelled_at.is_not(None)
+                )
+            )
+            or 0
+        )
+
+    async def recent_and_upcoming(
+        self, since: datetime, *, municipality_id: str | None = None, limit: int = 20
+    ) -> list[EventRecord]:
+        """Events starting after `since` (staff lists: today's event still shows after its start)."""
+        query = select(Event).where(Event.starts_at > since).order_by(Event.starts_at, Event.id)
+        if municipality_id is not None:
+            query = query.where(Event.municipality_id == municipality_id)
+        return [_event(e) for e in await self.session.scalars(query.limit(limit))]
+
+    async def held(self, start: datetime, end: datetime, municipality_id: str | None) -> list[HeldEvent]:
+        """Events starting in [start, end) with their standing and cancelled sign-ups."""
+        standing = (
+            select(func.count())
+            .where(EventSignup.event_id == Event.id, EventSignup.cancelled_at.is_(None))
+            .correlate(Event)
+            .scalar_subquery()
+        )
+        cancelled = (
+            select(func.count())
+            .where(EventSignup.event_id == Event.id, EventSignup.cancelled_at.is_not(None))
+            .correlate(Event)
+            .scalar_subquery()
         )
         query = (
-            select(Event, count)
+            select(Event, standing, cancelled)
             .where(Event.starts_at >= start, Event.starts_at < end)
             .order_by(Event.starts_at, Event.id)
         )
         if municipality_id is not None:
             query = query.where(Event.municipality_id == municipality_id)
-        return [(_event(event), int(n or 0)) for event, n in await self.session.execute(query)]
+        return [
+            HeldEvent(_event(event), int(n or 0), int(c or 0))
+            for event, n, c in await self.session.execute(query)
+        ]
+
+    async def erase_contacts(self, started_before: datetime) -> int:
+        """Retention: names and phones of sign-ups for events that started before the time go."""
+        past = select(Event.id).where(Event.starts_at < started_before)
+        result = await self.session.execute(
+            update(EventSignup)
+            .where(EventSignup.event_id.in_(past), EventSignup.contact_at.is_not(None))
+            .values(name=None, phone=None, contact_at=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def forget(self, user_id: int, anonymous_id: int) -> None:
-        """Sign-ups are personal and go; events authored keep existing, without the author's id."""
-        await self.session.execute(delete(EventSignup).where(EventSignup.user_id == user_id))
+        """/forget: sign-ups keep counting (as in the activity log) under an anonymous number, without
+        the name and phone; events authored keep existing, without the author's id."""
+        await self.session.execute(
+            update(EventSignup)
+            .where(EventSignup.user_id == user_id)
+            .values(user_id=anonymous_id, name=None, phone=None, contact_at=None)
+        )
         await self.session.execute(
             update(Event).where(Event.created_by == user_id).values(created_by=anonymous_id)
         )
@@ -327,12 +438,16 @@ class BroadcastRepo:
             rows = await self.session.execute(
                 select(EventSignup.user_id)
                 .join(User, User.id == EventSignup.user_id)
-                .where(EventSignup.event_id == target.event_id, User.is_active.is_(True))
+                .where(
+                    EventSignup.event_id == target.event_id,
+                    EventSignup.cancelled_at.is_(None),
+                    User.is_active.is_(True),
+                )
                 .order_by(EventSignup.user_id)
             )
             return [r[0] for r in rows]
         query = (
-            select(User.id, User.child_ages, Subscription.directions)
+            select(User.id, User.children, Subscription.directions)
             .join(Subscription, Subscription.user_id == User.id)
             .where(Subscription.active.is_(True), User.is_active.is_(True), User.consent_at.is_not(None))
             .order_by(User.id)
@@ -341,11 +456,13 @@ class BroadcastRepo:
             query = query.where(User.municipality_id == target.municipality)
         wanted_dirs = set(target.directions)
         wanted_ages = set(target.ages)
+        today = today_utc()
         result: list[int] = []
-        for user_id, ages, directions in await self.session.execute(query):
+        for user_id, children, directions in await self.session.execute(query):
             if wanted_dirs and directions and not wanted_dirs & set(directions):
                 continue
-            if wanted_ages and not wanted_ages & set(ages or ()):
+            # the ages now: a child given as 7 a year ago is 8 today
+            if wanted_ages and not wanted_ages & set(ages_on(children_of(children), today)):
                 continue
             result.append(int(user_id))
         return result
@@ -438,6 +555,14 @@ class BroadcastRepo:
             .group_by(OutboxMessage.state)
         )
         return {str(state): int(n) for state, n in rows}
+
+    async def texts(self, broadcast_ids: Iterable[int]) -> dict[int, str]:
+        """The texts (Telegram HTML as staff wrote them) of the broadcasts, by id."""
+        ids = list(broadcast_ids)
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Broadcast.id, Broadcast.text).where(Broadcast.id.in_(ids)))
+        return {int(broadcast_id): str(text) for broadcast_id, text in rows}
 
     async def delivered_to(self, user_id: int) -> int:
         """Outbox rows (delivery marks) of one person."""

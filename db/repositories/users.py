@@ -2,15 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
+from db.models.user import children_json
 from db.upsert import insert_ignore
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+@dataclass(frozen=True)
+class ChildAge:
+    """A child's age as the parent gave it and the day they gave it — what stays true.
+
+    The age now is computed from it: one year more on every anniversary of `given_on`. It may
+    run up to a year behind the real birthday, exactly as the age was when it was given, and
+    never drifts further. (A birth month would be more exact, but it is more than a parent
+    needs to tell a bot and, with the Telegram id, closer to identifying the child.)
+    """
+
+    age: int
+    given_on: date
+
+    def age_on(self, day: date) -> int:
+        passed = day.year - self.given_on.year
+        if (day.month, day.day) < (self.given_on.month, self.given_on.day):
+            passed -= 1
+        return self.age + max(passed, 0)
+
+    @classmethod
+    def parse(cls, item: Any) -> ChildAge | None:
+        """One stored {"age": 7, "on": "2025-03-01"}; None for anything else."""
+        try:
+            return cls(int(item["age"]), date.fromisoformat(str(item["on"])))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def children_of(raw: Sequence[Any] | None) -> tuple[ChildAge, ...]:
+    return tuple(child for child in (ChildAge.parse(item) for item in raw or ()) if child is not None)
+
+
+def ages_on(children: Iterable[ChildAge], day: date) -> tuple[int, ...]:
+    """The children's ages on `day`, youngest first."""
+    return tuple(sorted(child.age_on(day) for child in children))
 
 
 @dataclass(frozen=True)
@@ -23,7 +66,7 @@ class UserRecord:
     last_seen_at: datetime | None = None
     role: str = "parent"
     municipality_id: str | None = None
-    child_ages: tuple[int, ...] = ()
+    children: tuple[ChildAge, ...] = ()  # ages as given, with the day; see `child_ages`
     is_active: bool = True
     role_granted_by: int | None = None
     role_granted_at: datetime | None = None
@@ -32,6 +75,11 @@ class UserRecord:
     @classmethod
     def unknown(cls, user_id: int) -> UserRecord:
         return cls(id=user_id, stored=False)
+
+    @property
+    def child_ages(self) -> tuple[int, ...]:
+        """The children's ages today (computed: an age given a year ago is one more now)."""
+        return ages_on(self.children, today_utc())
 
 
 def _record(user: User) -> UserRecord:
@@ -42,7 +90,7 @@ def _record(user: User) -> UserRecord:
         last_seen_at=user.last_seen_at,
         role=user.role,
         municipality_id=user.municipality_id,
-        child_ages=tuple(user.child_ages or ()),
+        children=children_of(user.children),
         is_active=user.is_active,
         role_granted_by=user.role_granted_by,
         role_granted_at=user.role_granted_at,
@@ -62,7 +110,7 @@ class UserRepo:
         await insert_ignore(
             self.session,
             User.__table__,  # type: ignore[arg-type]
-            {"id": user_id, "child_ages": [], "role": "parent", "is_active": True},
+            {"id": user_id, "children": [], "role": "parent", "is_active": True},
         )
 
     async def give_consent(self, user_id: int, now: datetime, municipality_id: str | None) -> bool:
@@ -82,9 +130,12 @@ class UserRepo:
             update(User).where(User.id == user_id).values(municipality_id=municipality_id)
         )
 
-    async def set_child_ages(self, user_id: int, ages: Iterable[int]) -> None:
+    async def set_child_ages(self, user_id: int, ages: Iterable[int], given_on: date) -> None:
+        """The children's ages as the parent gives them today (replacing what was stored)."""
         await self.ensure(user_id)
-        await self.session.execute(update(User).where(User.id == user_id).values(child_ages=list(ages)))
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(children=children_json(list(ages), given_on))
+        )
 
     async def set_active(self, user_id: int, active: bool) -> bool:
         """True when the flag changed."""

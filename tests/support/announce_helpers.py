@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import Subscription, User
+from db.models.user import children_json
 
 
 async def add_subscribers(
@@ -18,14 +20,17 @@ async def add_subscribers(
     municipality: str = "sayansk",
     ages: list[int] | None = None,
     directions: list[str] | None = None,
+    ages_given_on: date | None = None,
 ) -> None:
+    """Consenting, active subscribers; `ages` as given on `ages_given_on` (today by default)."""
     now = utcnow()
+    children = children_json(ages or [], ages_given_on or now.date())
     ids = list(ids)
     await session.execute(
         insert(User),
         [
             {"id": i, "consent_at": now, "first_seen_at": now, "last_seen_at": now, "role": "parent",
-             "municipality_id": municipality, "child_ages": ages or [], "is_active": True}
+             "municipality_id": municipality, "children": children, "is_active": True}
             for i in ids
         ],
     )  # fmt: skip

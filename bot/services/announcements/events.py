@@ -6,12 +6,15 @@ returns, and the handler speaks only afterwards.
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.content import Content
 from bot.services.plugins import ReportScope
 from bot.services.users import UserRecord
 from bot.settings import Settings
@@ -21,6 +24,7 @@ from db.repositories.announcements import (
     BroadcastRepo,
     EventRecord,
     EventRepo,
+    HeldEvent,
     SignupRecord,
     SubscriptionRepo,
     Target,
@@ -29,8 +33,10 @@ from db.uow import Database, UnitOfWork
 
 __all__ = [
     "AUDIENCES",
+    "CONTACT_RETENTION",
     "EVENT_LENGTH",
     "REMINDERS",
+    "ContactRefused",
     "EventCard",
     "EventDraft",
     "EventInPast",
@@ -41,6 +47,9 @@ __all__ = [
     "SignupError",
     "SignupRecord",
     "SignupResult",
+    "SignupSheet",
+    "clean_name",
+    "clean_phone",
     "ics_bytes",
     "local",
     "open_days_source",
@@ -55,10 +64,71 @@ AUDIENCES: dict[str, str] = {
 }
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("day", timedelta(days=1)), ("2h", timedelta(hours=2)))
 EVENT_LENGTH = timedelta(hours=2)  # for the calendar entry; events have no end time
+# The name and phone a parent gives at sign-up are erased this long after the event's start
+# (the sign-up itself stays, anonymous, for the counts). The consent line says so.
+CONTACT_RETENTION = timedelta(days=30)
+# Staff lists show events that started up to this long ago: the list is needed at the door.
+STAFF_LIST_SINCE = timedelta(days=1)
 
 
 class SignupError(Exception):
-    """A sign-up that cannot be made; the text is for the parent."""
+    """A sign-up that cannot be made; `key` names the text for the parent
+    (content/texts/announcements.yaml)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class ContactRefused(ValueError):
+    """What the parent typed is not a name (or a phone); `key` names the text that says why."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+NAME_MAX = 100
+_NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[-'’. ]+[^\W\d_]+)*\.?$")
+# Words that start a question or a sentence, never a name: «как записаться», «а во сколько».
+_NOT_NAMES = frozenset(
+    {
+        "а", "но", "как", "что", "где", "когда", "куда", "откуда", "почему", "зачем", "сколько",
+        "можно", "нужно", "надо", "какой", "какая", "какие", "каком", "чем", "кто", "есть", "нет",
+        "да", "не", "хочу", "подскажите", "скажите", "здравствуйте", "привет", "добрый", "доброе",
+        "спасибо", "пожалуйста", "запишите", "записаться", "запись", "кружок", "секция", "сертификат",
+        "навигатор", "вопрос",
+    }
+)  # fmt: skip
+
+
+def clean_name(text: str) -> str:
+    """The name a parent wants to be listed under: letters, spaces, hyphens; 2–100 characters,
+    at most four words, none of them a question word. ContactRefused otherwise."""
+    name = " ".join(text.split())
+    if len(name) < 2 or len(name) > NAME_MAX:
+        raise ContactRefused("signup.name_length")
+    words = name.lower().replace("ё", "е").split()
+    if len(words) > 4 or not _NAME_CHARS.match(name) or any(w.strip(".") in _NOT_NAMES for w in words):
+        raise ContactRefused("signup.name_not_a_name")
+    return name
+
+
+def clean_phone(text: str) -> str:
+    """A phone number in one readable form: «+7 914 123-45-67» (Russian numbers, 8… or +7… or 9…
+    with any spaces, brackets and hyphens), or «+<digits>» for another country's. ContactRefused
+    for anything else."""
+    raw = text.strip()
+    if not raw or re.search(r"[^\d\s()+\-.]", raw):
+        raise ContactRefused("signup.phone_bad")
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) == 11 and digits[0] in "78":
+        digits = digits[1:]
+    elif not (len(digits) == 10 and digits[0] == "9"):
+        if raw.startswith("+") and 10 <= len(digits) <= 15:
+            return "+" + digits
+        raise ContactRefused("signup.phone_bad")
+    return f"+7 {digits[:3]} {digits[3:6]}-{digits[6:8]}-{digits[8:]}"
 
 
 class EventInPast(Exception):
@@ -101,12 +171,28 @@ class EventListing:
 
     events: tuple[EventRecord, ...]
     subscribed: bool
+    signed: frozenset[int] = frozenset()  # ids of the events the person signed up for
 
 
 @dataclass(frozen=True)
 class EventSignups:
+    """Who is coming: standing sign-ups, first come first, and how many cancelled."""
+
     event: EventRecord
     signups: tuple[SignupRecord, ...]
+    cancelled: int = 0
+
+    @property
+    def named(self) -> int:
+        return sum(1 for s in self.signups if s.name)
+
+
+@dataclass(frozen=True)
+class SignupSheet:
+    """The list of one event and the same as an XLSX file for staff."""
+
+    signups: EventSignups
+    xlsx: bytes
 
 
 def local(dt: datetime, tz_name: str) -> datetime:
@@ -178,12 +264,45 @@ class EventService:
             events = await uow.repo(EventRepo).upcoming(utcnow(), limit=limit)
         return events
 
+    async def signup_overview(
+        self, municipality_id: str | None = None, limit: int = 20
+    ) -> list[tuple[EventRecord, int]]:
+        """Events for the staff list with their sign-up counts: upcoming ones and those that started
+        within the last day (the list is needed at the door); of one municipality or all."""
+        async with self.database.read() as uow:
+            repo = uow.repo(EventRepo)
+            events = await repo.recent_and_upcoming(
+                utcnow() - STAFF_LIST_SINCE, municipality_id=municipality_id, limit=limit
+            )
+            taken = await repo.signup_counts(e.id for e in events)
+        return [(e, taken.get(e.id, 0)) for e in events]
+
     async def signups(self, event_id: int) -> EventSignups | None:
+        """Who signed up for the event (names and phones as the parents gave them)."""
         async with self.database.read() as uow:
             repo = uow.repo(EventRepo)
             event = await repo.get(event_id)
-            rows = await repo.signups(event_id) if event is not None else []
-        return EventSignups(event, tuple(rows)) if event is not None else None
+            if event is None:
+                return None
+            rows = await repo.signups(event_id)
+            cancelled = await repo.cancelled_count(event_id)
+        return EventSignups(event, tuple(rows), cancelled)
+
+    async def signup_sheet(self, event_id: int, content: Content) -> SignupSheet | None:
+        """The list as an XLSX file, rendered off the event loop after the read unit closed."""
+        found = await self.signups(event_id)
+        if found is None:
+            return None
+        from bot.services.announcements.signup_sheet import signups_xlsx
+
+        data = await asyncio.to_thread(signups_xlsx, found, content)
+        return SignupSheet(found, data)
+
+    async def erase_old_contacts(self, now: datetime | None = None) -> int:
+        """Retention: names and phones given at sign-up go CONTACT_RETENTION after the event."""
+        async with self.database.write() as uow:
+            erased = await uow.repo(EventRepo).erase_contacts((now or utcnow()) - CONTACT_RETENTION)
+        return erased
 
     # --- parents --------------------------------------------------------------------------
     async def listing(self, user: UserRecord, *, limit: int = 10) -> EventListing:
@@ -197,7 +316,7 @@ class EventService:
         wanted = set(sub.directions) if sub is not None else set()
         if wanted:
             events = [e for e in events if e.id in signed or not e.directions or wanted & set(e.directions)]
-        return EventListing(tuple(events[:limit]), sub is not None and sub.active)
+        return EventListing(tuple(events[:limit]), sub is not None and sub.active, frozenset(signed))
 
     async def get(self, event_id: int) -> EventRecord | None:
         async with self.database.read() as uow:
@@ -214,10 +333,13 @@ class EventService:
             signed = await repo.is_signed_up(event_id, user_id)
         return EventCard(event, taken, signed)
 
-    async def ics(self, event_id: int) -> bytes | None:
-        """The calendar file of the event, or None when there is no such event."""
+    async def ics(self, event_id: int, towns: Mapping[str, str] | None = None) -> bytes | None:
+        """The calendar file of the event, or None when there is no such event. `towns`: municipality
+        names by id, so the calendar's location names the town as well as the street."""
         event = await self.get(event_id)
-        return ics_bytes(event) if event is not None else None
+        if event is None:
+            return None
+        return ics_bytes(event, (towns or {}).get(event.municipality_id or ""))
 
     async def sign_up(self, event_id: int, user: UserRecord) -> SignupResult | None:
         """Sign up (changed=False when already signed up); None when there is no such event.
@@ -228,17 +350,17 @@ class EventService:
             if event is None:
                 return None
             if event.starts_at <= utcnow():
-                raise SignupError("Это мероприятие уже прошло.")
+                raise SignupError("signup.past")
             changed = not await repo.is_signed_up(event_id, user.id)
             if changed:
                 if event.capacity is not None:
                     await repo.lock(event_id)
                     if await repo.signup_count(event_id) >= event.capacity:
-                        raise SignupError("К сожалению, все места уже заняты.")
+                        raise SignupError("signup.full")
                 await repo.add_signup(event_id, user.id, utcnow())
                 if event.capacity is not None and await repo.signup_count(event_id) > event.capacity:
                     # someone took the last place at the same moment; raising rolls the sign-up back
-                    raise SignupError("К сожалению, последнее место только что заняли.")
+                    raise SignupError("signup.last_place_taken")
                 await uow.repo(ActivityRepo).record(
                     Kind.EVENT_SIGNUP, user_id=user.id, municipality_id=event.municipality_id,
                     topic=event.title, ref=str(event.id),
@@ -253,7 +375,7 @@ class EventService:
             event = await repo.get(event_id)
             if event is None:
                 return None
-            changed = await repo.remove_signup(event_id, user.id)
+            changed = await repo.remove_signup(event_id, user.id, utcnow())
             if changed:
                 await uow.repo(ActivityRepo).record(
                     Kind.EVENT_SIGNUP_CANCELLED, user_id=user.id, municipality_id=event.municipality_id,
@@ -262,9 +384,20 @@ class EventService:
             taken = await repo.signup_count(event_id)
         return SignupResult(event, changed, False, taken)
 
+    async def set_contact(
+        self, event_id: int, user: UserRecord, *, name: str | None = None, phone: str | None = None
+    ) -> bool:
+        """Keep the name or phone the parent gave (checked by clean_name / clean_phone) with their
+        sign-up; False when there is no standing sign-up any more (cancelled meanwhile)."""
+        async with self.database.write() as uow:
+            repo = uow.repo(EventRepo)
+            stored = await repo.set_contact(event_id, user.id, utcnow(), name=name, phone=phone)
+        return stored
 
-def ics_bytes(event: EventRecord) -> bytes:
-    """A calendar file with one event and a reminder two hours before."""
+
+def ics_bytes(event: EventRecord, town: str | None = None) -> bytes:
+    """A calendar file with one event and a reminder two hours before; the location names the town
+    (unless the place already does), so a phone's map finds it."""
     from icalendar import Alarm, Calendar
     from icalendar import Event as IcsEvent
 
@@ -278,7 +411,10 @@ def ics_bytes(event: EventRecord) -> bytes:
     item.add("dtstart", start)
     item.add("dtend", start + EVENT_LENGTH)
     item.add("summary", event.title)
-    item.add("location", f"{event.place}, {event.organisation}")
+    place = event.place
+    if town and town.lower().replace("ё", "е") not in place.lower().replace("ё", "е"):
+        place = f"{town}, {place}"
+    item.add("location", f"{place}, {event.organisation}")
     item.add("description", event.description)
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
@@ -290,11 +426,21 @@ def ics_bytes(event: EventRecord) -> bytes:
     return data
 
 
+def _held_item(item: HeldEvent) -> dict[str, Any]:
+    event = item.event
+    return {
+        "title": event.title,
+        "date": local(event.starts_at, event.timezone).isoformat(),
+        "municipality": event.municipality_id,
+        "signups": item.signups,
+        "cancelled": item.cancelled,
+    }
+
+
 async def open_days_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[str, Any]]:
-    """Report figures: events held in the period with their sign-up counts."""
+    """Report figures: events held in the period with their sign-ups. `signups` are the sign-ups
+    that stand (a parent who used /forget still counts, anonymously, as in the activity log);
+    `cancelled` those cancelled. The paragraph and the tables both read these numbers."""
     held = await uow.repo(EventRepo).held(scope.start, scope.end, scope.municipality_id)
-    return [
-        {"title": event.title, "date": local(event.starts_at, event.timezone).isoformat(), "signups": n}
-        for event, n in held
-    ]
+    return [_held_item(item) for item in held]
 

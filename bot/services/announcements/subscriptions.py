@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.content import Content
 from bot.directions import Direction
 from bot.services.users import UserRecord
 from bot.settings import Settings
 from db.base import utcnow
 from db.repositories.activity import ActivityRepo, Kind
 from db.repositories.announcements import SubscriptionRecord, SubscriptionRepo, Target
-from db.repositories.users import UserRepo
+from db.repositories.users import UserRepo, today_utc
 from db.uow import Database
 
 __all__ = [
     "MAX_AGE",
     "MAX_CHILDREN",
     "MIN_AGE",
+    "AgesError",
     "PersonalSettings",
     "SubscriptionChange",
     "SubscriptionService",
@@ -30,9 +32,25 @@ __all__ = [
     "parse_ages",
 ]
 
-MIN_AGE = 5
+# Children's ages a parent may save: what the catalogue holds (programs from age 3; the
+# certificate's own range is a municipality setting and matters only when paying with it).
+MIN_AGE = 3
 MAX_AGE = 18
 MAX_CHILDREN = 8
+
+
+class AgesError(ValueError):
+    """Typed ages that cannot be taken; `key` and `params` name the text that says why
+    (content/texts/announcements.yaml); str() is the English reason for logs."""
+
+    def __init__(self, key: str, reason: str, **params: object) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.params = params
+
+    def text(self, content: Content, municipality_id: str | None = None) -> str:
+        """The Russian text for a person (plain: escape it for HTML)."""
+        return content.text(self.key, municipality_id, **self.params)
 
 
 @dataclass(frozen=True)
@@ -59,29 +77,31 @@ class SubscriptionChange:
     settings: PersonalSettings
 
 
+_YEARS = {"лет", "года", "год", "годам", "годика", "г"}
+
+
 def parse_ages(text: str) -> list[int]:
-    """Children's ages from «7, 12» / «7 и 12»; ValueError with a Russian reason."""
-    cleaned = text.replace(",", " ").replace(";", " ").replace(" и ", " ")
+    """Children's ages from «7, 12» / «7 и 12» / «7 лет и 12»; AgesError says why not."""
+    cleaned = text.lower().replace(",", " ").replace(";", " ").replace(" и ", " ")
     parts = [p for p in cleaned.split() if p]
-    if not parts:
-        raise ValueError("Напишите возраст числом, например: 7 или 7, 12.")
     ages: list[int] = []
     for part in parts:
         word = part.rstrip(".")
-        if word in {"лет", "года", "год"}:
+        if word in _YEARS:
             continue
         if not word.isdigit() or len(word) > 3:
-            raise ValueError(f"«{part[:20]}» — не число. Напишите возраст цифрами, например: 7, 12.")
+            raise AgesError("ages.not_number", f"{part[:20]!r} is not a number", word=part[:20])
         age = int(word)
         if not MIN_AGE <= age <= MAX_AGE:
-            raise ValueError(
-                f"Возраст {age} вне диапазона: бот работает с детьми от {MIN_AGE} до {MAX_AGE} лет."
-            )
+            raise AgesError(
+                "ages.out_of_range", f"age {age} is outside {MIN_AGE}..{MAX_AGE}",
+                age=age, low=MIN_AGE, high=MAX_AGE,
+            )  # fmt: skip
         ages.append(age)
     if not ages:
-        raise ValueError("Напишите возраст числом, например: 7 или 7, 12.")
+        raise AgesError("ages.empty", "no age given")
     if len(ages) > MAX_CHILDREN:
-        raise ValueError(f"Можно указать не больше {MAX_CHILDREN} детей.")
+        raise AgesError("ages.too_many", f"more than {MAX_CHILDREN} ages", count=MAX_CHILDREN)
     return sorted(ages)
 
 
@@ -135,7 +155,7 @@ class SubscriptionService:
         """Children's ages (an empty list clears them); the settings as they are now."""
         async with self.database.write() as uow:
             users = uow.repo(UserRepo)
-            await users.set_child_ages(user_id, sorted(ages))
+            await users.set_child_ages(user_id, sorted(ages), today_utc())  # the age counts from today
             settings = await self._settings(users, uow.repo(SubscriptionRepo), user_id)
         return settings
 

@@ -251,6 +251,7 @@ class Broadcast:
     ref: str | None
     sent_at: datetime | None
     reached: int
+    title: str | None = None  # the start of its text, as staff wrote it (None: not found)
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,12 @@ class Broadcasts:
             "count": self.count,
             "reached": self.reached,
             "items": [
-                {"ref": b.ref, "sent_at": b.sent_at.isoformat() if b.sent_at else None, "reached": b.reached}
+                {
+                    "ref": b.ref,
+                    "title": b.title,
+                    "sent_at": b.sent_at.isoformat() if b.sent_at else None,
+                    "reached": b.reached,
+                }
                 for b in self.items
             ],
         }
@@ -449,14 +455,32 @@ class UnansweredSection:
 class OpenDay:
     title: str
     when: date | str | None  # the day, or the source's own text when it is not an ISO date
-    signups: int | None
+    signups: int | None  # sign-ups that stand (anonymous ones after /forget included)
+    cancelled: int | None = None
+    municipality: str | None = None  # id
+
+
+@dataclass(frozen=True)
+class OpenDaysTotals:
+    events: int
+    signups: int
+    cancelled: int
 
 
 @dataclass(frozen=True)
 class OpenDaysSection:
-    """Open days held and their sign-ups (the "open_days" source)."""
+    """Events announced in the bot and held in the period, with their sign-ups (the "open_days"
+    source). The paragraph and the tables both count sign-ups from here."""
 
     items: tuple[OpenDay, ...]
+
+    @property
+    def totals(self) -> OpenDaysTotals:
+        return OpenDaysTotals(
+            len(self.items),
+            sum(item.signups or 0 for item in self.items),
+            sum(item.cancelled or 0 for item in self.items),
+        )
 
     @classmethod
     def parse(cls, data: Any) -> OpenDaysSection | None:
@@ -473,7 +497,16 @@ class OpenDaysSection:
                     when = date.fromisoformat(raw[:10])
                 except ValueError:
                     when = raw
-            items.append(OpenDay(item["title"], when, _int(item.get("signups"))))
+            municipality = item.get("municipality")
+            items.append(
+                OpenDay(
+                    item["title"],
+                    when,
+                    _int(item.get("signups")),
+                    _int(item.get("cancelled")),
+                    str(municipality) if municipality is not None else None,
+                )
+            )
         return cls(tuple(items))
 
 

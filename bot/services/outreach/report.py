@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
@@ -38,6 +40,7 @@ from bot.services.outreach.model import (
 )
 from bot.services.outreach.periods import Period
 from bot.services.plugins import ReportScope
+from db.repositories.announcements import BroadcastRepo
 from db.repositories.outreach import OutreachRepo, ReportActivityRepo
 from db.uow import UnitOfWork
 
@@ -115,7 +118,25 @@ async def _activities(
     )
 
 
-async def _bot(repo: ReportActivityRepo, scope: ReportScope) -> BotFigures:
+_TAG = re.compile(r"<[^>]+>")
+TITLE_LENGTH = 80
+
+
+def broadcast_title(text: str) -> str:
+    """A broadcast by its words: the first line of its text without markup, at most 80 characters."""
+    plain = html.unescape(_TAG.sub("", text)).strip()
+    first = next((line.strip() for line in plain.splitlines() if line.strip()), "")
+    return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+async def broadcast_titles(repo: BroadcastRepo, refs: list[str | None]) -> dict[str | None, str]:
+    ids = [int(ref) for ref in refs if ref is not None and ref.isdigit()]
+    return {
+        str(broadcast_id): broadcast_title(text) for broadcast_id, text in (await repo.texts(ids)).items()
+    }
+
+
+async def _bot(repo: ReportActivityRepo, scope: ReportScope, broadcast_repo: BroadcastRepo) -> BotFigures:
     by_kind = await repo.by_kind(scope)
 
     def events(kind: Kind) -> int:
@@ -159,6 +180,7 @@ async def _bot(repo: ReportActivityRepo, scope: ReportScope) -> BotFigures:
     )
 
     broadcasts = await repo.first_and_sum_by_ref(scope, str(Kind.BROADCAST_SENT))
+    titles = await broadcast_titles(broadcast_repo, [ref for ref, _, _ in broadcasts])
 
     # event sign-ups (open days and others)
     signups: dict[str | None, EventSignupsOf] = {
@@ -196,7 +218,7 @@ async def _bot(repo: ReportActivityRepo, scope: ReportScope) -> BotFigures:
             by_age=by_age,
         ),
         broadcasts=Broadcasts(
-            tuple(Broadcast(ref, sent_at, reached) for ref, sent_at, reached in broadcasts)
+            tuple(Broadcast(ref, sent_at, reached, titles.get(ref)) for ref, sent_at, reached in broadcasts)
         ),
         event_signups=EventSignups(
             signups=events(Kind.EVENT_SIGNUP),
@@ -228,7 +250,7 @@ async def read_figures(
         outreach=await _outreach(outreach, period, municipality_id),
         by_kind=await _by_kind(outreach, period, municipality_id),
         by_month=await _by_month(outreach, period, municipality_id),
-        bot=await _bot(uow.repo(ReportActivityRepo), scope),
+        bot=await _bot(uow.repo(ReportActivityRepo), scope, uow.repo(BroadcastRepo)),
         generated_on=date.today(),
         activities=await _activities(outreach, period, municipality_id) if include_activities else None,
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.content import Content
 from bot.directions import Direction
 from bot.services.outreach import render
 from bot.services.outreach.chart import to_png
@@ -243,12 +244,18 @@ class ReportService:
         return results, failed
 
     async def files(
-        self, period: Period, municipality_id: str | None = None, municipality_name: str | None = None
+        self,
+        period: Period,
+        municipality_id: str | None = None,
+        municipality_name: str | None = None,
+        *,
+        content: Content | None = None,
     ) -> ReportFiles:
-        """The paragraph, the XLSX and the chart; the files are rendered off the event loop."""
+        """The paragraph, the XLSX and the chart in the words of `content` (content/texts/report.yaml);
+        the files are rendered off the event loop, after the read units closed."""
         report = await self.build(period, municipality_id, municipality_name)
         xlsx, png = await asyncio.gather(
-            asyncio.to_thread(render.to_xlsx, report),
-            asyncio.to_thread(to_png, report, render.chart_title(report)),
+            asyncio.to_thread(render.to_xlsx, report, content),
+            asyncio.to_thread(to_png, report, render.chart_title(report, content), content),
         )
-        return ReportFiles(report, render.paragraph(report, period.phrase), xlsx, png)
+        return ReportFiles(report, render.paragraph(report, period.phrase, content), xlsx, png)
