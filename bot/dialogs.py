@@ -45,10 +45,18 @@ def is_cancel(text: str | None) -> bool:
     return texts.normalize_phrase(stripped) in texts.phrases(CANCEL_WORDS_KEY)
 
 
+# Dialog steps whose own handler answers a cancel word with a screen of its own (the
+# settings screen again; a sign-up kept without the name): the one cancel handler lets
+# them through. Named here, not registered on import.
+OWN_CANCEL_STATES = frozenset({"SettingsForm:ages", "SignupForm:name", "SignupForm:phone"})
+
+
 class CancelRequest(BaseFilter):
     """Passes a message that asks to leave the dialog (see `is_cancel`)."""
 
-    async def __call__(self, message: Message) -> bool:
+    async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
+        if raw_state in OWN_CANCEL_STATES:
+            return False
         return is_cancel(message.text)
 
 

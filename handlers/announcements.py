@@ -16,6 +16,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.content import Content, ContentStore
+from bot.dialogs import is_cancel
 from bot.directions import Direction
 from bot.html import CAPTION_LIMIT, escape, truncate, visible_length
 from bot.keyboards import MenuCD
@@ -47,7 +48,6 @@ from bot.views.announcements import (
     event_card,
     event_keyboard,
     events_view,
-    is_cancel_word,
     is_skip_word,
     municipality_picker,
     name_prompt,
@@ -235,7 +235,7 @@ async def on_settings(
         await message.answer(text, reply_markup=markup)
 
 
-@router.message(SettingsForm.ages, F.text.func(is_cancel_word))
+@router.message(SettingsForm.ages, F.text.func(is_cancel))
 async def on_ages_cancel(
     message: Message, user: User, subscriptions: SubscriptionService, content: ContentStore, state: FSMContext
 ) -> None:
@@ -428,8 +428,8 @@ async def _finish(message: Message, state: FSMContext, event: EventRecord, conte
     await message.answer(text, reply_markup=markup)
 
 
-@router.message(SignupForm.name, F.text.func(is_cancel_word))
-@router.message(SignupForm.phone, F.text.func(is_cancel_word))
+@router.message(SignupForm.name, F.text.func(is_cancel))
+@router.message(SignupForm.phone, F.text.func(is_cancel))
 async def on_signup_cancel_word(message: Message, user: User, state: FSMContext, events: EventService,
                                 content: ContentStore) -> None:  # fmt: skip
     event = await _dialog_event(state, events)

@@ -54,7 +54,6 @@ __all__ = [
     "event_keyboard",
     "event_place",
     "events_view",
-    "is_cancel_word",
     "is_skip_word",
     "municipality_picker",
     "name_prompt",
@@ -132,17 +131,6 @@ def broadcast_cancel_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-# --- the local cancel words (until the shared helper lands) --------------------------------
-CANCEL_WORDS = frozenset({"отмена", "стоп", "назад", "не надо", "отменить", "cancel", "/cancel"})
-
-
-def is_cancel_word(text: str | None) -> bool:
-    """«Отмена», «стоп!», «Назад», «не надо», «отменить», /cancel: lower case, ё→е, punctuation
-    around and between words dropped."""
-    if not text:
-        return False
-    words = "".join(c if c.isalnum() or c == "/" else " " for c in text.lower().replace("ё", "е")).split()
-    return " ".join(words) in CANCEL_WORDS
 
 
 # «нет» to «Как вас записать?» means «Пропустить»
