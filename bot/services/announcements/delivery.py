@@ -49,6 +49,7 @@ from bot.services.announcements.callbacks import (
     unsubscribe_keyboard,
 )
 from bot.services.announcements.subscriptions import Target, recipients
+from bot.services.when import moment_text
 from bot.settings import Settings
 from db.base import utcnow
 from db.models import Broadcast, DeliveryPause, Event, OutboxMessage, User
@@ -518,7 +519,7 @@ class DeliveryWorker:
             skip_reason = await self._reminder_skip_reason(session, b, now) if b.kind == "reminder" else None
             if skip_reason:
                 b.status, b.finished_at, b.note = "cancelled", now, skip_reason
-                notes.append(f"⚠️ Напоминание №{b.id} не отправлено: {escape(skip_reason)}.")
+                notes.append(f"⚠️ Напоминание №{b.number or b.id} не отправлено: {escape(skip_reason)}.")
             else:
                 ids = await recipients(session, Target.from_json(b.target))
                 if ids:
@@ -531,15 +532,16 @@ class DeliveryWorker:
                     )
                 b.total = len(ids)
                 if late > LATE_GRACE:
-                    local = b.scheduled_at.astimezone(self.settings.tz).strftime("%d.%m.%Y %H:%M")
+                    local = moment_text(b.scheduled_at, self.settings.timezone)
                     what = "Напоминание" if b.kind == "reminder" else "Рассылка"
                     planned = "было запланировано" if b.kind == "reminder" else "была запланирована"
                     b.note = f"started late by {int(late.total_seconds())} s"
                     notes.append(
-                        f"⚠️ {what} №{b.id} {planned} на {local}, но бот в это время не работал. "
+                        f"⚠️ {what} №{b.number or b.id} {planned} на {local}, но бот в это время не работал. "
                         f"Отправляю сейчас, с опозданием на {_duration(late.total_seconds())}."
                     )
             await session.commit()
+            number = b.number or b.id  # what staff see: counted among broadcasts
             kind, status, chat_id, message_id, total = (
                 b.kind,
                 b.status,
@@ -553,7 +555,7 @@ class DeliveryWorker:
             chat = chat_id or self.settings.staff_chat_id
             if chat is not None:
                 sent = await self._safe_send(
-                    chat, f"📣 Рассылка №{broadcast_id}: начинаю отправку (получателей: {total})."
+                    chat, f"📣 Рассылка №{number}: начинаю отправку (получателей: {total})."
                 )
                 if sent is not None:
                     async with self._db_lock, self.sessionmaker() as session:
@@ -628,8 +630,8 @@ class DeliveryWorker:
         await self._safe_edit(
             b.progress_chat_id,
             b.progress_message_id,
-            f"📣 <b>Рассылка №{b.id}: идёт отправка</b>\n{body}\n{speed}",
-            broadcast_cancel_keyboard(b.id),
+            f"📣 <b>Рассылка №{b.number or b.id}: идёт отправка</b>\n{body}\n{speed}",
+            broadcast_cancel_keyboard(b.id, b.number),
         )
 
     async def _finish(self, b: Broadcast, c: dict[str, int]) -> None:
@@ -657,9 +659,9 @@ class DeliveryWorker:
             return
         took = _duration((now - (b.started_at or now)).total_seconds())
         head = (
-            f"⛔ <b>Рассылка №{b.id} остановлена</b>"
+            f"⛔ <b>Рассылка №{b.number or b.id} остановлена</b>"
             if new_status == "cancelled"
-            else f"✅ <b>Рассылка №{b.id} завершена</b> за {took}"
+            else f"✅ <b>Рассылка №{b.number or b.id} завершена</b> за {took}"
         )
         text = f"{head}\n{body}"
         if b.progress_chat_id is not None and b.progress_message_id is not None:
