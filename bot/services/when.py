@@ -144,9 +144,7 @@ _TIME_PATTERNS = (
     ),
     re.compile(rf"(?:^|\s)(?<!через\s)(\d{{1,2}})(?:\.(\d{{2}}))?\s*(ч|час|часа|часов|{_PERIODS})(?=\s|$)"),
 )
-_WEEKDAY = re.compile(
-    r"^(?:во?\s+)?(?:(эт[оуиа]\w*|следующ\w*|прошл\w*|ближайш\w*)\s+)?([а-я]+)$"
-)
+_WEEKDAY = re.compile(r"^(?:во?\s+)?(?:(эт[оуиа]\w*|следующ\w*|прошл\w*|ближайш\w*)\s+)?([а-я]+)$")
 _FILLER = re.compile(r"^(?:на|к|в|во)\s+")
 _YEAR_WORD = re.compile(r"(\d{4})\s*(?:г\.?|года|год)(?=\s|$)")
 
@@ -242,7 +240,7 @@ def _words_day(part: str, raw: str, today: date, now: datetime, prefer: Prefer) 
             "REQUIRE_PARTS": ["day"] if not stripped.startswith("через") else [],
         },
     )
-    if parsed is None:
+    if not isinstance(parsed, datetime):
         raise _unreadable(raw, prefer)
     return parsed.date()
 
@@ -332,9 +330,7 @@ def parse_moment(text: str, tz: ZoneInfo, *, now: datetime | None = None) -> dat
     return moment
 
 
-def parse_day(
-    text: str, tz: ZoneInfo, *, now: datetime | None = None, allow_future: bool = False
-) -> date:
+def parse_day(text: str, tz: ZoneInfo, *, now: datetime | None = None, allow_future: bool = False) -> date:
     """A day that has passed (the outreach log): «вчера», «14.03.2025», «12 марта»; a time typed
     with it is ignored. WhenError when unreadable, before EARLIEST_YEAR or (unless
     `allow_future`) after today."""
