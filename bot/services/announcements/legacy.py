@@ -54,11 +54,7 @@ async def create_broadcast(
         problems += check_time(scheduled_at, now)
     repo = BroadcastRepo(session)
     if not problems and not await repo.recipients(target):
-        problems.append(
-            Problem(
-                "В этом сегменте нет ни одного получателя. Выберите другой.", "the segment has no recipients"
-            )
-        )
+        problems.append(Problem("broadcast.segment_empty", "the segment has no recipients"))
     if problems:
         raise BroadcastRefused(problems)
     return await repo.add(
