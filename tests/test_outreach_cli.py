@@ -145,7 +145,8 @@ def test_import_csv_and_bad_files(cli_env: str, tmp_path: Path, capsys: pytest.C
 def test_report_formats(cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for audience, reached in (("parents", 70), ("students", 30), ("educators", 12)):
         assert main(["log-event", "--date", "2025-03-14", "--audience", audience, "--kind", "other",
-                     "--reached", str(reached), "--title", f"Встреча {audience}", "--municipality", "Саянск"]) == 0  # fmt: skip
+                     "--reached", str(reached), "--title", f"Встреча {audience}",
+                     "--municipality", "Саянск"]) == 0  # fmt: skip
     capsys.readouterr()
     assert main(["report", "--year", "2025"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -27,6 +27,7 @@ from bot.services.refusal import Refusal
 
 __all__ = [
     "EARLIEST_YEAR",
+    "MONTH_WORD",
     "Reading",
     "WhenError",
     "day_text",
@@ -79,6 +80,8 @@ _MONTHS_GENITIVE = (
     "июля", "августа", "сентября", "октября", "ноября", "декабря",
 )  # fmt: skip
 _WEEKDAYS_SHORT = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
+# A month in words, as the second word of a date: «12 марта», «5 дек.»
+MONTH_WORD = re.compile(r"^(янв|фев|мар|апр|ма[йя]|июн|июл|авг|сен|окт|ноя|дек)[а-я]*\.?$", re.IGNORECASE)
 
 _WEEKDAY_STEMS = (
     ("понедельник", "пн"), ("вторник", "вт"), ("сред", "ср"), ("четверг", "чт"),
@@ -143,6 +146,8 @@ _TIME_PATTERNS = (
         rf"(?:\s*({_PERIODS}))?(?=\s|$)"
     ),
     re.compile(rf"(?:^|\s)(?<!через\s)(\d{{1,2}})(?:\.(\d{{2}}))?\s*(ч|час|часа|часов|{_PERIODS})(?=\s|$)"),
+    # «завтра 10.00», «12 марта 18.30»: hours.minutes at the end, after a day in words
+    re.compile(r"(?<=[а-я])\s+(\d{1,2})\.(\d{2})()$"),
 )
 _WEEKDAY = re.compile(r"^(?:во?\s+)?(?:(эт[оуиа]\w*|следующ\w*|прошл\w*|ближайш\w*)\s+)?([а-я]+)$")
 _FILLER = re.compile(r"^(?:на|к|в|во)\s+")
@@ -279,7 +284,7 @@ def read(text: str, tz: ZoneInfo, *, prefer: Prefer, now: datetime | None = None
         found = pattern.search(value)
         if found is None:
             continue
-        clock = _clock(int(found[1]), int(found[2] or 0), found[3])
+        clock = _clock(int(found[1]), int(found[2] or 0), found[3] or None)
         if clock is None:
             raise _unreadable(raw, prefer)
         value = (value[: found.start()] + " " + value[found.end() :]).strip()

@@ -14,6 +14,7 @@ from bot.directions import Direction
 from bot.services.outreach import vocab
 from bot.services.outreach.errors import OutreachError
 from bot.services.outreach.periods import parse_date
+from bot.services.when import MONTH_WORD
 from db.repositories.outreach import ActivityData
 
 # More people than this at one event is possible (a city festival) but usually a typo.
@@ -183,11 +184,14 @@ def municipality_or_ask(content: Content, name: str | None) -> str:
 
 
 def parse_one_line(text: str, tz: ZoneInfo, municipality_id: str) -> ActivityInput:
-    """`2025-03-14 родители 70 Родительское собрание: соцсертификаты`.
+    """`14.03.2025 родители 70 Родительское собрание: соцсертификаты` (or «вчера», «12 марта»).
 
     Date, audience, headcount and the title; the kind is guessed from the title.
     """
     parts = text.split(maxsplit=3)
+    if len(parts) > 1 and MONTH_WORD.match(parts[1]):  # «12 марта родители 40 …»: a date of two words
+        first, rest = parts[0], text.split(maxsplit=1)[1]
+        parts = [f"{first} {parts[1]}", *rest.split(maxsplit=3)[1:]]
     if len(parts) < 4:
         raise OutreachError("outreach.one_line_usage", "expected: DATE AUDIENCE REACHED TITLE")
     held_on = parse_date(parts[0], tz)
