@@ -17,6 +17,14 @@ INSERT_ACTIVITY = (
     "municipality_id, source, created_at, updated_at) VALUES (:id, '2026-03-14', :title, 'meeting', "
     "'parents', 70, '[]', 'sayansk', 'bot', '2026-03-14 10:00:00', '2026-03-14 10:00:00')"
 )
+INSERT_QUESTION = (
+    "INSERT INTO faq_questions (id, asked_at, user_id, text, normalized, decision, score) "
+    "VALUES (:id, '2026-03-14 10:00:00', 1001, 'вопрос', 'вопрос', 'ask', 0)"
+)
+INSERT_HANDOFF = (
+    "INSERT INTO faq_handoffs (question_id, created_at, staff_chat_id, staff_message_id) "
+    "VALUES (:question, '2026-03-14 10:00:00', -100, :message)"
+)
 INSERT_AUDIT = (
     "INSERT INTO outreach_audit (activity_id, action, source, at) "
     "VALUES (:id, :action, 'bot', '2026-03-14 10:00:00')"
@@ -39,6 +47,9 @@ def test_upgrade_numbers_broadcasts_among_their_kind_and_never_reuses_a_log_numb
             conn.execute(text(INSERT_AUDIT), {"id": activity_id, "action": "create"})
         conn.execute(text("DELETE FROM outreach_activities WHERE id = 3"))
         conn.execute(text(INSERT_AUDIT), {"id": 3, "action": "delete"})
+        for question in (1, 2):
+            conn.execute(text(INSERT_QUESTION), {"id": question})
+            conn.execute(text(INSERT_HANDOFF), {"question": question, "message": 10 + question})
     migrate.upgrade(url, "0007_staff_numbering")
     with engine.begin() as conn:
         numbers = conn.execute(text("SELECT id, kind, number FROM broadcasts ORDER BY id")).all()
@@ -54,6 +65,12 @@ def test_upgrade_numbers_broadcasts_among_their_kind_and_never_reuses_a_log_numb
         conn.execute(text("DELETE FROM outreach_activities WHERE id = 4"))
         conn.execute(text(INSERT_ACTIVITY.replace(":id, ", "").replace("(id, ", "(")), {"title": "Ещё"})
         assert conn.execute(text("SELECT max(id) FROM outreach_activities")).scalar() == 5
+        # hand-offs («Вопрос родителя №2»): kept, and a number /forget deleted is not given again
+        handoffs = conn.execute(text("SELECT id, question_id, staff_message_id FROM faq_handoffs ORDER BY id"))
+        assert [tuple(r) for r in handoffs] == [(1, 1, 11), (2, 2, 12)]
+        conn.execute(text("DELETE FROM faq_handoffs WHERE id = 2"))
+        conn.execute(text(INSERT_HANDOFF), {"question": 2, "message": 13})
+        assert conn.execute(text("SELECT max(id) FROM faq_handoffs")).scalar() == 3
     migrate.downgrade(url, "0006")
     with engine.begin() as conn:
         columns = [r[1] for r in conn.execute(text("PRAGMA table_info(broadcasts)"))]

@@ -8,7 +8,8 @@ in the order they were created.
 `outreach_activities` gets SQLite's AUTOINCREMENT, so the id of a deleted last entry is
 not reused (PostgreSQL sequences never reuse one). The counter starts after the highest
 id the audit trail has ever seen, so an entry deleted before this migration keeps its
-number to itself too.
+number to itself too. `faq_handoffs` gets it as well: staff see a hand-off's id as
+«Вопрос родителя №12», and /forget deletes a parent's hand-offs.
 
 Revision ID: 0007_staff_numbering
 Revises: 0006
@@ -28,11 +29,12 @@ depends_on: str | Sequence[str] | None = None
 BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _recreate_outreach(autoincrement: bool) -> None:
+NUMBERED = ("outreach_activities", "faq_handoffs")  # tables whose ids staff see as numbers
+
+
+def _recreate(table: str, autoincrement: bool) -> None:
     """SQLite keeps AUTOINCREMENT in the table's definition: the table is copied into a new one."""
-    with op.batch_alter_table(
-        "outreach_activities", recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
-    ):
+    with op.batch_alter_table(table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}):
         pass
 
 
@@ -46,7 +48,8 @@ def upgrade() -> None:
     with op.batch_alter_table("broadcasts") as batch:
         batch.create_unique_constraint(op.f("uq_broadcasts_kind_number"), ["kind", "number"])
     if op.get_bind().dialect.name == "sqlite":
-        _recreate_outreach(True)
+        for table in NUMBERED:
+            _recreate(table, True)
         # After the highest number ever given: the table's, or a deleted one's in the audit trail.
         op.execute("DELETE FROM sqlite_sequence WHERE name = 'outreach_activities'")
         op.execute(
@@ -58,7 +61,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        _recreate_outreach(False)
+        for table in NUMBERED:
+            _recreate(table, False)
     with op.batch_alter_table("broadcasts") as batch:
         batch.drop_constraint(op.f("uq_broadcasts_kind_number"), type_="unique")
         batch.drop_column("number")
