@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -891,6 +891,8 @@ async def cmd_broadcasts(
         text = escape(truncate(strip_tags(b.text), 60))
         if b.status == "running":
             lines.append(say("broadcast.list_running", number=b.shown_number, text=text))
+        elif b.scheduled_at <= datetime.now(UTC):  # «send now», not yet taken by the worker
+            lines.append(say("broadcast.list_queued", number=b.shown_number, text=text))
         else:
             moment = moment_text(b.scheduled_at, settings.timezone)
             lines.append(say("broadcast.list_scheduled", number=b.shown_number, moment=moment, text=text))
