@@ -66,7 +66,7 @@ def test_upgrade_numbers_broadcasts_among_their_kind_and_never_reuses_a_log_numb
         conn.execute(text(INSERT_ACTIVITY.replace(":id, ", "").replace("(id, ", "(")), {"title": "Ещё"})
         assert conn.execute(text("SELECT max(id) FROM outreach_activities")).scalar() == 5
         # hand-offs («Вопрос родителя №2»): kept, and a number /forget deleted is not given again
-        handoffs = conn.execute(text("SELECT id, question_id, staff_message_id FROM faq_handoffs ORDER BY id"))
+        handoffs = conn.execute(text("SELECT id, question_id, staff_message_id FROM faq_handoffs ORDER BY 1"))
         assert [tuple(r) for r in handoffs] == [(1, 1, 11), (2, 2, 12)]
         conn.execute(text("DELETE FROM faq_handoffs WHERE id = 2"))
         conn.execute(text(INSERT_HANDOFF), {"question": 2, "message": 13})

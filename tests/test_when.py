@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.services.when import (
+    MONTH_WORD,
     WhenError,
     moment_text,
     parse_day,
@@ -127,3 +128,10 @@ def test_times_are_shown_in_words_never_as_a_zone_name() -> None:
     assert zone_phrase("Europe/Moscow") == "по московскому времени"
     assert zone_phrase("UTC") == "по местному времени"
     assert zone_phrase("America/New_York") == "по местному времени"
+
+
+def test_month_words_are_months_only() -> None:
+    for word in ("марта", "Мар.", "мая", "май", "сентября", "сент", "дек", "декабря", "июня", "июль"):
+        assert MONTH_WORD.match(word), word
+    for word in ("марсиане", "майские", "родители", "декада", "июнь-июль", "апрельский"):
+        assert not MONTH_WORD.match(word), word
