@@ -11,7 +11,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.content import ContentStore
-from bot.html import escape, split_text
+from bot.html import escape, split_text, strip_tags
 from bot.middlewares import RoleGuard
 from bot.services.outreach.errors import OutreachError
 from bot.services.outreach.periods import (
@@ -27,6 +27,7 @@ from bot.services.roles import Role
 from bot.services.users import UserRecord as User
 from bot.settings import Settings
 from bot.views import outreach as ui
+from bot.views.staff import Say
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -80,7 +81,7 @@ async def cmd_report(
         period_text, municipality = _split_municipality(args, content)
         period = parse_period_text(period_text, tz)
     except OutreachError as exc:
-        await message.answer(escape(exc.ru))
+        await message.answer(Say(content.current, user.municipality_id).refusal(exc))
         return
     await _send_report(
         message,
@@ -108,9 +109,11 @@ async def on_period(
         elif callback_data.kind == "academic":
             period = academic_year(callback_data.year, settings.tz)
         else:
-            raise OutreachError(content.current.text("report.bad_period_kind"), "bad period kind")
+            raise OutreachError("outreach.bad_period_button", "bad period kind")
     except OutreachError as exc:
-        await query.answer(exc.ru, show_alert=True)
+        await query.answer(
+            strip_tags(Say(content.current, user.municipality_id).refusal(exc)), show_alert=True
+        )
         return
     await query.answer(content.current.text("report.preparing"))
     if isinstance(query.message, Message):

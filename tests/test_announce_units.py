@@ -35,7 +35,7 @@ def test_text_checks() -> None:
     assert check_text("<b>ok</b> &amp; fine", with_photo=False) == []
     assert check_text("  ", with_photo=False)[0].en == "the text is empty"
     assert "HTML" in check_text("<b>open", with_photo=False)[0].en
-    assert "<script>" not in check_text("<script>", with_photo=False)[0].ru  # escaped for Telegram
+    assert "<script>" not in check_text("<script>", with_photo=False)[0].key  # escaped for Telegram
     assert check_text("x" * 4096, with_photo=False) == []
     assert "4096" in check_text("x" * 4097, with_photo=False)[0].en
     assert "1024" in check_text("x" * 1025, with_photo=True)[0].en

@@ -45,7 +45,7 @@ async def test_one_line_form_and_its_errors(tester: BotTester) -> None:
     line = "/log 2025-03-14 родители 70 Родительское собрание: соцсертификаты"
     sent = await tester.send(line, user_id=STAFF)
     assert "Записано" in sent[0].text and "Родительское собрание" in sent[0].text
-    assert [b[0] for b in sent[0].buttons] == ["✏️ Изменить", "🗑 Удалить"]
+    assert [b[0] for b in sent[0].buttons] == ["✏️ Изменить", "🗑 Удалить", "📋 Мои записи", "🏠 Главное меню"]
     async with tester.db() as session:
         activity = (await session.scalars(select(OutreachActivity))).one()
         assert (activity.held_on, activity.audience, activity.reached, activity.kind) == (

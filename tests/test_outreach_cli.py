@@ -44,6 +44,12 @@ def _count(url: str, model: type[OutreachActivity] | type[OutreachAudit] = Outre
 def test_log_event_and_its_errors(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["log-event", "--date", "2025-03-14", "--audience", "parents", "--kind", "meeting", "--title",
             "Родительское собрание: соцсертификаты"]  # fmt: skip
+    # two municipalities in the shipped content: the CLI does not pick one, it names them
+    assert main([*base, "--reached", "70"]) == 2
+    err = capsys.readouterr().err
+    assert "several municipalities" in err and "Саянск (sayansk)" in err and "Зима (zima)" in err
+    assert _count(cli_env) == 0
+    base += ["--municipality", "sayansk"]
     assert main([*base, "--reached", "70", "--direction", "техническая,худож", "--municipality", "Зима"]) == 0
     assert "logged activity #1" in capsys.readouterr().out
     future = (date.today() + timedelta(days=5)).isoformat()
@@ -139,7 +145,8 @@ def test_import_csv_and_bad_files(cli_env: str, tmp_path: Path, capsys: pytest.C
 def test_report_formats(cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for audience, reached in (("parents", 70), ("students", 30), ("educators", 12)):
         assert main(["log-event", "--date", "2025-03-14", "--audience", audience, "--kind", "other",
-                     "--reached", str(reached), "--title", f"Встреча {audience}"]) == 0  # fmt: skip
+                     "--reached", str(reached), "--title", f"Встреча {audience}",
+                     "--municipality", "Саянск"]) == 0  # fmt: skip
     capsys.readouterr()
     assert main(["report", "--year", "2025"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -12,8 +12,8 @@ from bot.settings import Settings
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
     from bot.directions import parse_direction
-    from bot.services.announcements.broadcasts import check_time, parse_local_time
     from bot.services.announcements.subscriptions import MAX_AGE, MIN_AGE, Target
+    from bot.services.when import WhenError, parse_moment
 
     settings = load_settings()
     directions: list[str] = []
@@ -35,12 +35,12 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
     when = None
     if args.at:
         try:
-            when = parse_local_time(args.at, settings.tz)
-        except ValueError:
-            raise CliError(f'--at must look like "YYYY-MM-DD HH:MM" in {settings.timezone}') from None
-        problems = check_time(when)
-        if problems:
-            raise CliError(f"--at {args.at!r}: {problems[0].en}")
+            when = parse_moment(args.at, settings.tz)
+        except WhenError as exc:
+            raise CliError(
+                f"--at {args.at!r}: {exc.en} (a local time in {settings.timezone}, "
+                'e.g. "2026-12-05 15:00" or "5 декабря в 15:00")'
+            ) from None
     photo: bytes | None = None
     if args.photo:
         path = Path(args.photo)
@@ -111,5 +111,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--age", type=int, action="append", help="only parents with a child of this age (repeatable)"
     )
     p.add_argument("--municipality", help="only users of this municipality id (content/municipalities.yaml)")
-    p.add_argument("--at", help='local time "YYYY-MM-DD HH:MM" (TIMEZONE); default: now')
+    p.add_argument(
+        "--at",
+        help='local time (TIMEZONE): "2026-12-05 15:00", "05.12.2026 15:00", "завтра в 10"; default: now',
+    )
     p.set_defaults(handler=cmd_broadcast)

@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 FORMATS = ("json", "xlsx", "csv", "png", "text")
 
+
 async def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work` against the migrated database; services open their own units of work."""
     from db.engine import create_engine
@@ -48,7 +49,7 @@ def feature_report_sources() -> dict[str, ReportSource]:
 def cmd_log_event(args: argparse.Namespace) -> int:
     from bot.services.outreach import log
     from bot.services.outreach.errors import OutreachError
-    from bot.services.outreach.log import ActivityInput, find_municipality
+    from bot.services.outreach.log import ActivityInput, municipality_or_ask
     from bot.services.outreach.periods import parse_date
     from bot.services.outreach.service import OutreachLogService
 
@@ -62,11 +63,7 @@ def cmd_log_event(args: argparse.Namespace) -> int:
             kind=log.check_kind(args.kind),
             audience=log.check_audience(args.audience),
             reached=log.parse_reached(str(args.reached)),
-            municipality_id=(
-                find_municipality(content, args.municipality)
-                if args.municipality
-                else content.default_municipality_id
-            ),
+            municipality_id=municipality_or_ask(content, args.municipality),
             organisation=log.check_organisation(args.organisation) if args.organisation else None,
             directions=log.check_directions(",".join(args.direction)) if args.direction else (),
             format=log.check_format(args.format) if args.format else None,
@@ -201,7 +198,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "log-event", help="log an offline activity (parent meeting, seminar...) for the report"
     )
-    p.add_argument("--date", required=True, help="YYYY-MM-DD (not in the future)")
+    p.add_argument(
+        "--date", required=True, help="2025-03-14, 14.03.2025, «12 марта» or «вчера» (not in the future)"
+    )
     p.add_argument("--audience", required=True, help="parents | students | educators | other")
     p.add_argument(
         "--kind",
@@ -216,7 +215,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--direction", action="append", default=[], help="направленность (repeat or comma-separate)"
     )
     p.add_argument("--format", default=None, help="offline | online")
-    p.add_argument("--municipality", default=None, help="id or name (default: DEFAULT_MUNICIPALITY)")
+    p.add_argument(
+        "--municipality",
+        default=None,
+        help="id or name; required when content/municipalities.yaml has several",
+    )
     p.add_argument("--yes", action="store_true", help="confirm a headcount over 100000")
     p.set_defaults(handler=cmd_log_event)
 

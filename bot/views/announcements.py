@@ -122,10 +122,11 @@ def reminder_keyboard(event_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def broadcast_cancel_keyboard(broadcast_id: int) -> InlineKeyboardMarkup:
+def broadcast_cancel_keyboard(broadcast_id: int, number: int | None = None) -> InlineKeyboardMarkup:
+    """`number`: the broadcast's number among broadcasts, as staff see it (the id when unknown)."""
     kb = InlineKeyboardBuilder()
     kb.button(
-        text=f"⛔ Остановить рассылку №{broadcast_id}",
+        text=f"⛔ Остановить рассылку №{number or broadcast_id}",
         callback_data=BroadcastCD(action="cancel", id=broadcast_id),
     )
     return kb.as_markup()

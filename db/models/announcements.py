@@ -89,10 +89,13 @@ class Broadcast(Base):
     __table_args__ = (
         Index("ix_broadcasts_status_scheduled_at", "status", "scheduled_at"),
         UniqueConstraint("dedup_key"),
+        UniqueConstraint("kind", "number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16), default="broadcast")  # broadcast | reminder
+    # What staff see: «Рассылка №3» counts broadcasts only (reminders among reminders).
+    number: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     text: Mapped[str] = mapped_column(Text)
     photo_file_id: Mapped[str | None] = mapped_column(String(256))

@@ -50,6 +50,8 @@ class FaqHandoff(Base):
     __table_args__ = (
         UniqueConstraint("staff_chat_id", "staff_message_id"),
         Index("ix_faq_handoffs_answered_at", "answered_at"),
+        # Staff see the id as the question's number: one /forget deleted is never given again.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -23,6 +23,8 @@ class OutreachActivity(Base):
         Index("ix_outreach_activities_held_on", "held_on"),
         Index("ix_outreach_activities_municipality_held_on", "municipality_id", "held_on"),
         Index("ix_outreach_activities_logged_by", "logged_by"),
+        # Staff see the id as the entry's number: a deleted one is never given again (SQLite).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -107,6 +107,11 @@ class BroadcastRecord:
     progress_chat_id: int | None
     progress_message_id: int | None
     finished_at: datetime | None
+    number: int | None = None  # among its kind: what staff see («Рассылка №3»)
+
+    @property
+    def shown_number(self) -> int:
+        return self.number if self.number is not None else self.id
 
 
 def _subscription(sub: Subscription) -> SubscriptionRecord:
@@ -148,6 +153,7 @@ def _broadcast(b: Broadcast) -> BroadcastRecord:
         progress_chat_id=b.progress_chat_id,
         progress_message_id=b.progress_message_id,
         finished_at=b.finished_at,
+        number=b.number,
     )
 
 
@@ -482,9 +488,13 @@ class BroadcastRepo:
         progress_chat_id: int | None = None,
         progress_message_id: int | None = None,
     ) -> BroadcastRecord:
-        """A broadcast (or reminder) in status `scheduled`: the delivery worker starts it when due."""
+        """A broadcast (or reminder) in status `scheduled`: the delivery worker starts it when due.
+
+        It is numbered among its kind (`number`), the number staff see."""
+        last = await self.session.scalar(select(func.max(Broadcast.number)).where(Broadcast.kind == kind))
         broadcast = Broadcast(
             kind=kind,
+            number=int(last or 0) + 1,
             status="scheduled",
             text=text,
             photo_file_id=photo_file_id,

@@ -10,7 +10,8 @@ as HTML is checked where the text is shown, `bot.views.announcements.check_text`
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -40,10 +41,12 @@ ACTIVE = ("scheduled", "running")
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a broadcast is refused: `ru` for staff in Telegram, `en` for the CLI operator."""
+    """Why a broadcast is refused: `key` names the text for staff (content/texts/staff.yaml)
+    with its `params`; `en` says it for the CLI operator."""
 
-    ru: str
+    key: str
     en: str
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 class BroadcastRefused(Exception):
@@ -51,54 +54,40 @@ class BroadcastRefused(Exception):
         self.problems = problems
         super().__init__("; ".join(p.en for p in problems))
 
-    @property
-    def ru(self) -> str:
-        return "\n".join(f"• {p.ru}" for p in self.problems)
-
 
 def check_photo(data: bytes) -> list[Problem]:
     """The bytes must be a JPEG, PNG or WEBP image Telegram accepts as a photo."""
     from PIL import Image, UnidentifiedImageError
 
     if len(data) > MAX_PHOTO_BYTES:
-        return [Problem("Фото больше 10 МБ — Telegram его не примет.", "the photo is larger than 10 MB")]
+        return [Problem("broadcast.photo_too_big", "the photo is larger than 10 MB")]
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
             fmt = image.format or ""
             width, height = image.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return [
-            Problem("Файл не является изображением (нужен JPEG, PNG или WEBP).", "the file is not an image")
-        ]
+        return [Problem("broadcast.photo_not_image", "the file is not an image")]
     if fmt not in PHOTO_FORMATS:
-        return [
-            Problem(
-                f"Формат {fmt} не подходит: нужен JPEG, PNG или WEBP.", f"image format {fmt} is not supported"
-            )
-        ]
+        return [Problem("broadcast.photo_format", f"image format {fmt} is not supported", {"format": fmt})]
     if width + height > 10000 or max(width, height) > 20 * min(width, height):
-        return [
-            Problem(
-                "Размеры фото не подходят Telegram (слишком большое или вытянутое).", "bad photo dimensions"
-            )
-        ]
+        return [Problem("broadcast.photo_dimensions", "bad photo dimensions")]
     return []
 
 
 def check_time(when: datetime, now: datetime | None = None) -> list[Problem]:
     now = now or utcnow()
     if when <= now:
-        return [Problem("Это время уже прошло. Укажите время в будущем.", "the time is in the past")]
+        return [Problem("broadcast.time_past", "the time is in the past")]
     if when > now + timedelta(days=366):
-        return [
-            Problem("Запланировать можно не дальше чем на год вперёд.", "the time is more than a year ahead")
-        ]
+        return [Problem("broadcast.time_too_far", "the time is more than a year ahead")]
     return []
 
 
 def parse_local_time(text: str, tz: ZoneInfo) -> datetime:
-    """«25.08.2026 18:30» or «2026-08-25 18:30» in the local zone → aware UTC; ValueError."""
+    """«25.08.2026 18:30» or «2026-08-25 18:30» in the local zone → aware UTC; ValueError.
+
+    The strict form of before; staff dialogs and the CLI read times with `bot.services.when`."""
     text = " ".join(text.split())
     for fmt in ("%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%d.%m.%y %H:%M"):
         try:
@@ -123,6 +112,7 @@ class BroadcastDraft:
 @dataclass(frozen=True)
 class BroadcastCreated:
     id: int
+    number: int  # among broadcasts: what staff see («Рассылка №3»)
     scheduled_at: datetime
     recipients: int  # reached by the segment when it was recorded
 
@@ -143,7 +133,7 @@ class BroadcastService:
         now = now or utcnow()
         problems: list[Problem] = []
         if not draft.text.strip():
-            problems.append(Problem("Текст рассылки пустой.", "the text is empty"))
+            problems.append(Problem("broadcast.text_empty", "the text is empty"))
         if draft.photo_data is not None:
             problems += check_photo(draft.photo_data)
         if draft.scheduled_at is not None:
@@ -152,14 +142,7 @@ class BroadcastService:
             raise BroadcastRefused(problems)
         count = await self.count_recipients(draft.target)  # read outside the write turn: it may be long
         if not count:
-            raise BroadcastRefused(
-                [
-                    Problem(
-                        "В этом сегменте нет ни одного получателя. Выберите другой.",
-                        "the segment has no recipients",
-                    )
-                ]
-            )
+            raise BroadcastRefused([Problem("broadcast.segment_empty", "the segment has no recipients")])
         async with self.database.write() as uow:
             broadcast = await uow.repo(BroadcastRepo).add(
                 kind="broadcast",
@@ -172,7 +155,7 @@ class BroadcastService:
                 photo_data=draft.photo_data,
                 progress_chat_id=draft.progress_chat_id,
             )
-        return BroadcastCreated(broadcast.id, broadcast.scheduled_at, count)
+        return BroadcastCreated(broadcast.id, broadcast.shown_number, broadcast.scheduled_at, count)
 
     async def show_progress_in(self, broadcast_id: int, chat_id: int, message_id: int) -> bool:
         """The worker edits this message with the progress; False when it has already chosen one

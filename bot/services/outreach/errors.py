@@ -1,14 +1,12 @@
 from __future__ import annotations
 
+from bot.services.refusal import Refusal
 
-class OutreachError(Exception):
+
+class OutreachError(Refusal):
     """Bad input to the outreach log or the report.
 
-    `ru` is the answer for staff in the bot, `en` the message for the operator
-    of the CLI; both say what is wrong and what to do.
+    `key` names the answer for staff in the bot (content/texts/outreach_log.yaml, filled
+    with `params`), `en` is the message for the operator of the CLI; both say what is
+    wrong and what to do.
     """
-
-    def __init__(self, ru: str, en: str) -> None:
-        super().__init__(en)
-        self.ru = ru
-        self.en = en

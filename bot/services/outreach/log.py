@@ -14,6 +14,7 @@ from bot.directions import Direction
 from bot.services.outreach import vocab
 from bot.services.outreach.errors import OutreachError
 from bot.services.outreach.periods import parse_date
+from bot.services.when import MONTH_WORD
 from db.repositories.outreach import ActivityData
 
 # More people than this at one event is possible (a city festival) but usually a typo.
@@ -37,24 +38,27 @@ class ActivityInput(ActivityData):
 # --- checking single values (shared by the bot dialog, the CLI and the import) -----------
 
 
-def clean_text(text: str, what_ru: str, what_en: str, limit: int) -> str:
+def clean_text(text: str, what: str, what_en: str, limit: int) -> str:
+    """`what`: the field's name in the keys of its refusals (`outreach.<what>_empty`, `_too_long`)."""
     value = " ".join(text.split())
     if not value:
-        raise OutreachError(f"{what_ru} не может быть пустым.", f"{what_en} is empty")
+        raise OutreachError(f"outreach.{what}_empty", f"{what_en} is empty")
     if len(value) > limit:
         raise OutreachError(
-            f"{what_ru} слишком длинное ({len(value)} символов, можно до {limit}). Сократите, пожалуйста.",
+            f"outreach.{what}_too_long",
             f"{what_en} is {len(value)} characters long (at most {limit})",
+            length=len(value),
+            limit=limit,
         )
     return value
 
 
 def check_title(text: str) -> str:
-    return clean_text(text, "Название", "the title", TITLE_MAX)
+    return clean_text(text, "title", "the title", TITLE_MAX)
 
 
 def check_organisation(text: str) -> str:
-    return clean_text(text, "Название организации", "the organisation", ORGANISATION_MAX)
+    return clean_text(text, "organisation", "the organisation", ORGANISATION_MAX)
 
 
 _NUMBER = re.compile(r"^\d[\d\s\u00a0\u202f]*$")
@@ -65,13 +69,13 @@ def parse_reached(text: str) -> int:
     raw = text.strip()
     if raw.startswith("-") and raw[1:].strip().replace(" ", "").isdigit():
         raise OutreachError(
-            "Охват не может быть отрицательным. Укажите, сколько человек участвовало.",
-            f"the number of people reached cannot be negative: {raw[:20]}",
+            "outreach.reached_negative", f"the number of people reached cannot be negative: {raw[:20]}"
         )
     if not _NUMBER.match(raw):
         raise OutreachError(
-            f"Охват — это целое число участников, например 70. Не понял «{raw[:20]}».",
+            "outreach.reached_not_number",
             f"the number of people reached must be a whole number, not {raw[:20]!r}",
+            text=raw[:20],
         )
     value = int(re.sub(r"\s", "", raw))
     return check_reached(value)
@@ -80,18 +84,18 @@ def parse_reached(text: str) -> int:
 def check_reached(value: int) -> int:
     if value < 0:
         raise OutreachError(
-            "Охват не может быть отрицательным. Укажите, сколько человек участвовало.",
-            f"the number of people reached cannot be negative: {value}",
+            "outreach.reached_negative", f"the number of people reached cannot be negative: {value}"
         )
     if value == 0:
         raise OutreachError(
-            "Охват 0 человек: мероприятие без участников в отчёт не входит. Укажите число участников.",
+            "outreach.reached_zero",
             "the number of people reached is 0: an activity without participants is not logged",
         )
     if value > MAX_REACHED:
         raise OutreachError(
-            f"{value} человек на одном мероприятии — так не бывает. Проверьте число.",
+            "outreach.reached_absurd",
             f"{value} people at one activity is not plausible (at most {MAX_REACHED})",
+            reached=value,
         )
     return value
 
@@ -100,9 +104,10 @@ def check_audience(text: str) -> str:
     term = vocab.parse_audience(text)
     if term is None:
         raise OutreachError(
-            f"Не знаю такую аудиторию: «{text.strip()[:30]}». "
-            "Варианты: родители, обучающиеся, педагоги, прочие.",
+            "outreach.unknown_audience",
             f"unknown audience {text.strip()[:30]!r}: use parents, students, educators or other",
+            text=text.strip()[:30],
+            choices=", ".join(t.label.lower() for t in vocab.AUDIENCES),
         )
     return term.code
 
@@ -113,8 +118,10 @@ def check_kind(text: str) -> str:
         names = ", ".join(t.label.lower() for t in vocab.KINDS)
         codes = ", ".join(t.code for t in vocab.KINDS)
         raise OutreachError(
-            f"Не знаю такой вид мероприятия: «{text.strip()[:30]}». Варианты: {names}.",
+            "outreach.unknown_kind",
             f"unknown kind {text.strip()[:30]!r}: use one of {codes}",
+            text=text.strip()[:30],
+            choices=names,
         )
     return term.code
 
@@ -123,8 +130,9 @@ def check_format(text: str) -> str:
     term = vocab.parse_format(text)
     if term is None:
         raise OutreachError(
-            f"Формат — «очно» или «онлайн», а не «{text.strip()[:20]}».",
+            "outreach.unknown_format",
             f"unknown format {text.strip()[:20]!r}: use offline or online",
+            text=text.strip()[:20],
         )
     return term.code
 
@@ -134,8 +142,10 @@ def check_directions(text: str) -> tuple[str, ...]:
     if unknown:
         names = ", ".join(d.title for d in Direction)
         raise OutreachError(
-            f"Не знаю направленность: «{unknown[0][:40]}». Варианты: {names}.",
+            "outreach.unknown_direction",
             f"unknown direction {unknown[0][:40]!r}: use one of " + ", ".join(d.code for d in Direction),
+            text=unknown[0][:40],
+            choices=names,
         )
     return tuple(d.code for d in found)
 
@@ -148,8 +158,25 @@ def find_municipality(content: Content, name: str) -> str:
             return m.id
     known = ", ".join(f"{m.name} ({m.id})" for m in content.municipalities.values())
     raise OutreachError(
-        f"Муниципалитет «{name.strip()[:40]}» не найден. Есть: {known}.",
+        "outreach.unknown_municipality",
         f"unknown municipality {name.strip()[:40]!r}; known: {known}",
+        text=name.strip()[:40],
+        choices=known,
+    )
+
+
+def municipality_or_ask(content: Content, name: str | None) -> str:
+    """The municipality named, or the only one; with several and none named, an error that
+    lists them (nothing is chosen for the person)."""
+    if name:
+        return find_municipality(content, name)
+    if content.single_municipality:
+        return content.default_municipality_id
+    known = ", ".join(f"{m.name} ({m.id})" for m in content.municipalities.values())
+    raise OutreachError(
+        "outreach.municipality_required",
+        f"this region has several municipalities; name one with --municipality: {known}",
+        choices=known,
     )
 
 
@@ -157,18 +184,16 @@ def find_municipality(content: Content, name: str) -> str:
 
 
 def parse_one_line(text: str, tz: ZoneInfo, municipality_id: str) -> ActivityInput:
-    """`2025-03-14 родители 70 Родительское собрание: соцсертификаты`.
+    """`14.03.2025 родители 70 Родительское собрание: соцсертификаты` (or «вчера», «12 марта»).
 
     Date, audience, headcount and the title; the kind is guessed from the title.
     """
     parts = text.split(maxsplit=3)
+    if len(parts) > 1 and MONTH_WORD.match(parts[1]):  # «12 марта родители 40 …»: a date of two words
+        first, rest = parts[0], text.split(maxsplit=1)[1]
+        parts = [f"{first} {parts[1]}", *rest.split(maxsplit=3)[1:]]
     if len(parts) < 4:
-        raise OutreachError(
-            "Короткая форма: /log ДАТА АУДИТОРИЯ ОХВАТ НАЗВАНИЕ, например:\n"
-            "/log 2025-03-14 родители 70 Родительское собрание: соцсертификаты\n"
-            "Или отправьте просто /log — бот спросит всё по шагам.",
-            "expected: DATE AUDIENCE REACHED TITLE",
-        )
+        raise OutreachError("outreach.one_line_usage", "expected: DATE AUDIENCE REACHED TITLE")
     held_on = parse_date(parts[0], tz)
     audience = check_audience(parts[1])
     reached = parse_reached(parts[2])

@@ -13,12 +13,19 @@ from zoneinfo import ZoneInfo
 
 from bot.services.outreach.errors import OutreachError
 from bot.services.plugins import ReportScope
+from bot.services.when import EARLIEST_YEAR, WhenError, parse_day
 
-EARLIEST_YEAR = 2000
-
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_RU = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})$")
-_RU_SHORT = re.compile(r"^(\d{1,2})\.(\d{1,2})\.?$")
+__all__ = [
+    "EARLIEST_YEAR",
+    "Period",
+    "academic_year",
+    "calendar_year",
+    "current_academic_start",
+    "date_range",
+    "parse_date",
+    "parse_period_text",
+    "today",
+]
 
 
 @dataclass(frozen=True)
@@ -75,75 +82,46 @@ def today(tz: ZoneInfo) -> date:
 
 
 def parse_date(text: str, tz: ZoneInfo, *, allow_future: bool = False) -> date:
-    """«2025-03-14», «14.03.2025», «14.03.25», «14.03» (this year), «сегодня», «вчера».
+    """A day staff type: «2025-03-14», «14.03.2025», «14.03», «12 марта», «вчера», «в пятницу»
+    (`bot.services.when`, the one reader of dates; a day without a year is the last such day).
 
-    A date that does not exist (31.02) or lies in the future is refused.
+    A date that does not exist (31.02), lies before EARLIEST_YEAR or in the future is refused.
     """
-    raw = text.strip().lower()
-    now = today(tz)
-    if raw in {"сегодня", "today"}:
-        return now
-    if raw in {"вчера", "yesterday"}:
-        return now - timedelta(days=1)
-    if m := _ISO.match(raw):
-        y, mo, d = int(m[1]), int(m[2]), int(m[3])
-    elif m := _RU.match(raw):
-        d, mo, y = int(m[1]), int(m[2]), int(m[3])
-        if y < 100:
-            y += 2000
-    elif m := _RU_SHORT.match(raw):
-        d, mo, y = int(m[1]), int(m[2]), now.year
-    else:
-        raise OutreachError(
-            f"Не понял дату «{text.strip()[:40]}». Напишите, например, 14.03.2025 или 2025-03-14.",
-            f"cannot read the date {text.strip()[:40]!r}: use YYYY-MM-DD, e.g. 2025-03-14",
-        )
     try:
-        value = date(y, mo, d)
-    except ValueError:
-        raise OutreachError(
-            f"Такой даты нет в календаре: {text.strip()[:40]}. Проверьте день и месяц.",
-            f"the date {text.strip()[:40]!r} does not exist",
-        ) from None
-    if value.year < EARLIEST_YEAR:
-        raise OutreachError(
-            f"Дата {value:%d.%m.%Y} слишком ранняя: журнал ведётся с {EARLIEST_YEAR} года.",
-            f"the date {value.isoformat()} is before {EARLIEST_YEAR}",
-        )
-    if not allow_future and value > now:
-        raise OutreachError(
-            f"Дата {value:%d.%m.%Y} ещё не наступила: записывайте мероприятия, которые уже прошли.",
-            f"the date {value.isoformat()} is in the future (today is {now.isoformat()})",
-        )
-    return value
+        return parse_day(text, tz, allow_future=allow_future)
+    except WhenError as exc:
+        raise OutreachError(exc.key, exc.en, **exc.params) from None
 
 
-def _check_year(year: int, now: date, what_ru: str, what_en: str) -> None:
+def _check_year(year: int, now: date, what: str, what_en: str) -> None:
+    """`what`: «year» or «academic_year», in the keys of the refusals."""
     if year < EARLIEST_YEAR:
         raise OutreachError(
-            f"{what_ru} {year} слишком ранний: данные есть начиная с {EARLIEST_YEAR} года.",
-            f"{what_en} {year} is before {EARLIEST_YEAR}",
-        )
+            f"outreach.{what}_too_early", f"{what_en} {year} is before {EARLIEST_YEAR}",
+            year=year, earliest=EARLIEST_YEAR,
+        )  # fmt: skip
     if year > now.year:
         raise OutreachError(
-            f"{what_ru} {year} ещё не наступил: отчёт строится только за прошедший или текущий период.",
-            f"{what_en} {year} is in the future (today is {now.isoformat()})",
-        )
+            f"outreach.{what}_in_future", f"{what_en} {year} is in the future (today is {now.isoformat()})",
+            year=year,
+        )  # fmt: skip
 
 
 def calendar_year(year: int, tz: ZoneInfo) -> Period:
-    _check_year(year, today(tz), "Год", "the year")
+    _check_year(year, today(tz), "year", "the year")
     return Period(date(year, 1, 1), date(year, 12, 31), "year")
 
 
 def academic_year(first_year: int, tz: ZoneInfo) -> Period:
     """`first_year` 2024 is 1 September 2024 - 31 August 2025."""
     now = today(tz)
-    _check_year(first_year, now, "Учебный год", "the academic year")
+    _check_year(first_year, now, "academic_year", "the academic year")
     if date(first_year, 9, 1) > now:
         raise OutreachError(
-            f"{first_year}/{first_year + 1} учебный год начнётся только 1 сентября {first_year} года.",
+            "outreach.academic_year_not_started",
             f"the academic year {first_year}-{first_year + 1} starts on {first_year}-09-01, in the future",
+            year=first_year,
+            next_year=first_year + 1,
         )
     return Period(date(first_year, 9, 1), date(first_year + 1, 8, 31), "academic")
 
@@ -151,13 +129,16 @@ def academic_year(first_year: int, tz: ZoneInfo) -> Period:
 def date_range(start: date, end: date, tz: ZoneInfo) -> Period:
     if end < start:
         raise OutreachError(
-            f"Конец периода ({end:%d.%m.%Y}) раньше начала ({start:%d.%m.%Y}).",
+            "outreach.range_reversed",
             f"--to {end.isoformat()} is before --from {start.isoformat()}",
+            start=f"{start:%d.%m.%Y}",
+            end=f"{end:%d.%m.%Y}",
         )
     if start > today(tz):
         raise OutreachError(
-            f"Период начинается {start:%d.%m.%Y} — эта дата ещё не наступила.",
+            "outreach.range_in_future",
             f"the period starts on {start.isoformat()}, in the future",
+            start=f"{start:%d.%m.%Y}",
         )
     return Period(start, end, "range")
 
@@ -181,8 +162,9 @@ def parse_period_text(text: str, tz: ZoneInfo) -> Period:
         second = int(m[2]) if len(m[2]) == 4 else (first // 100) * 100 + int(m[2])
         if second != first + 1:
             raise OutreachError(
-                f"Учебный год записывается двумя соседними годами, например 2024/2025, а не «{raw[:20]}».",
+                "outreach.academic_year_form",
                 f"an academic year is two consecutive years, e.g. 2024-2025, not {raw[:20]!r}",
+                text=raw[:20],
             )
         return academic_year(first, tz)
     parts = raw.split()
@@ -190,8 +172,4 @@ def parse_period_text(text: str, tz: ZoneInfo) -> Period:
         start = parse_date(parts[0], tz, allow_future=True)
         end = parse_date(parts[1], tz, allow_future=True)
         return date_range(start, end, tz)
-    raise OutreachError(
-        "Не понял период. Примеры: /report 2025 — календарный год, /report 2024/2025 — учебный год, "
-        "/report 01.01.2025 31.03.2025 — произвольный период.",
-        f"cannot read the period {raw[:40]!r}",
-    )
+    raise OutreachError("outreach.period_unreadable", f"cannot read the period {raw[:40]!r}", text=raw[:40])

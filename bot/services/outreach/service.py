@@ -112,7 +112,7 @@ class OutreachLogService:
     ) -> EditResult:
         """Add the направленность to the entry, or take it away if it is there."""
         if Direction.from_code(code) is None:
-            raise OutreachError("Такой направленности нет.", f"unknown direction {code!r}")
+            raise OutreachError("outreach.no_such_direction", f"unknown direction {code!r}")
 
         def toggled(current: ActivityRecord) -> dict[str, Any]:
             chosen = current.directions
