@@ -42,7 +42,9 @@ async def save_question(
     """
     decision = str(result.decision) if result is not None else "ask"
     matched = None
-    if result is not None and result.best is not None and result.decision is not Decision.FALLBACK:
+    if result is not None and result.decision is Decision.REDIRECT:
+        matched = result.redirect  # where the parent was sent
+    elif result is not None and result.best is not None and result.decision is not Decision.FALLBACK:
         matched = result.best.id
     question = FaqQuestion(
         asked_at=utcnow(),
@@ -178,12 +180,13 @@ def format_wait(seconds: float) -> str:
 
 # --- report source -------------------------------------------------------------------
 async def unanswered_source(session: AsyncSession, scope: ReportScope) -> list[dict[str, object]]:
-    """The most frequent questions the bot could not answer (fallback), normalised text."""
+    """The most frequent questions the bot could not answer (fallback, or sent elsewhere as not
+    ours: staff check those too), normalised text."""
     count = func.count().label("n")
     query = (
         select(FaqQuestion.normalized, count)
         .where(
-            FaqQuestion.decision == str(Decision.FALLBACK),
+            FaqQuestion.decision.in_([str(Decision.FALLBACK), str(Decision.REDIRECT)]),
             FaqQuestion.asked_at >= scope.start,
             FaqQuestion.asked_at < scope.end,
             FaqQuestion.normalized != "",
