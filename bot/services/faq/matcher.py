@@ -49,6 +49,7 @@ from sklearn.svm import LinearSVC
 from bot.services.faq.normalize import Normalized, Normalizer, switch_layout
 
 MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
+FOCUS_MIN_CHARS = 160  # longer texts are also matched on their asking sentences alone
 
 
 class Decision(StrEnum):
@@ -168,6 +169,8 @@ class Thresholds:
     # `clarify` and the other topics offered are within `clarify_gap` of it
     clarify: float = 0.40
     clarify_gap: float = 0.12
+    # a long story's score: this share from its asking sentences alone, the rest from all of it
+    w_focus: float = 0.5
     # weights of the overlap score parts (sum 1), fitted on `tune` as a softmax over
     # the candidates of each question and checked by two-fold cross-validation within it
     w_phrase: float = 0.11
@@ -186,7 +189,7 @@ def _words(text: str) -> frozenset[str]:
 # («баланс» is not one: phones, school meal cards and banks have a balance too.)
 DOMAIN_LEMMAS: frozenset[str] = _words(
     "сертификат пфдо соцсертификат номинал навигатор кружок секция дополнительный "
-    "допобразование госуслуга госуслуги программа заявка зачисление зачислить записаться запись "
+    "допобразование программа заявка зачисление зачислить записаться запись "
     "записать моц рмц овз пмпк договор направленность студия учет финансирование "
     "персонифицированный персонифицировать реестр сертифицированный остаток резерв "
     "зарезервировать аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин "
@@ -443,12 +446,16 @@ class Matcher:
             result[i] = w_lex * lexical + th.w_classifier * float(share[i])
         return result, outside, outside_topic
 
-    def foreign_topic(self, tokens: Sequence[str]) -> str | None:
-        """The outside topic one of whose words (or short phrases) the question has."""
+    def foreign_topic(self, tokens: Sequence[str], claimed: Iterable[frozenset[str]] = ()) -> str | None:
+        """The outside topic one of whose words (or short phrases) the question has; a word that
+        is among `claimed` (an entry's keywords: «садик» for the certificate of a preschooler)
+        does not count."""
+        owned = [kw for kw in claimed]
         for size in range(min(self._foreign_longest, len(tokens)), 0, -1):
             for start in range(len(tokens) - size + 1):
-                hit = self._foreign.get(tuple(tokens[start : start + size]))
-                if hit is not None:
+                phrase = tuple(tokens[start : start + size])
+                hit = self._foreign.get(phrase)
+                if hit is not None and not any(set(phrase) <= kw for kw in owned):
                     return hit
         return None
 
@@ -474,14 +481,27 @@ class Matcher:
         norm = self.normalizer.normalize(text)
         english = norm.latin_words > 0 and norm.latin_words * 2 >= norm.words
         scored, outside, outside_topic = self._scored(norm, 10)
+        asked = focus(text)
+        if asked is not None:  # a long story: its question sentences weigh as much as the whole
+            focused, _, _ = self._scored(self.normalizer.normalize(asked), 10)
+            w = self.thresholds.w_focus
+            scored = {
+                i: (1 - w) * scored.get(i, 0.0) + w * focused.get(i, 0.0)
+                for i in scored.keys() | focused.keys()
+            }
         ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)
         candidates = tuple(Candidate(self._ids[i], round(s, 4)) for i, s in ranked[:3])
         th = self.thresholds
-        word_topic = self.foreign_topic(norm.tokens)
+        lemmas = set(norm.tokens)
+        # the best entry may claim a foreign word by its keywords, when the question also has
+        # a domain word («кружок в садике по сертификату»)
+        claimed = (
+            [kw for kw, _ in self._keyword_sets[ranked[0][0]]] if ranked and lemmas & self.domain else []
+        )
+        word_topic = self.foreign_topic(norm.tokens, claimed)
         redirect = word_topic or outside_topic
         # the classifier's outside share counts when the question has a word of the outside lines
         # (on gibberish its character n-grams say nothing)
-        lemmas = set(norm.tokens)
         foreign = word_topic is not None or (
             outside >= th.outside and bool(lemmas & (self._outside_vocabulary | self._idf.keys()))
         )
@@ -608,6 +628,25 @@ class _Classifier:
         logits -= logits.max()
         exp = np.exp(logits)
         return np.asarray(exp / exp.sum())
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s*")
+_ASKING = re.compile(
+    r"\?|\b(как|что делать|куда|где|почему|зачем|сколько|можно ли|нужно ли|надо ли|подскажите|"
+    r"скажите|объясните|помогите|правда ли|могут ли|должны ли|обязаны ли|когда)\b"
+)
+
+
+def focus(text: str) -> str | None:
+    """The asking sentences of a long story («…мы переехали… Как нам быть?»), or None when the
+    text is short or every sentence asks."""
+    if len(text) < FOCUS_MIN_CHARS:
+        return None
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 2]
+    asking = [s for s in sentences if _ASKING.search(s.lower())]
+    if len(sentences) < 2 or not asking or len(asking) == len(sentences):
+        return None
+    return " ".join(asking)
 
 
 def _terms(tokens: Iterable[str]) -> list[str]:
