@@ -104,7 +104,7 @@ class Redirect(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9-]{1,48}$")
     title: str = Field(min_length=1, max_length=TITLE_LIMIT)
     answer: str = Field(min_length=1)
-    # words or short phrases (up to three words) that name this service: a question with one
+    # words or short phrases (up to four words) that name this service: a question with one
     # is never answered from the entries («детский сад», «маткапитал», «пособие»)
     words: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()  # what parents ask about it, as they write it
@@ -226,8 +226,8 @@ def validate_redirect(redirect: Redirect, content: Content) -> list[str]:
         if reason is not None:
             reasons.append(f"{q[:40]!r}: {reason}")
     for word in redirect.words:
-        if len(word.split()) > 3:
-            reasons.append(f"words: {word[:40]!r}: at most three words (longer ones go to questions)")
+        if len(word.split()) > 4:
+            reasons.append(f"words: {word[:40]!r}: at most four words (longer ones go to questions)")
     reasons.extend(_answer_problems(redirect, content))
     return reasons
 
