@@ -94,6 +94,8 @@ def test_everyday_words_alone_never_answer(matcher: Matcher, question: str) -> N
         ("как оформить пособие на ребенка", "sfr"),
         ("егэ когда", "school"),
         ("как встать в очередь в садик", "kindergarten"),
+        ("госуслуги не пускают, пароль не подходит", "gosuslugi-account"),
+        ("справка 086у для колледжа где взять", "health"),
     ],
 )
 def test_out_of_scope_is_redirected(matcher: Matcher, question: str, where: str) -> None:
@@ -119,6 +121,35 @@ def test_without_is_part_of_the_question(matcher: Matcher) -> None:
     assert matcher.match("сертификат").candidates[0].id == "certificate-what"
     assert matcher.match("cthnbabrfn").id != "certificate-without"
     assert matcher.match("можно ли ходить в кружок без сертификата").id == "certificate-without"
+
+
+def test_an_entry_keeps_a_neighbours_word_it_claims(matcher: Matcher) -> None:
+    # «садик» is the kindergarten's word, but the preschooler's certificate claims it by its
+    # keywords when the question is also about our things
+    assert matcher.match("кружок в детском саду можно оплатить сертификатом").decision is Decision.ANSWER
+    assert matcher.match("как встать в очередь в садик").decision is Decision.REDIRECT
+
+
+def test_a_general_question_is_asked_back(matcher: Matcher) -> None:
+    for question in ("Что делать с сертификатом?", "помогите с навигатором", "вопрос по заявке"):
+        result = matcher.match(question)
+        assert result.decision is Decision.CLARIFY and result.clarify is not None, question
+        assert 2 <= len(result.candidates) <= 4
+        data = result.as_json()
+        assert data["decision"] == "clarify" and len(data["candidates"]) == len(result.candidates)  # type: ignore[arg-type]
+    # anything more specific is matched as usual
+    assert matcher.match("как получить сертификат").decision is Decision.ANSWER
+
+
+def test_a_long_story_is_matched_on_its_question_too() -> None:
+    from bot.services.faq.matcher import focus
+
+    story = (
+        "Здравствуйте. Мы долго выбирали кружок, ходили по школам и домам творчества. "
+        "В итоге нашли танцы недалеко от дома, ребёнок очень хочет. Как записаться на программу?"
+    )
+    assert focus(story) == "Как записаться на программу?"
+    assert focus("как записаться на программу?") is None  # short: the whole text is the question
 
 
 def test_a_weak_match_with_a_foreign_word_is_not_ours(matcher: Matcher) -> None:
@@ -231,9 +262,12 @@ def test_classifier_with_one_entry_gives_it_everything() -> None:
 def test_any_text_gives_a_valid_result(matcher: Matcher, text: str) -> None:
     result = matcher.match(text)
     assert isinstance(result, MatchResult)
-    assert len(result.candidates) <= 3
-    scores = [c.score for c in result.candidates]
-    assert scores == sorted(scores, reverse=True)
+    if result.decision is Decision.CLARIFY:  # the topics offered, in the content's order
+        assert 2 <= len(result.candidates) <= 4
+    else:
+        assert len(result.candidates) <= 3
+        scores = [c.score for c in result.candidates]
+        assert scores == sorted(scores, reverse=True)
     json.dumps(result.as_json(), ensure_ascii=False)
     if result.decision is Decision.ANSWER:
         assert result.id == result.candidates[0].id

@@ -34,7 +34,7 @@ import math
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -162,9 +162,6 @@ class Thresholds:
     # the classifier's probability of the "outside" class (content `outside:` phrasings)
     # that makes a question foreign
     outside: float = 0.50
-    # ... and the share that redirects even a question with a domain word («сертификат на
-    # материнский капитал»)
-    outside_over_domain: float = 0.70
     # two topics compete (no confident answer): ask back when the top score is at least
     # `clarify` and the other topics offered are within `clarify_gap` of it
     clarify: float = 0.40
@@ -195,7 +192,7 @@ DOMAIN_LEMMAS: frozenset[str] = _words(
     "зарезервировать аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин "
     "активация активировать аннулирование аннулировать отчисление отчислить отчислиться "
     "спортшкола художка музыкалка тренер педагог занятие соцзаказ опорный общеразвивающий "
-    "предпрофессиональный кружка внеурочка робототехника"
+    "предпрофессиональный кружка внеурочка робототехника творчество"
 )
 
 # Words that ask for a topic without saying what about it: a question made of a clarify
@@ -506,7 +503,7 @@ class Matcher:
             outside >= th.outside and bool(lemmas & (self._outside_vocabulary | self._idf.keys()))
         )
         top = ranked[0][1] if ranked else 0.0
-        domain = bool(lemmas & self.domain)
+        domain_word = domain = bool(lemmas & self.domain)
         if not ranked or top < th.suggest:
             if foreign and not domain and redirect is not None and not english:
                 return MatchResult(question, Decision.REDIRECT, candidates, redirect=redirect)
@@ -524,7 +521,9 @@ class Matcher:
                 and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
             )
         )
-        if foreign and redirect is not None and (not domain or outside >= th.outside_over_domain):
+        # a neighbour's question («пособие», «садик», or like the outside lines): redirected unless it
+        # has a domain word (a close match alone does not keep it ours); with one, it is not answered
+        if foreign and redirect is not None and not domain_word:
             return MatchResult(question, Decision.REDIRECT, candidates, redirect=redirect)
         if domain and not foreign:
             group = self.general_group(norm.tokens)
@@ -578,6 +577,14 @@ class _Classifier:
         self._weights = weights  # (features, entries), small weights pruned
         self._bias = bias
         self._n = n
+        # per part of the union: its analyser, vocabulary, idf and column offset. `features()`
+        # does what the fitted vectorizer's transform does for one text, without scikit-learn's
+        # per-call checks (most of a long question's time)
+        self._parts: list[tuple[Callable[[str], list[str]], dict[str, int], np.ndarray, int]] = []
+        offset = 0
+        for _, part in vectorizer.transformer_list if vectorizer is not None else ():
+            self._parts.append((part.build_analyzer(), part.vocabulary_, part.idf_, offset))
+            offset += len(part.vocabulary_)
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[int], n: int) -> _Classifier:
@@ -620,10 +627,32 @@ class _Classifier:
     def trained(self) -> bool:
         return self._vectorizer is not None
 
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and values of the text's tf-idf vector (sublinear tf, each part l2-normed)."""
+        columns: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for analyze, vocabulary, idf, offset in self._parts:
+            counts: dict[int, int] = {}
+            for gram in analyze(text):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            weights = (1.0 + np.log(tf)) * idf[ids]
+            columns.append(ids + offset)
+            values.append(weights / np.linalg.norm(weights))
+        if not columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(columns), np.concatenate(values)
+
     def probabilities(self, text: str, temperature: float) -> np.ndarray:
         if self._vectorizer is None or self._weights is None:
             return np.ones(self._n) / max(1, self._n)
-        values = np.asarray((self._vectorizer.transform([text]) @ self._weights).todense()).ravel()
+        columns, weights = self.features(text)
+        values = np.asarray(self._weights[columns].T @ weights).ravel() if len(columns) else np.zeros(self._n)
         logits = (values + self._bias) * temperature
         logits -= logits.max()
         exp = np.exp(logits)
