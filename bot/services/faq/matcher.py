@@ -153,8 +153,8 @@ class Thresholds:
     # question («добавить ребенка», «нет мест») counts as a domain signal
     keyword_domain: float = 0.75
     # so does a very clear match without a domain word («ваш адрес и телефон»)
-    strong: float = 0.85
-    strong_lead: float = 0.40
+    strong: float = 0.80
+    strong_lead: float = 0.30
     # share of the classifier's softmax probability in the final score, and the
     # softmax temperature applied to its decision values
     w_classifier: float = 0.20
@@ -204,6 +204,10 @@ VAGUE_LEMMAS: frozenset[str] = _words(
     "насчет касательно повод объяснить объяснять пояснить пояснять разъяснить разъяснение "
     "понять понимать непонятно разобраться тема дело ситуация вообще вариант ребенок сын дочь"
 )
+
+
+# ... of them, the ones that say nothing even about whom («хочу», «вопрос», «помощь»)
+EMPTY_LEMMAS: frozenset[str] = VAGUE_LEMMAS - {"ребенок", "сын", "дочь"}
 
 
 _GREETING = re.compile(
@@ -515,7 +519,9 @@ class Matcher:
         lead = top - second
         domain = (
             domain
-            or (top >= th.strong and lead >= th.strong_lead)
+            # a clear match of a question with two words that say something («Настройка
+            # уведомлений»), not one everyday word («хочу пожаловаться», «оформить»)
+            or (top >= th.strong and lead >= th.strong_lead and len(lemmas - EMPTY_LEMMAS) >= 2)
             or (
                 top >= th.keyword_domain
                 and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
