@@ -408,3 +408,45 @@ def test_a_question_like_the_outside_ones_is_never_answered() -> None:
     taught = Matcher(entries, thresholds=lenient, outside=outside, normalizer=shared_normalizer())
     assert taught.match(question).decision is not Decision.ANSWER
     assert taught.match("как получить сертификат на кружок").id == "cert"
+
+
+def test_redirects_and_clarify_groups_are_validated(tmp_path: Path) -> None:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    (target / "faq" / "zz_broken.yaml").write_text(
+        "outside:\n"
+        "  - id: certificate-what\n"  # an entry's id
+        "    title: Дубль\n"
+        "    answer: Позвоните {moc_phon}\n"  # unknown placeholder
+        "    words: [один два три четыре пять]\n"
+        "    questions: [как посмотреть номер в очереди в детский сад]\n"  # already in kindergarten
+        "  - id: nothing\n"
+        "    title: Пусто\n"
+        "    answer: Нет\n"
+        "clarify:\n"
+        "  - id: odd\n"
+        "    words: [сертификат]\n"
+        "    question: Что именно?\n"
+        "    options: [certificate-what, no-such-entry]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as err:
+        load_content(target)
+    text = str(err.value)
+    assert "faq/zz_broken.yaml" in text
+    assert "id is also an entry's id" in text and "unknown placeholder" in text
+    assert "at most four words" in text and "the same phrasing twice" in text
+    assert "needs words or questions" in text and "options: unknown id 'no-such-entry'" in text
+
+
+def test_shipped_redirects_render_for_every_municipality() -> None:
+    content = load_content(CONTENT)
+    kb = knowledge_base(content)
+    ids = {r.id for r in kb.redirects}
+    assert {"gosuslugi-account", "school", "kindergarten", "sfr", "health", "other"} <= ids
+    assert sum(len(r.questions) for r in kb.redirects) >= 300
+    for municipality in content.municipalities.values():
+        values = municipality.placeholders()
+        assert municipality.moc.phone in kb.redirect("other").render_answer(values)  # type: ignore[union-attr]
+    for entry in kb:
+        assert entry.asked_as and "{" not in entry.asked_as
