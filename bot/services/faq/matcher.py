@@ -504,7 +504,7 @@ class Matcher:
         # the classifier's outside share counts when the question has a word of the outside lines
         # (on gibberish its character n-grams say nothing)
         foreign = word_topic is not None or (
-            outside >= th.outside and bool(lemmas & (self._outside_vocabulary | self._idf.keys()))
+            outside >= th.outside and any(t in self._outside_vocabulary or t in self._idf for t in lemmas)
         )
         top = ranked[0][1] if ranked else 0.0
         domain_word = domain = bool(lemmas & self.domain)
