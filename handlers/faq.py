@@ -28,7 +28,7 @@ from bot.keyboards import MenuCD, add_menu_button, back_to_menu_keyboard
 from bot.middlewares import RoleGuard
 from bot.services.faq import service
 from bot.services.faq.engine import engine_for
-from bot.services.faq.knowledge import FaqEntry
+from bot.services.faq.knowledge import FaqEntry, KnowledgeBase
 from bot.services.faq.matcher import Decision, MatchResult
 from bot.services.faq.service import FaqService, OpenQuestionRow, QuestionRecord
 from bot.services.roles import Role
@@ -202,6 +202,12 @@ async def answer_question(
         await message.answer(EMPTY_TEXT, reply_markup=_choices_keyboard([], {}, 0))
         return result
     question_id = await faq.log_question(user.id, municipality_id, text, result)
+    if result.decision is Decision.CLARIFY and await send_clarify(message, result, engine.kb, question_id):
+        return result
+    if result.decision is Decision.REDIRECT and await send_redirect(
+        message, result, content, user, question_id
+    ):
+        return result
     if result.decision is Decision.ANSWER and result.best is not None:
         entry = engine.kb.get(result.best.id)
         if entry is not None:
@@ -214,6 +220,64 @@ async def answer_question(
     text_out = ENGLISH_TEXT if result.english else FALLBACK_TEXT
     await message.answer(text_out, reply_markup=_choices_keyboard([], _titles(content), question_id))
     return result
+
+
+# --- asking back and pointing elsewhere ------------------------------------------------------
+CLARIFY_PREFIX = "Уточните, пожалуйста: вы спрашиваете, "
+
+
+def clarify_text(result: MatchResult, kb: KnowledgeBase) -> tuple[str, list[tuple[str, str]]] | None:
+    """The question back and its options (entry id, button label); None without 2 options."""
+    options = [(e.id, e.asked_as) for e in (kb.get(c.id) for c in result.candidates[:4]) if e is not None]
+    if len(options) < 2:
+        return None
+    group = kb.clarify_group(result.clarify)
+    if group is not None:
+        return escape(group.question), [(eid, label[:1].upper() + label[1:]) for eid, label in options]
+    asked = [escape(label) for _, label in options]
+    text = CLARIFY_PREFIX + ", ".join(asked[:-1]) + " или " + asked[-1] + "?"
+    return text, [(eid, label[:1].upper() + label[1:]) for eid, label in options]
+
+
+def clarify_keyboard(options: list[tuple[str, str]], question_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for eid, label in options:
+        kb.button(text=label, callback_data=FaqOpenCD(id=eid))
+    kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=question_id))
+    add_menu_button(kb)
+    kb.adjust(*([1] * len(options)), 1, 1)
+    return kb.as_markup()
+
+
+async def send_clarify(message: Message, result: MatchResult, kb: KnowledgeBase, question_id: int) -> bool:
+    """Ask which topic the question is about (2–4 buttons); False when there is nothing to offer."""
+    built = clarify_text(result, kb)
+    if built is None:
+        return False
+    text, options = built
+    await message.answer(text, reply_markup=clarify_keyboard(options, question_id))
+    return True
+
+
+async def send_redirect(
+    message: Message, result: MatchResult, content: ContentStore, user: User, question_id: int
+) -> bool:
+    """A neighbouring service's question: say where to go (content `outside:`), no entry answer."""
+    redirect = engine_for(content).kb.redirect(result.redirect)
+    if redirect is None:
+        return False
+    values = content.current.municipality(user.municipality_id).placeholders()
+    kb = InlineKeyboardBuilder()
+    for title, url in redirect.render_links(values):
+        kb.button(text=f"🔗 {title}", url=button_url(url))
+    kb.button(text=TOPICS_BUTTON, callback_data=FaqPageCD(page=0))
+    kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=question_id))
+    add_menu_button(kb)
+    kb.adjust(1)
+    await message.answer(
+        redirect.render_answer(values), reply_markup=kb.as_markup(), disable_web_page_preview=True
+    )
+    return True
 
 
 @router.message(StateFilter(None), F.text, ~F.text.startswith("/"))

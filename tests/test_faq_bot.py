@@ -76,9 +76,9 @@ async def test_smalltalk_gets_friendly_reply_not_fallback(tester: BotTester) -> 
     assert [e.outcome for e in events] == ["smalltalk"] * 3
 
 
-async def test_out_of_scope_falls_back_with_topics_and_person(tester: BotTester) -> None:
+async def test_gibberish_falls_back_with_topics_and_person(tester: BotTester) -> None:
     await tester.start_and_consent()
-    sent = await tester.send("какая погода завтра")
+    sent = await tester.send("фывапролд жэ")
     assert "не нашёл ответа" in sent[0].text
     labels = [b[0] for b in sent[0].buttons]
     assert any("Темы" in label for label in labels) and any("специалисту" in label for label in labels)
@@ -159,10 +159,10 @@ async def test_handoff_round_trip(tester: BotTester) -> None:
     staff_msg = tester.last(STAFF_CHAT_ID)
     assert "погода завтра &lt;b&gt;" in staff_msg.text
     assert f"tg://user?id={PARENT_ID}" in staff_msg.text and "Анна" in staff_msg.text
-    assert "не нашёл ответа" in staff_msg.text
+    assert "не о кружках" in staff_msg.text
     assert "передан специалисту" in tester.last().text
     # pressing again does not send twice
-    await tester.press(sent[0], sent[0].buttons[-1][1] or "")
+    await tester.click("специалисту", message=sent[0])
     assert "уже передан" in tester.last().text
     listing = texts(await tester.send("/questions", user_id=ADMIN_ID))
     assert "Открытые вопросы родителей: 1" in listing and "ждёт" in listing
@@ -339,3 +339,55 @@ async def test_faq_screens_offer_the_way_back(tester: BotTester) -> None:
     assert "🏠 Главное меню" in labels()
     await tester.click("Главное меню")
     assert any("Найти кружок" in label for label in labels())
+
+
+async def test_a_general_question_is_asked_back_and_a_button_answers(tester: BotTester) -> None:
+    await tester.start_and_consent()
+    sent = await tester.send("Что делать с сертификатом?")
+    assert len(sent) == 1
+    ask = sent[0]
+    assert "?" in ask.text and "сертификат" in ask.text.lower()
+    offered = [(label, data) for label, data, _ in ask.buttons if data and data.startswith("fo:")]
+    assert 2 <= len(offered) <= 4
+    assert all(len((data or "").encode()) <= 64 for _, data, _ in ask.buttons)
+    assert "🏠 Главное меню" in [b[0] for b in ask.buttons]
+    questions = await _questions(tester)
+    assert questions[-1].decision == "clarify"
+    label, data = next((label, data) for label, data in offered if data == "fo:certificate-how-to-get")
+    assert label.startswith("Как получить")
+    opened = await tester.press(ask, data or "")
+    assert opened and opened[0].text.startswith("<b>Как получить сертификат</b>")
+
+
+async def test_two_competing_topics_are_named_in_the_question_back(tester: BotTester) -> None:
+    from bot.services.faq.engine import engine_for
+    from bot.services.faq.matcher import Candidate, Decision, MatchResult
+    from handlers.faq import clarify_text
+
+    kb = engine_for(tester.app.content).kb
+    result = MatchResult(
+        "?", Decision.CLARIFY, (Candidate("certificate-how-to-get", 0.5), Candidate("certificate-use", 0.45))
+    )
+    built = clarify_text(result, kb)
+    assert built is not None
+    text, options = built
+    asked = "как получить сертификат или как оплатить кружок сертификатом?"
+    assert text == "Уточните, пожалуйста: вы спрашиваете, " + asked
+    assert [label for _, label in options] == ["Как получить сертификат", "Как оплатить кружок сертификатом"]
+
+
+async def test_a_neighbouring_service_gets_where_to_go_not_a_certificate_answer(tester: BotTester) -> None:
+    await tester.start_and_consent()
+    sent = await tester.send("как встать в очередь в детский сад через госуслуги")
+    assert len(sent) == 1
+    text = sent[0].text
+    assert "детском саде" in text and "Управление образования администрации г. Саянска" in text
+    assert "0-00-02" in text and "{" not in text
+    assert "<b>" not in text.split("\n", 1)[0]  # no entry title: not an FAQ answer
+    labels = [b[0] for b in sent[0].buttons]
+    assert "🏠 Главное меню" in labels and any("специалисту" in label for label in labels)
+    questions = await _questions(tester)
+    assert questions[-1].decision == "redirect" and questions[-1].matched_id == "kindergarten"
+    # anything else that is not ours: the МОЦ's phone
+    sent = await tester.send("какая погода завтра")
+    assert "0-00-01" in sent[0].text

@@ -87,9 +87,21 @@ def test_everyday_words_alone_never_answer(matcher: Matcher, question: str) -> N
     assert matcher.match(question).decision is not Decision.ANSWER
 
 
-@pytest.mark.parametrize("question", ["какая погода завтра", "как оформить пособие на ребенка", "егэ когда"])
-def test_out_of_scope_is_not_answered(matcher: Matcher, question: str) -> None:
-    assert matcher.match(question).decision is Decision.FALLBACK
+@pytest.mark.parametrize(
+    ("question", "where"),
+    [
+        ("какая погода завтра", "other"),
+        ("как оформить пособие на ребенка", "sfr"),
+        ("егэ когда", "school"),
+        ("как встать в очередь в садик", "kindergarten"),
+        ("госуслуги не пускают, пароль не подходит", "gosuslugi-account"),
+        ("справка 086у для колледжа где взять", "health"),
+    ],
+)
+def test_out_of_scope_is_redirected(matcher: Matcher, question: str, where: str) -> None:
+    result = matcher.match(question)
+    assert result.decision is Decision.REDIRECT and result.redirect == where
+    assert result.as_json()["id"] is None and result.as_json()["redirect"] == where
 
 
 @pytest.mark.parametrize(
@@ -111,10 +123,39 @@ def test_without_is_part_of_the_question(matcher: Matcher) -> None:
     assert matcher.match("можно ли ходить в кружок без сертификата").id == "certificate-without"
 
 
-def test_a_weak_match_with_a_foreign_word_falls_back(matcher: Matcher) -> None:
-    # «сертификат» is ours, but a gift certificate is not: no odd suggestions, the topic list
+def test_an_entry_keeps_a_neighbours_word_it_claims(matcher: Matcher) -> None:
+    # «садик» is the kindergarten's word, but the preschooler's certificate claims it by its
+    # keywords when the question is also about our things
+    assert matcher.match("кружок в детском саду можно оплатить сертификатом").decision is Decision.ANSWER
+    assert matcher.match("как встать в очередь в садик").decision is Decision.REDIRECT
+
+
+def test_a_general_question_is_asked_back(matcher: Matcher) -> None:
+    for question in ("Что делать с сертификатом?", "помогите с навигатором", "вопрос по заявке"):
+        result = matcher.match(question)
+        assert result.decision is Decision.CLARIFY and result.clarify is not None, question
+        assert 2 <= len(result.candidates) <= 4
+        data = result.as_json()
+        assert data["decision"] == "clarify" and len(data["candidates"]) == len(result.candidates)  # type: ignore[arg-type]
+    # anything more specific is matched as usual
+    assert matcher.match("как получить сертификат").decision is Decision.ANSWER
+
+
+def test_a_long_story_is_matched_on_its_question_too() -> None:
+    from bot.services.faq.matcher import focus
+
+    story = (
+        "Здравствуйте. Мы долго выбирали кружок, ходили по школам и домам творчества. "
+        "В итоге нашли танцы недалеко от дома, ребёнок очень хочет. Как записаться на программу?"
+    )
+    assert focus(story) == "Как записаться на программу?"
+    assert focus("как записаться на программу?") is None  # short: the whole text is the question
+
+
+def test_a_weak_match_with_a_foreign_word_is_not_ours(matcher: Matcher) -> None:
+    # «сертификат» is ours, but a gift certificate is not: no odd suggestions
     result = matcher.match("подарочный сертификат в детский мир вернуть")
-    assert result.decision is Decision.FALLBACK
+    assert result.decision in (Decision.REDIRECT, Decision.FALLBACK)
 
 
 def test_a_multiword_keyword_is_a_domain_signal() -> None:
@@ -163,9 +204,13 @@ def test_greeting_with_a_question_is_a_question(matcher: Matcher) -> None:
 
 
 def test_json_shape(matcher: Matcher) -> None:
-    data = matcher.match("номинал сертификата").as_json()
-    assert set(data) == {"question", "decision", "id", "score", "candidates"}
+    data = matcher.match("серт на кружки как получить??").as_json()
+    assert set(data) == {"question", "decision", "id", "score", "candidates", "topic", "redirect"}
     assert len(data["candidates"]) <= 3  # type: ignore[arg-type]
+    assert data["decision"] == "answer" and data["topic"] == "certificate-how-to-get"
+    # an entry that answers a part of a topic names the topic it declares
+    part = matcher.match("не приходит письмо для подтверждения регистрации в навигаторе").as_json()
+    assert part["id"] == "navigator-register-no-email" and part["topic"] == "navigator-register"
 
 
 def test_tiny_index_and_unknown_words() -> None:
@@ -217,9 +262,12 @@ def test_classifier_with_one_entry_gives_it_everything() -> None:
 def test_any_text_gives_a_valid_result(matcher: Matcher, text: str) -> None:
     result = matcher.match(text)
     assert isinstance(result, MatchResult)
-    assert len(result.candidates) <= 3
-    scores = [c.score for c in result.candidates]
-    assert scores == sorted(scores, reverse=True)
+    if result.decision is Decision.CLARIFY:  # the topics offered, in the content's order
+        assert 2 <= len(result.candidates) <= 4
+    else:
+        assert len(result.candidates) <= 3
+        scores = [c.score for c in result.candidates]
+        assert scores == sorted(scores, reverse=True)
     json.dumps(result.as_json(), ensure_ascii=False)
     if result.decision is Decision.ANSWER:
         assert result.id == result.candidates[0].id
@@ -292,7 +340,7 @@ def test_cli_ask_json_and_stdin() -> None:
     assert data["decision"] == "answer" and data["id"] == "certificate-how-to-get"
     many = _cli(["ask", "--json"], stdin="привет\nкакая погода\n\nнавегатор не пускает\n")
     lines = [json.loads(line) for line in many.stdout.splitlines()]
-    assert [d["decision"] for d in lines] == ["smalltalk", "fallback", "answer"]
+    assert [d["decision"] for d in lines] == ["smalltalk", "redirect", "answer"]
 
 
 def test_content_check_reports_faq_errors(tmp_path: Path) -> None:
@@ -360,3 +408,45 @@ def test_a_question_like_the_outside_ones_is_never_answered() -> None:
     taught = Matcher(entries, thresholds=lenient, outside=outside, normalizer=shared_normalizer())
     assert taught.match(question).decision is not Decision.ANSWER
     assert taught.match("как получить сертификат на кружок").id == "cert"
+
+
+def test_redirects_and_clarify_groups_are_validated(tmp_path: Path) -> None:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT, target)
+    (target / "faq" / "zz_broken.yaml").write_text(
+        "outside:\n"
+        "  - id: certificate-what\n"  # an entry's id
+        "    title: Дубль\n"
+        "    answer: Позвоните {moc_phon}\n"  # unknown placeholder
+        "    words: [один два три четыре пять]\n"
+        "    questions: [как посмотреть номер в очереди в детский сад]\n"  # already in kindergarten
+        "  - id: nothing\n"
+        "    title: Пусто\n"
+        "    answer: Нет\n"
+        "clarify:\n"
+        "  - id: odd\n"
+        "    words: [сертификат]\n"
+        "    question: Что именно?\n"
+        "    options: [certificate-what, no-such-entry]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as err:
+        load_content(target)
+    text = str(err.value)
+    assert "faq/zz_broken.yaml" in text
+    assert "id is also an entry's id" in text and "unknown placeholder" in text
+    assert "at most four words" in text and "the same phrasing twice" in text
+    assert "needs words or questions" in text and "options: unknown id 'no-such-entry'" in text
+
+
+def test_shipped_redirects_render_for_every_municipality() -> None:
+    content = load_content(CONTENT)
+    kb = knowledge_base(content)
+    ids = {r.id for r in kb.redirects}
+    assert {"gosuslugi-account", "school", "kindergarten", "sfr", "health", "other"} <= ids
+    assert sum(len(r.questions) for r in kb.redirects) >= 300
+    for municipality in content.municipalities.values():
+        values = municipality.placeholders()
+        assert municipality.moc.phone in kb.redirect("other").render_answer(values)  # type: ignore[union-attr]
+    for entry in kb:
+        assert entry.asked_as and "{" not in entry.asked_as

@@ -113,8 +113,10 @@ def tried(question: QuestionRecord, titles: dict[str, str]) -> str:
     title = escape(titles.get(question.matched_id or "", question.matched_id or ""))
     if question.decision == Decision.ANSWER:
         return text("faq_handoff.tried_answer", title=title, score=_score(question.score))
-    if question.decision == Decision.SUGGEST:
+    if question.decision in (Decision.SUGGEST, Decision.CLARIFY):
         return text("faq_handoff.tried_suggest", title=title, score=_score(question.score))
+    if question.decision == Decision.REDIRECT:
+        return text("faq_handoff.tried_redirect", where=title)
     if question.decision == Decision.FALLBACK:
         return text("faq_handoff.tried_fallback")
     return text("faq_handoff.tried_direct")

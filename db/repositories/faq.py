@@ -221,13 +221,18 @@ class FaqRepo:
         return items, int(total)
 
     async def unanswered_top(
-        self, start: datetime, end: datetime, municipality_id: str | None, fallback: str, limit: int
+        self,
+        start: datetime,
+        end: datetime,
+        municipality_id: str | None,
+        decisions: tuple[str, ...],
+        limit: int,
     ) -> list[tuple[str, int]]:
         count = func.count().label("n")
         query = (
             select(FaqQuestion.normalized, count)
             .where(
-                FaqQuestion.decision == fallback,
+                FaqQuestion.decision.in_(decisions),
                 FaqQuestion.asked_at >= start,
                 FaqQuestion.asked_at < end,
                 FaqQuestion.normalized != "",

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from bot.content import Content, ContentStore
 from bot.services.faq.knowledge import FAQ_DIR, KnowledgeBase
-from bot.services.faq.matcher import IndexEntry, Matcher
+from bot.services.faq.matcher import ClarifyGroup, IndexEntry, Matcher, OutsideTopic
 from bot.services.faq.normalize import Normalizer
 
 logger = logging.getLogger(__name__)
@@ -30,22 +30,39 @@ def knowledge_base(content: Content) -> KnowledgeBase:
     return kb
 
 
-EntryRow = tuple[str, str, tuple[str, ...], tuple[str, ...], str | None]
-Fingerprint = tuple[tuple[EntryRow, ...], tuple[str, ...]]
-
-
-def _fingerprint(kb: KnowledgeBase) -> Fingerprint:
-    return tuple((e.id, e.title, e.questions, e.keywords, e.topic) for e in kb), kb.outside
+Fingerprint = tuple[
+    tuple[IndexEntry, ...], tuple[str, ...], tuple[OutsideTopic, ...], tuple[ClarifyGroup, ...]
+]
 
 
 def index_entries(kb: KnowledgeBase) -> list[IndexEntry]:
     return [IndexEntry(e.id, e.title, e.questions, e.keywords, e.topic) for e in kb]
 
 
+def outside_topics(kb: KnowledgeBase) -> list[OutsideTopic]:
+    """The neighbouring services of the content, as the matcher learns them."""
+    return [OutsideTopic(r.id, r.questions, r.words) for r in kb.redirects]
+
+
+def clarify_groups(kb: KnowledgeBase) -> list[ClarifyGroup]:
+    return [ClarifyGroup(c.id, c.words, c.options, c.companions) for c in kb.clarify]
+
+
+def _fingerprint(kb: KnowledgeBase) -> Fingerprint:
+    return (
+        tuple(index_entries(kb)),
+        kb.outside,
+        tuple(outside_topics(kb)),
+        tuple(clarify_groups(kb)),
+    )
+
+
 @lru_cache(maxsize=4)
 def _build(fingerprint: Fingerprint) -> Matcher:
-    entries = [IndexEntry(*row) for row in fingerprint[0]]
-    return Matcher(entries, outside=fingerprint[1], normalizer=shared_normalizer())
+    entries, outside, topics, groups = fingerprint
+    return Matcher(
+        list(entries), outside=outside, topics=topics, clarify=groups, normalizer=shared_normalizer()
+    )
 
 
 def build_matcher(kb: KnowledgeBase) -> Matcher:

@@ -105,6 +105,9 @@ class FaqEntry(BaseModel):
     title: str = Field(min_length=1, max_length=TITLE_LIMIT)
     # A required topic this entry answers a part of (the topic was split for parents).
     topic: str | None = None
+    # How the bot names this entry when it asks back: «Вы спрашиваете, как получить
+    # сертификат или как оплатить им кружок?» (plain words, lower case; default: the title).
+    ask_as: str | None = Field(default=None, min_length=3, max_length=TITLE_LIMIT)
     questions: tuple[str, ...] = Field(min_length=1)
     keywords: tuple[str, ...] = ()
     answer: str = Field(min_length=1)
@@ -139,14 +142,60 @@ class FaqEntry(BaseModel):
     def render_links(self, values: dict[str, str]) -> list[tuple[str, str]]:
         return [(link.title, render(link.url, values)) for link in self.links]
 
+    @property
+    def asked_as(self) -> str:
+        """The entry in a question back: its `ask_as`, or the title with a small first letter."""
+        if self.ask_as:
+            return self.ask_as.strip()
+        title = self.title.strip()
+        return title[:1].lower() + title[1:] if title[1:2].islower() else title
+
+
+class Redirect(BaseModel):
+    """A neighbouring service (`outside:` in content): questions about it get a short answer
+    saying where to go instead of a certificate answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9-]{1,48}$")
+    title: str = Field(min_length=1, max_length=TITLE_LIMIT)
+    answer: str = Field(min_length=1)
+    # words or short phrases (up to four words) that name this service: a question with one
+    # is never answered from the entries («детский сад», «маткапитал», «пособие»)
+    words: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()  # what parents ask about it, as they write it
+    links: tuple[Link, ...] = ()
+
+    def render_answer(self, values: dict[str, str]) -> str:
+        return render(self.answer.strip(), values)
+
+    def render_links(self, values: dict[str, str]) -> list[tuple[str, str]]:
+        return [(link.title, render(link.url, values)) for link in self.links]
+
+
+class Clarify(BaseModel):
+    """A general question about one subject is asked back: «что делать с сертификатом?»
+    has the subject («сертификат») and otherwise only vague words."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9-]{1,48}$")
+    words: tuple[str, ...] = Field(min_length=1)  # the subject
+    companions: tuple[str, ...] = ()  # words that may come with it and keep the question general
+    question: str = Field(min_length=3, max_length=200)  # what the bot asks
+    options: tuple[str, ...] = Field(min_length=2, max_length=4)  # entry ids offered
+
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """All entries, in file order, with lookup by id, and the `outside` phrasings: questions
-    that are not this bot's business (they teach the matcher where its topics end)."""
+    """All entries, in file order, with lookup by id; the `outside` phrasings without a
+    category and the `redirects` (neighbouring services): questions that are not this bot's
+    business (they teach the matcher where its topics end); the `clarify` groups."""
 
     entries: tuple[FaqEntry, ...]
     outside: tuple[str, ...] = ()
+    redirects: tuple[Redirect, ...] = ()
+    clarify: tuple[Clarify, ...] = ()
     checked_with: tuple[str, ...] = ()  # labels of the RenderChecks every answer passed
 
     def __post_init__(self) -> None:
@@ -170,6 +219,12 @@ class KnowledgeBase:
     def get(self, entry_id: str) -> FaqEntry | None:
         by_id: dict[str, FaqEntry] = object.__getattribute__(self, "_by_id")
         return by_id.get(entry_id)
+
+    def redirect(self, redirect_id: str | None) -> Redirect | None:
+        return next((r for r in self.redirects if r.id == redirect_id), None)
+
+    def clarify_group(self, group_id: str | None) -> Clarify | None:
+        return next((c for c in self.clarify if c.id == group_id), None)
 
 
 def _check_template(text: str, where: str) -> list[str]:
@@ -267,6 +322,8 @@ def validate_entry(
     reasons: list[str] = []
     if "{" in entry.title or "}" in entry.title:
         reasons.append("title: placeholders are not allowed in titles")
+    if entry.ask_as and ("{" in entry.ask_as or "}" in entry.ask_as):
+        reasons.append("ask_as: placeholders are not allowed")
     for q in entry.questions:
         if "{" in q or "}" in q:
             reasons.append(f"questions: braces are not allowed: {q[:40]!r}")
@@ -274,21 +331,30 @@ def validate_entry(
     if len(entry.questions) < minimum:
         reasons.append(f"questions: at least {minimum} phrasings needed, found {len(entry.questions)}")
     reasons.extend(_basis_problems(entry, today))
-    template_problems = _check_template(entry.answer, "answer")
-    for link in entry.links:
-        template_problems += _check_template(link.url, f"links: {link.title}")
-    reasons.extend(template_problems)
-    if template_problems:
+    reasons.extend(_answer_problems(entry, content, checks))
+    return reasons
+
+
+def _answer_problems(
+    item: FaqEntry | Redirect, content: Content, checks: list[RenderCheck] | None = None, money: bool = True
+) -> list[str]:
+    """Placeholders, then, rendered for every municipality and setting combination: Telegram
+    HTML, length, and (`money`) money words where the номинал is in hours — a redirect to
+    another service (benefits, maternity capital) may speak of money: it is not the номинал."""
+    reasons = _check_template(item.answer, "answer")
+    for link in item.links:
+        reasons += _check_template(link.url, f"links: {link.title}")
+    if reasons:
         return reasons
     found: dict[str, str] = {}  # one reason of each kind, from the first render that shows it
     seen: set[tuple[str, bool]] = set()  # most renders repeat: check each text once
     for check in checks if checks is not None else render_checks(content):
         try:
-            rendered = entry.render_answer(check.values)
+            rendered = item.render_answer(check.values)
         except (KeyError, ValueError) as exc:
             found.setdefault("render", f"answer: cannot be rendered for {check.label}: {exc!r}")
             continue
-        for title, url in entry.render_links(check.values):
+        for title, url in item.render_links(check.values):
             if not url.startswith(("https://", "http://", "tg://")):
                 found.setdefault(f"link {title}", f"links: {title}: url must start with https://")
         if (rendered, check.hours) in seen:
@@ -302,8 +368,8 @@ def validate_entry(
                 "length",
                 f"answer: {visible_length(rendered)} characters for {check.label} (at most {ANSWER_LIMIT})",
             )
-        if check.hours:
-            for where, text in (("title", entry.title), ("answer", rendered)):
+        if money and check.hours:
+            for where, text in (("title", item.title), ("answer", rendered)):
                 words = money_words(text)
                 if words:
                     found.setdefault(
@@ -311,7 +377,26 @@ def validate_entry(
                         f"{where}: money words {words} where the номинал is in hours ({check.label}); "
                         "say it without money or use {unit:…|…}",
                     )
-    reasons.extend(found.values())
+    return list(found.values())
+
+
+def validate_redirect(redirect: Redirect, content: Content) -> list[str]:
+    """Reasons this redirect (a neighbouring service) is not acceptable."""
+    reasons: list[str] = []
+    if "{" in redirect.title or "}" in redirect.title:
+        reasons.append("title: placeholders are not allowed in titles")
+    if not redirect.words and not redirect.questions:
+        reasons.append("needs words or questions that tell the matcher when it applies")
+    for q in (*redirect.words, *redirect.questions):
+        reason = _outside_problem(q)
+        if reason is None and ("{" in q or "}" in q):
+            reason = "braces are not allowed"
+        if reason is not None:
+            reasons.append(f"{q[:40]!r}: {reason}")
+    for word in redirect.words:
+        if len(word.split()) > 4:
+            reasons.append(f"words: {word[:40]!r}: at most four words (longer ones go to questions)")
+    reasons.extend(_answer_problems(redirect, content, money=False))
     return reasons
 
 
@@ -329,15 +414,52 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
     failed: set[str] = set()
     outside: list[str] = []
     outside_keys: set[str] = set()
+    redirects: list[Redirect] = []
+    redirect_where: dict[str, str] = {}
+    groups: list[tuple[str, Clarify]] = []
+
+    def outside_line(rel: str, name: str, raw: object) -> None:
+        """A phrasing that is not ours, seen once across all files."""
+        key = " ".join(str(raw).lower().replace("ё", "е").split())
+        if key in outside_keys:
+            problems.append(ContentProblem(rel, name, f"{str(raw)[:40]!r}: the same phrasing twice"))
+        outside_keys.add(key)
+
     for path in files:
         rel = str(path.relative_to(directory))
         data = read_yaml(path, directory)
-        if not isinstance(data, dict) or not (
-            isinstance(data.get("entries"), list) or isinstance(data.get("outside"), list)
+        if not isinstance(data, dict) or not any(
+            isinstance(data.get(key), list) for key in ("entries", "outside", "clarify")
         ):
-            problems.append(ContentProblem(rel, "-", "must contain a list 'entries' (or 'outside')"))
+            problems.append(
+                ContentProblem(rel, "-", "must contain a list 'entries' (or 'outside', 'clarify')")
+            )
             continue
         for index, raw in enumerate(data.get("outside") or [], start=1):
+            if isinstance(raw, dict):  # a neighbouring service with its answer
+                name = str(raw.get("id", f"outside #{index}"))
+                try:
+                    redirect = Redirect.model_validate(raw)
+                except ValidationError as exc:
+                    for err in exc.errors():
+                        loc = ".".join(str(p) for p in err["loc"]) or "-"
+                        problems.append(ContentProblem(rel, name, f"{loc}: {err['msg']}"))
+                    continue
+                if redirect.id in redirect_where:
+                    problems.append(
+                        ContentProblem(
+                            rel, redirect.id, f"duplicate id (also in {redirect_where[redirect.id]})"
+                        )
+                    )
+                    continue
+                redirect_where[redirect.id] = rel
+                problems.extend(
+                    ContentProblem(rel, redirect.id, r) for r in validate_redirect(redirect, content)
+                )
+                for q in redirect.questions:
+                    outside_line(rel, redirect.id, q)
+                redirects.append(redirect)
+                continue
             reason = _outside_problem(raw)
             if reason is None:
                 key = " ".join(str(raw).lower().replace("ё", "е").split())
@@ -347,6 +469,14 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
                 outside.append(str(raw).strip())
             if reason is not None:
                 problems.append(ContentProblem(rel, f"outside #{index}", reason))
+        for index, raw in enumerate(data.get("clarify") or [], start=1):
+            name = str(raw.get("id", f"clarify #{index}")) if isinstance(raw, dict) else f"clarify #{index}"
+            try:
+                groups.append((rel, Clarify.model_validate(raw)))
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = ".".join(str(p) for p in err["loc"]) or "-"
+                    problems.append(ContentProblem(rel, name, f"{loc}: {err['msg']}"))
         for index, raw in enumerate(data.get("entries") or [], start=1):
             name = str(raw.get("id", f"#{index}")) if isinstance(raw, dict) else f"#{index}"
             try:
@@ -379,6 +509,19 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
                 problems.append(ContentProblem(where[entry.id], entry.id, "related: refers to itself"))
             elif rid not in where and rid not in failed:
                 problems.append(ContentProblem(where[entry.id], entry.id, f"related: unknown id {rid!r}"))
+    for rid, rel in redirect_where.items():
+        if rid in where:
+            problems.append(ContentProblem(rel, rid, f"id is also an entry's id (in {where[rid]})"))
+    seen_groups: set[str] = set()
+    for rel, group in groups:
+        if group.id in seen_groups:
+            problems.append(ContentProblem(rel, group.id, "duplicate clarify id"))
+        seen_groups.add(group.id)
+        for option in group.options:
+            if option not in where and option not in failed:
+                problems.append(ContentProblem(rel, group.id, f"options: unknown id {option!r}"))
+        if len(set(group.options)) != len(group.options):
+            problems.append(ContentProblem(rel, group.id, "options: the same id twice"))
     for key in sorted(outside_keys & phrasings.keys()):
         problems.append(
             ContentProblem(f"{FAQ_DIR}/", phrasings[key], f"questions: {key[:40]!r} is also in 'outside'")
@@ -388,7 +531,13 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
             problems.append(ContentProblem(f"{FAQ_DIR}/", rid, "required entry is missing"))
     if problems:
         raise ContentError(problems)
-    return KnowledgeBase(tuple(entries), tuple(outside), tuple(check.label for check in checks))
+    return KnowledgeBase(
+        tuple(entries),
+        tuple(outside),
+        redirects=tuple(redirects),
+        clarify=tuple(g for _, g in groups),
+        checked_with=tuple(check.label for check in checks),
+    )
 
 
 def _outside_problem(raw: object) -> str | None:

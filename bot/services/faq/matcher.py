@@ -6,8 +6,12 @@ Pure module (no I/O, no bot): build a `Matcher` once from the entries, then
 - **answer**: confident — the top entry is good, clearly ahead of the next one,
   and the question carries a domain signal (an everyday word such as
   «оформить» or «пожаловаться» alone never answers);
+- **clarify**: the question is general («что делать с сертификатом?») or two topics
+  compete: ask which one it is, offering 2–4 entries;
 - **suggest**: plausible — show the top 3 as buttons;
-- **fallback**: not about this bot's topics;
+- **redirect**: a neighbouring service's question (Госуслуги accounts, school,
+  kindergarten, benefits…): say where to go, carrying the content's redirect id;
+- **fallback**: not about this bot's topics, and no idea whose;
 - **smalltalk**: a greeting, thanks, «ты бот?» — a short friendly reply.
 
 Scoring (all over lemmas, see `normalize.py`): an inverted index over every
@@ -30,7 +34,7 @@ import math
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -45,11 +49,14 @@ from sklearn.svm import LinearSVC
 from bot.services.faq.normalize import Normalized, Normalizer, switch_layout
 
 MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
+FOCUS_MIN_CHARS = 160  # longer texts are also matched on their asking sentences alone
 
 
 class Decision(StrEnum):
     ANSWER = "answer"
+    CLARIFY = "clarify"
     SUGGEST = "suggest"
+    REDIRECT = "redirect"
     FALLBACK = "fallback"
     SMALLTALK = "smalltalk"
 
@@ -66,6 +73,30 @@ class IndexEntry:
 
 
 @dataclass(frozen=True)
+class OutsideTopic:
+    """A neighbouring service whose questions are not ours (content `outside:`): the matcher
+    learns its phrasings as a class of their own and its words mark a question as foreign."""
+
+    id: str
+    questions: Sequence[str]
+    words: Sequence[str] = ()  # words or short phrases that name this service («детский сад»)
+
+
+@dataclass(frozen=True)
+class ClarifyGroup:
+    """A general question about one subject («что делать с сертификатом?») is asked back:
+    when the question has one of `words` and otherwise only vague words, offer `options`."""
+
+    id: str
+    words: Sequence[str]
+    options: Sequence[str]  # entry ids, 2-4
+    companions: Sequence[str] = ()  # words that may come with the subject and keep it general
+
+
+OTHER = "other"  # the outside topic of plain `outside:` lines without a category
+
+
+@dataclass(frozen=True)
 class Candidate:
     id: str
     score: float
@@ -78,6 +109,9 @@ class MatchResult:
     candidates: tuple[Candidate, ...]  # best first, up to 3
     smalltalk: str | None = None  # greeting | thanks | bot | bye
     english: bool = False  # written in English (not a layout slip)
+    topic: str | None = None  # answer: the topic the answered entry declares (or its own id)
+    redirect: str | None = None  # redirect: the outside topic's id
+    clarify: str | None = None  # clarify: the content group that asked back (None: topics competed)
 
     @property
     def best(self) -> Candidate | None:
@@ -95,10 +129,15 @@ class MatchResult:
         return {
             "question": self.question,
             "decision": str(self.decision),
-            "id": self.best.id if self.best and self.decision is not Decision.FALLBACK else None,
+            "id": self.best.id if self.best and self.decision in _OFFERS else None,
             "score": round(self.score, 4),
             "candidates": [{"id": c.id, "score": round(c.score, 4)} for c in self.candidates],
+            "topic": self.topic,
+            "redirect": self.redirect,
         }
+
+
+_OFFERS = frozenset({Decision.ANSWER, Decision.CLARIFY, Decision.SUGGEST})  # decisions that show entries
 
 
 @dataclass(frozen=True)
@@ -114,8 +153,8 @@ class Thresholds:
     # question («добавить ребенка», «нет мест») counts as a domain signal
     keyword_domain: float = 0.75
     # so does a very clear match without a domain word («ваш адрес и телефон»)
-    strong: float = 0.85
-    strong_lead: float = 0.40
+    strong: float = 0.80
+    strong_lead: float = 0.30
     # share of the classifier's softmax probability in the final score, and the
     # softmax temperature applied to its decision values
     w_classifier: float = 0.20
@@ -123,6 +162,12 @@ class Thresholds:
     # the classifier's probability of the "outside" class (content `outside:` phrasings)
     # that makes a question foreign
     outside: float = 0.50
+    # two topics compete (no confident answer): ask back when the top score is at least
+    # `clarify` and the other topics offered are within `clarify_gap` of it
+    clarify: float = 0.40
+    clarify_gap: float = 0.12
+    # a long story's score: this share from its asking sentences alone, the rest from all of it
+    w_focus: float = 0.5
     # weights of the overlap score parts (sum 1), fitted on `tune` as a softmax over
     # the candidates of each question and checked by two-fold cross-validation within it
     w_phrase: float = 0.11
@@ -141,48 +186,28 @@ def _words(text: str) -> frozenset[str]:
 # («баланс» is not one: phones, school meal cards and banks have a balance too.)
 DOMAIN_LEMMAS: frozenset[str] = _words(
     "сертификат пфдо соцсертификат номинал навигатор кружок секция дополнительный "
-    "допобразование госуслуга госуслуги программа заявка зачисление зачислить записаться запись "
+    "допобразование программа заявка зачисление зачислить записаться запись "
     "записать моц рмц овз пмпк договор направленность студия учет финансирование "
     "персонифицированный персонифицировать реестр сертифицированный остаток резерв "
     "зарезервировать аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин "
     "активация активировать аннулирование аннулировать отчисление отчислить отчислиться "
     "спортшкола художка музыкалка тренер педагог занятие соцзаказ опорный общеразвивающий "
-    "предпрофессиональный кружка внеурочка робототехника"
+    "предпрофессиональный кружка внеурочка робототехника творчество"
 )
 
-# Lemmas of neighbouring topics the bot does not cover: with one of these, a
-# question never gets a confident answer, even if it also says «сертификат».
-FOREIGN_LEMMAS: frozenset[str] = _words(
-    "маткапитал материнский капитал ипотека пособие выплата пенсия налог вычет "
-    "садик сад детсад ясли егэ огэ экзамен вуз колледж поступление дневник "
-    "прививка вакцинация вакцина поликлиника педиатр больница погода анекдот "
-    "подарочный ремонт жилье квартира вакансия зарплата уборщица водитель "
-    "автобус проезд пробка матч загранпаспорт питание столовая домашка "
-    # banks, shops, phone and internet companies, cars, leisure, school marks, health
-    "банк кредит заем штраф алименты соцзащита ростелеком билайн мтс мегафон "
-    "симка тариф озон вайлдберриз маркетплейс автомобиль машина маршрут аквапарк кинотеатр "
-    "кино цирк аниматор путевка загран аттестат четверть продленка турникет клещ"
+# Words that ask for a topic without saying what about it: a question made of a clarify
+# group's subject and these only («что делать с сертификатом», «расскажите про навигатор»)
+# is general, and the bot asks back.
+VAGUE_LEMMAS: frozenset[str] = _words(
+    "делать сделать быть вопрос рассказать рассказывать информация инфа узнать подробно "
+    "подробный подробнее хотеть мочь знать нужно надо интересовать интересоваться помощь "
+    "насчет касательно повод объяснить объяснять пояснить пояснять разъяснить разъяснение "
+    "понять понимать непонятно разобраться тема дело ситуация вообще вариант ребенок сын дочь"
 )
 
-# Adjacent lemma pairs naming neighbouring services (mostly on Госуслуги too) that
-# share words with ours: «запись в первый класс», «записаться к врачу», «карта школьника».
-FOREIGN_PAIRS: frozenset[str] = frozenset(
-    {
-        "первый класс",
-        "запись школа",
-        "записаться врач",
-        "записать врач",
-        "запись врач",
-        "прием врач",
-        "карта школьник",
-        "школьный карта",
-        "транспортный карта",
-        "банковский карта",
-        "день рождение",
-        "языковой сертификат",
-        "детский сад",
-    }
-)
+
+# ... of them, the ones that say nothing even about whom («хочу», «вопрос», «помощь»)
+EMPTY_LEMMAS: frozenset[str] = VAGUE_LEMMAS - {"ребенок", "сын", "дочь"}
 
 
 _GREETING = re.compile(
@@ -232,10 +257,16 @@ class Matcher:
     # questions that are not this bot's business: the classifier learns them as one more
     # class, and a question it puts there is never answered
     outside: Sequence[str] = ()
+    # the same, sorted by the neighbouring service they belong to (a redirect says where to go);
+    # plain `outside` lines belong to OTHER
+    topics: Sequence[OutsideTopic] = ()
+    # general questions asked back
+    clarify: Sequence[ClarifyGroup] = ()
 
     def __post_init__(self) -> None:
         base = self.normalizer or Normalizer()
         self._ids = [e.id for e in self.entries]
+        self._index = {eid: i for i, eid in enumerate(self._ids)}
         self._family = [e.topic or e.id for e in self.entries]
         raw_phrases: list[tuple[int, Normalized]] = []
         keywords: list[list[tuple[str, ...]]] = []
@@ -250,10 +281,42 @@ class Matcher:
         for kws in keywords:
             for kw in kws:
                 vocabulary.update(kw)
+        topics = list(self.topics)
+        if self.outside:
+            topics.append(OutsideTopic(OTHER, tuple(self.outside)))
+        outside_ids: list[str] = []  # one classifier class per outside topic with phrasings
+        outside_texts: list[tuple[int, str]] = []
+        foreign: dict[tuple[str, ...], str] = {}  # lemmas of a topic's word -> its id
+        outside_vocabulary: set[str] = set()
+        for topic in topics:
+            texts = [t for t in (" ".join(base.normalize(q).tokens) for q in topic.questions) if t]
+            if texts:
+                if topic.id not in outside_ids:
+                    outside_ids.append(topic.id)
+                outside_texts += [(outside_ids.index(topic.id), t) for t in texts]
+                for t in texts:
+                    vocabulary.update(t.split())
+                    outside_vocabulary.update(t.split())
+            for word in topic.words:
+                lemmas = base.normalize(word).tokens
+                if lemmas:
+                    foreign.setdefault(lemmas, topic.id)
+                    vocabulary.update(lemmas)
         self.normalizer = base.with_vocabulary(vocabulary)
         self._keywords = keywords
         self._keyword_sets = [[(frozenset(kw), len(kw)) for kw in kws] for kws in keywords]
-        self.domain = DOMAIN_LEMMAS - FOREIGN_LEMMAS
+        self._foreign = foreign
+        self._outside_vocabulary = frozenset(outside_vocabulary)
+        self._foreign_longest = max((len(k) for k in foreign), default=0)
+        self.domain = DOMAIN_LEMMAS - {k[0] for k in foreign if len(k) == 1}
+        self._groups = [
+            (
+                group,
+                frozenset(t for w in group.words for t in base.normalize(w).tokens),
+                frozenset(t for w in group.companions for t in base.normalize(w).tokens),
+            )
+            for group in self.clarify
+        ]
         # document frequencies over entries (an entry = all its phrasings and keywords)
         n = max(1, len(self.entries))
         entry_terms: list[dict[str, int]] = [defaultdict(int) for _ in self.entries]
@@ -307,18 +370,18 @@ class Matcher:
         self._starts = np.asarray(starts, dtype=np.int64)
         self._ends = np.append(self._starts[1:], len(phrase_entry))
         self._postings = {t: np.asarray(p, dtype=np.int64) for t, p in postings.items()}
-        outside = [t for t in (" ".join(base.normalize(q).tokens) for q in self.outside) if t]
-        n_classes = len(self.entries) + (1 if outside else 0)  # the last class is "outside"
+        n_ent = len(self.entries)
+        self._outside_ids = outside_ids  # classes n_ent, n_ent + 1, ... are the outside topics
         self._classifier = _Classifier.train(
             [" ".join(norm.tokens) for _, norm in raw_phrases]
             + [" ".join(kw) for kws in keywords for kw in kws]
-            + outside,
+            + [t for _, t in outside_texts],
             [i for i, _ in raw_phrases]
             + [i for i, kws in enumerate(keywords) for _ in kws]
-            + [len(self.entries)] * len(outside),
-            n_classes,
+            + [n_ent + k for k, _ in outside_texts],
+            n_ent + len(outside_ids),
         )
-        self._has_outside = bool(outside) and self._classifier.trained
+        self._has_outside = bool(outside_texts) and self._classifier.trained
 
     # --- scoring --------------------------------------------------------------------
     def _idf_of(self, term: str) -> float:
@@ -329,15 +392,27 @@ class Matcher:
         (index -> score)."""
         return self._scored(norm, top)[0]
 
-    def _scored(self, norm: Normalized, top: int) -> tuple[dict[int, float], float]:
-        """The scores, and the classifier's probability that the question is outside."""
+    def _scored(self, norm: Normalized, top: int) -> tuple[dict[int, float], float, str | None]:
+        """The scores, the classifier's probability that the question is outside (all outside
+        topics together), and the most likely outside topic."""
         th = self.thresholds
+        n_ent = len(self._ids)
+        text = " ".join(norm.tokens)
+        outside, outside_topic = 0.0, None
+        share = np.zeros(n_ent)
+        if text:
+            probabilities = self._classifier.probabilities(text, th.temperature)
+            share = probabilities[:n_ent]
+            if self._has_outside:
+                rest = probabilities[n_ent:]
+                outside = float(rest.sum())
+                outside_topic = self._outside_ids[int(np.argmax(rest))]
         q_terms = [t for t in dict.fromkeys(_terms(norm.tokens))]
         q_norm = sum(self._idf_of(t) for t in q_terms)
         known = [t for t in q_terms if t in self._idf]
         if q_norm <= 0 or not known or not len(self._phrase_entry):
-            return {}, 0.0
-        n_phr, n_ent = len(self._phrase_entry), len(self._ids)
+            return {}, outside, outside_topic
+        n_phr = len(self._phrase_entry)
         lists = [(self._postings[t], self._idf[t]) for t in known if t in self._postings]
         idx = np.concatenate([p for p, _ in lists]) if lists else np.zeros(0, dtype=np.int64)
         w = np.concatenate([np.full(len(p), wt) for p, wt in lists]) if lists else np.zeros(0)
@@ -353,10 +428,6 @@ class Matcher:
         coverage = np.bincount(bidx, weights=cw, minlength=n_ent) / q_norm
         prelim = th.w_phrase * phrase_best + th.w_bm25 * bm25 + th.w_coverage * coverage
         k = min(top, n_ent)
-        text = " ".join(norm.tokens)
-        share = self._classifier.probabilities(text, th.temperature)
-        outside = float(share[n_ent]) if self._has_outside else 0.0
-        share = share[:n_ent]
         best = set(np.argpartition(-prelim, k - 1)[:k].tolist())
         best.update(np.argpartition(-share, min(3, n_ent) - 1)[: min(3, n_ent)].tolist())
         q_set = set(norm.tokens)
@@ -374,7 +445,30 @@ class Matcher:
             fuzzy = fuzz.token_set_ratio(text, self._phrase_text[pid]) / 100.0
             lexical = float(prelim[i]) + th.w_fuzzy * fuzzy + th.w_keyword * kw_hit
             result[i] = w_lex * lexical + th.w_classifier * float(share[i])
-        return result, outside
+        return result, outside, outside_topic
+
+    def foreign_topic(self, tokens: Sequence[str], claimed: Iterable[frozenset[str]] = ()) -> str | None:
+        """The outside topic one of whose words (or short phrases) the question has; a word that
+        is among `claimed` (an entry's keywords: «садик» for the certificate of a preschooler)
+        does not count."""
+        owned = [kw for kw in claimed]
+        for size in range(min(self._foreign_longest, len(tokens)), 0, -1):
+            for start in range(len(tokens) - size + 1):
+                phrase = tuple(tokens[start : start + size])
+                hit = self._foreign.get(phrase)
+                if hit is not None and not any(set(phrase) <= kw for kw in owned):
+                    return hit
+        return None
+
+    def general_group(self, tokens: Sequence[str]) -> ClarifyGroup | None:
+        """The clarify group of a general question: its subject and otherwise vague words only."""
+        lemmas = set(tokens)
+        if not lemmas:
+            return None
+        for group, subject, companions in self._groups:
+            if lemmas & subject and lemmas <= subject | companions | VAGUE_LEMMAS:
+                return group
+        return None
 
     # --- the decision ---------------------------------------------------------------
     def match(self, question: str) -> MatchResult:
@@ -387,38 +481,92 @@ class Matcher:
             return MatchResult(question, Decision.SMALLTALK, (), smalltalk=talk)
         norm = self.normalizer.normalize(text)
         english = norm.latin_words > 0 and norm.latin_words * 2 >= norm.words
-        scored, outside = self._scored(norm, 10)
-        ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)[:5]
+        scored, outside, outside_topic = self._scored(norm, 10)
+        asked = focus(text)
+        if asked is not None:  # a long story: its question sentences weigh as much as the whole
+            focused, _, _ = self._scored(self.normalizer.normalize(asked), 10)
+            w = self.thresholds.w_focus
+            scored = {
+                i: (1 - w) * scored.get(i, 0.0) + w * focused.get(i, 0.0)
+                for i in scored.keys() | focused.keys()
+            }
+        ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)
         candidates = tuple(Candidate(self._ids[i], round(s, 4)) for i, s in ranked[:3])
         th = self.thresholds
-        if not candidates or candidates[0].score < th.suggest:
-            return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         lemmas = set(norm.tokens)
-        top_i = ranked[0][0]
-        foreign = (
-            outside >= th.outside
-            or bool(lemmas & FOREIGN_LEMMAS)
-            or any(f"{a} {b}" in FOREIGN_PAIRS for a, b in itertools.pairwise(norm.tokens))
+        # the best entry may claim a foreign word by its keywords, when the question also has
+        # a domain word («кружок в садике по сертификату»)
+        claimed = (
+            [kw for kw, _ in self._keyword_sets[ranked[0][0]]] if ranked and lemmas & self.domain else []
         )
-        top = ranked[0][1]
+        word_topic = self.foreign_topic(norm.tokens, claimed)
+        redirect = word_topic or outside_topic
+        # the classifier's outside share counts when the question has a word of the outside lines
+        # (on gibberish its character n-grams say nothing)
+        foreign = word_topic is not None or (
+            outside >= th.outside and any(t in self._outside_vocabulary or t in self._idf for t in lemmas)
+        )
+        top = ranked[0][1] if ranked else 0.0
+        domain_word = domain = bool(lemmas & self.domain)
+        if not ranked or top < th.suggest:
+            if foreign and not domain and redirect is not None and not english:
+                return MatchResult(question, Decision.REDIRECT, candidates, redirect=redirect)
+            return MatchResult(question, Decision.FALLBACK, candidates, english=english)
+        top_i = ranked[0][0]
         # the runner-up of the same topic family is no real doubt: either answer fits
         family = self._family[top_i]
-        second = max((sc for i, sc in ranked[1:] if self._family[i] != family), default=0.0)
+        second = max((sc for i, sc in ranked[1:6] if self._family[i] != family), default=0.0)
         lead = top - second
         domain = (
-            bool(lemmas & self.domain)
-            or (top >= th.strong and lead >= th.strong_lead)
+            domain
+            # a clear match of a question with two words that say something («Настройка
+            # уведомлений»), not one everyday word («хочу пожаловаться», «оформить»)
+            or (top >= th.strong and lead >= th.strong_lead and len(lemmas - EMPTY_LEMMAS) >= 2)
             or (
                 top >= th.keyword_domain
                 and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
             )
         )
-        confident = (top >= th.answer and lead >= th.margin) or (top >= th.high and lead >= th.high_margin)
-        if domain and not foreign and confident:
-            return MatchResult(question, Decision.ANSWER, candidates)
+        # a neighbour's question («пособие», «садик», or like the outside lines): redirected unless it
+        # has a domain word (a close match alone does not keep it ours); with one, it is not answered
+        if foreign and redirect is not None and not domain_word:
+            return MatchResult(question, Decision.REDIRECT, candidates, redirect=redirect)
+        if domain and not foreign:
+            group = self.general_group(norm.tokens)
+            if group is not None:
+                offered = tuple(
+                    Candidate(eid, round(scored.get(self._index[eid], 0.0), 4))
+                    for eid in group.options
+                    if eid in self._index
+                )
+                if len(offered) >= 2:
+                    return MatchResult(question, Decision.CLARIFY, offered[:4], clarify=group.id)
+            confident = (top >= th.answer and lead >= th.margin) or (
+                top >= th.high and lead >= th.high_margin
+            )
+            if confident:
+                return MatchResult(question, Decision.ANSWER, candidates, topic=family)
+            competing = self._competing(ranked)
+            if top >= th.clarify and len(competing) >= 2:
+                return MatchResult(question, Decision.CLARIFY, competing)
         if (foreign or not domain) and (top < th.suggest_no_domain or (foreign and not domain)):
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         return MatchResult(question, Decision.SUGGEST, candidates)
+
+    def _competing(self, ranked: Sequence[tuple[int, float]]) -> tuple[Candidate, ...]:
+        """The best entry of each topic family close to the top one (up to 4)."""
+        th = self.thresholds
+        top = ranked[0][1]
+        seen: set[str] = set()
+        chosen: list[Candidate] = []
+        for i, score in ranked[:8]:
+            if score < top - th.clarify_gap or len(chosen) == 4:
+                break
+            if self._family[i] in seen:
+                continue
+            seen.add(self._family[i])
+            chosen.append(Candidate(self._ids[i], round(score, 4)))
+        return tuple(chosen)
 
     def ids(self) -> list[str]:
         return list(self._ids)
@@ -435,6 +583,14 @@ class _Classifier:
         self._weights = weights  # (features, entries), small weights pruned
         self._bias = bias
         self._n = n
+        # per part of the union: its analyser, vocabulary, idf and column offset. `features()`
+        # does what the fitted vectorizer's transform does for one text, without scikit-learn's
+        # per-call checks (most of a long question's time)
+        self._parts: list[tuple[Callable[[str], list[str]], dict[str, int], np.ndarray, int]] = []
+        offset = 0
+        for _, part in vectorizer.transformer_list if vectorizer is not None else ():
+            self._parts.append((part.build_analyzer(), part.vocabulary_, part.idf_, offset))
+            offset += len(part.vocabulary_)
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: Sequence[int], n: int) -> _Classifier:
@@ -477,14 +633,55 @@ class _Classifier:
     def trained(self) -> bool:
         return self._vectorizer is not None
 
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and values of the text's tf-idf vector (sublinear tf, each part l2-normed)."""
+        columns: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for analyze, vocabulary, idf, offset in self._parts:
+            counts: dict[int, int] = {}
+            for gram in analyze(text):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            weights = (1.0 + np.log(tf)) * idf[ids]
+            columns.append(ids + offset)
+            values.append(weights / np.linalg.norm(weights))
+        if not columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(columns), np.concatenate(values)
+
     def probabilities(self, text: str, temperature: float) -> np.ndarray:
         if self._vectorizer is None or self._weights is None:
             return np.ones(self._n) / max(1, self._n)
-        values = np.asarray((self._vectorizer.transform([text]) @ self._weights).todense()).ravel()
+        columns, weights = self.features(text)
+        values = np.asarray(self._weights[columns].T @ weights).ravel() if len(columns) else np.zeros(self._n)
         logits = (values + self._bias) * temperature
         logits -= logits.max()
         exp = np.exp(logits)
         return np.asarray(exp / exp.sum())
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…\n])\s*")
+_ASKING = re.compile(
+    r"\?|\b(как|что делать|куда|где|почему|зачем|сколько|можно ли|нужно ли|надо ли|подскажите|"
+    r"скажите|объясните|помогите|правда ли|могут ли|должны ли|обязаны ли|когда)\b"
+)
+
+
+def focus(text: str) -> str | None:
+    """The asking sentences of a long story («…мы переехали… Как нам быть?»), or None when the
+    text is short or every sentence asks."""
+    if len(text) < FOCUS_MIN_CHARS:
+        return None
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if len(s.strip()) > 2]
+    asking = [s for s in sentences if _ASKING.search(s.lower())]
+    if len(sentences) < 2 or not asking or len(asking) == len(sentences):
+        return None
+    return " ".join(asking)
 
 
 def _terms(tokens: Iterable[str]) -> list[str]:

@@ -121,7 +121,9 @@ class FaqService:
         """
         decision = str(result.decision) if result is not None else "ask"
         matched = None
-        if result is not None and result.best is not None and result.decision is not Decision.FALLBACK:
+        if result is not None and result.decision is Decision.REDIRECT:
+            matched = result.redirect  # where the parent was sent
+        elif result is not None and result.best is not None and result.decision is not Decision.FALLBACK:
             matched = result.best.id
         question_id = new_question_id()
         now = utcnow()
@@ -397,9 +399,14 @@ def parts() -> FeatureParts:
 
 
 async def _unanswered_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[str, object]]:
-    """The most frequent questions the bot could not answer (fallback), normalised text."""
+    """The most frequent questions the bot could not answer (fallback, or sent elsewhere as not
+    ours: staff check those too), normalised text."""
     rows = await uow.repo(FaqRepo).unanswered_top(
-        scope.start, scope.end, scope.municipality_id, str(Decision.FALLBACK), UNANSWERED_TOP
+        scope.start,
+        scope.end,
+        scope.municipality_id,
+        (str(Decision.FALLBACK), str(Decision.REDIRECT)),
+        UNANSWERED_TOP,
     )
     return [{"text": text, "count": n} for text, n in rows]
 
