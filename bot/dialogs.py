@@ -45,17 +45,26 @@ def is_cancel(text: str | None) -> bool:
     return texts.normalize_phrase(stripped) in texts.phrases(CANCEL_WORDS_KEY)
 
 
-# Dialog steps whose own handler answers a cancel word with a screen of its own (the
-# settings screen again; a sign-up kept without the name): the one cancel handler lets
-# them through. Named here, not registered on import.
-OWN_CANCEL_STATES = frozenset({"SettingsForm:ages", "SignupForm:name", "SignupForm:phone"})
+# Dialogs whose own handler answers a cancel word with words of its own (the settings
+# screen again; a sign-up kept without the name; «Рассылка не создана»): the one cancel
+# handler lets them through. A state group's name covers all its steps. Named here, not
+# registered on import.
+OWN_CANCEL_STATES = frozenset(
+    {"SettingsForm:ages", "SignupForm", "EventForm", "BroadcastForm", "LogDialog", "LogEdit", "StaffAdd"}
+)
+
+
+def handles_own_cancel(raw_state: str | None) -> bool:
+    if raw_state is None:
+        return False
+    return raw_state in OWN_CANCEL_STATES or raw_state.split(":", 1)[0] in OWN_CANCEL_STATES
 
 
 class CancelRequest(BaseFilter):
     """Passes a message that asks to leave the dialog (see `is_cancel`)."""
 
     async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
-        if raw_state in OWN_CANCEL_STATES:
+        if handles_own_cancel(raw_state):
             return False
         return is_cancel(message.text)
 

@@ -19,6 +19,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content import ContentStore
+from bot.dialogs import is_cancel
 from bot.directions import Direction
 from bot.html import escape, split_text, strip_tags, truncate
 from bot.middlewares import RoleGuard
@@ -98,7 +99,7 @@ async def _drop_buttons(query: CallbackQuery) -> None:
 
 
 # ============================== leaving a dialog =========================================
-@router.message(StateFilter(EventForm, BroadcastForm), F.text.func(ui.is_cancel_word))
+@router.message(StateFilter(EventForm, BroadcastForm), F.text.func(is_cancel))
 async def on_cancel_word(message: Message, state: FSMContext, content: ContentStore, user: User) -> None:
     current = await state.get_state() or ""
     await state.clear()

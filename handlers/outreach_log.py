@@ -16,6 +16,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.content import ContentStore
+from bot.dialogs import is_cancel
 from bot.directions import Direction
 from bot.html import strip_tags
 from bot.middlewares import RoleGuard
@@ -33,7 +34,7 @@ from bot.services.roles import Role
 from bot.services.users import UserRecord as User
 from bot.settings import Settings
 from bot.views import outreach as ui
-from bot.views.staff import Say, is_cancel_word
+from bot.views.staff import Say
 
 router = Router(name=__name__)
 router.message.middleware(RoleGuard(Role.STAFF))
@@ -102,7 +103,7 @@ async def _show_extras(
 # --- leaving the dialog ----------------------------------------------------------------
 
 
-@router.message(StateFilter(LogDialog, LogEdit), F.text.func(is_cancel_word))
+@router.message(StateFilter(LogDialog, LogEdit), F.text.func(is_cancel))
 async def on_cancel_word(message: Message, state: FSMContext, content: ContentStore, user: User) -> None:
     await state.clear()
     await message.answer(_say(content, user)("log.cancelled"), reply_markup=ui.menu_keyboard())

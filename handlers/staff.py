@@ -21,6 +21,7 @@ from aiogram.types import (
 )
 
 from bot.content import ContentStore
+from bot.dialogs import is_cancel
 from bot.html import escape
 from bot.middlewares import RoleGuard
 from bot.services.roles import Role
@@ -116,7 +117,7 @@ async def cmd_staff(
     await message.answer(say(key, who=say("staff.who", id=target)), reply_markup=ui.menu_keyboard())
 
 
-@router.message(StaffAdd.forward, F.text.func(ui.is_cancel_word), flags=ADMIN_ONLY)
+@router.message(StaffAdd.forward, F.text.func(is_cancel), flags=ADMIN_ONLY)
 async def on_cancel_word(
     message: Message, state: FSMContext, content: ContentStore, user: UserRecord
 ) -> None:

@@ -7,7 +7,6 @@ for one person's municipality. Params that carry what a person typed are escaped
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from aiogram.filters.callback_data import CallbackData
@@ -22,13 +21,11 @@ from bot.services.announcements.broadcasts import Problem
 from bot.services.refusal import Refusal
 
 __all__ = [
-    "CANCEL_WORDS",
     "ComposeCD",
     "NewEventCD",
     "Say",
     "StaffCD",
     "check_broadcast_text",
-    "is_cancel_word",
 ]
 
 
@@ -52,19 +49,6 @@ class Say:
         return "\n".join("• " + self.refusal(Refusal(p.key, p.en, **p.params)) for p in problems)
 
 
-# --- cancel words ------------------------------------------------------------------------------
-# A local check until the common helper of the onboarding work lands; the same words as there.
-CANCEL_WORDS = frozenset({"отмена", "отменить", "отмени", "стоп", "назад", "не надо", "хватит",
-                          "выход", "выйти", "cancel", "stop"})  # fmt: skip
-_NOT_LETTERS = re.compile(r"[^\w\s-]+")
-
-
-def is_cancel_word(text: str | None) -> bool:
-    """«Отмена», «стоп!», «Не надо», «назад» — a person leaving the dialog, not an answer."""
-    if not text or len(text) > 30 or text.startswith("/"):  # /cancel is the universal command's
-        return False
-    words = _NOT_LETTERS.sub(" ", text.lower().replace("ё", "е")).split()
-    return " ".join(words) in CANCEL_WORDS
 
 
 # --- callback data (short prefixes: 64 bytes) ----------------------------------------------------
