@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.services.announcements.delivery import DeliveryWorker
 from bot.services.when import moment_text
+from bot.workers.broadcasts import BroadcastWorker
 from db.base import utcnow
 from db.models import Broadcast, Event, OutreachActivity, User
 from tests.support.announce_helpers import add_subscribers
@@ -316,8 +316,8 @@ async def test_broadcasts_are_numbered_among_broadcasts(tester: BotTester) -> No
     async with tester.db() as session:
         broadcast = (await session.scalars(select(Broadcast).where(Broadcast.kind == "broadcast"))).one()
         assert broadcast.id == 3 and broadcast.number == 1
-    worker = DeliveryWorker(
-        tester.bot, tester.app.sessionmaker, tester.app.settings, tick=0.02, progress_interval=0
+    worker = BroadcastWorker(
+        tester.bot, tester.app.services["delivery"], tester.app.settings, tick=0.02, progress_interval=0
     )
     await worker.start()
     try:

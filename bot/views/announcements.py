@@ -541,12 +541,12 @@ def duration_text(seconds: float) -> str:
 def start_note_text(note: StartNote, tz: ZoneInfo) -> str:
     """A broadcast started later than planned (the bot was down), or a reminder not sent."""
     if note.skipped is not None:
-        return f"⚠️ Напоминание №{note.broadcast_id} не отправлено: {escape(note.skipped)}."
+        return f"⚠️ Напоминание №{note.shown_number} не отправлено: {escape(note.skipped)}."
     local = note.scheduled_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
     what = "Напоминание" if note.kind == "reminder" else "Рассылка"
     planned = "было запланировано" if note.kind == "reminder" else "была запланирована"
     return (
-        f"⚠️ {what} №{note.broadcast_id} {planned} на {local}, но бот в это время не работал. "
+        f"⚠️ {what} №{note.shown_number} {planned} на {local}, но бот в это время не работал. "
         f"Отправляю сейчас, с опозданием на {duration_text(note.late_by)}."
     )
 
@@ -572,7 +572,7 @@ def progress_text(progress: Progress, rate: float) -> str:
     eta = f", до конца ≈ {duration_text(progress.left / rate)}" if rate > 0 else ""
     speed = f"{rate:.1f}".replace(".", ",")  # a Russian decimal comma
     return (
-        f"📣 <b>Рассылка №{b.id}: идёт отправка</b>\n{progress_body(progress.counts, b.total)}\n"
+        f"📣 <b>Рассылка №{b.shown_number}: идёт отправка</b>\n{progress_body(progress.counts, b.total)}\n"
         f"Скорость: {speed} сообщ./с{eta}"
     )
 
@@ -580,8 +580,8 @@ def progress_text(progress: Progress, rate: float) -> str:
 def summary_text(finished: Finished) -> str:
     b = finished.broadcast
     head = (
-        f"⛔ <b>Рассылка №{b.id} остановлена</b>"
+        f"⛔ <b>Рассылка №{b.shown_number} остановлена</b>"
         if finished.status == "cancelled"
-        else f"✅ <b>Рассылка №{b.id} завершена</b> за {duration_text(finished.took)}"
+        else f"✅ <b>Рассылка №{b.shown_number} завершена</b> за {duration_text(finished.took)}"
     )
     return f"{head}\n{progress_body(finished.counts, b.total)}"

@@ -490,7 +490,7 @@ class BroadcastWorker:
             chat = started.progress_chat_id or self.settings.staff_chat_id
             if chat is None:
                 continue
-            sent = await self._staff_send(chat, starting_text(started.id, started.total))
+            sent = await self._staff_send(chat, starting_text(started.number or started.id, started.total))
             if sent is not None:
                 await self.delivery.set_progress_message(started.id, chat, sent.message_id)
 

@@ -55,6 +55,7 @@ class DueBroadcast:
     event_id: int | None
     dedup_key: str | None
     scheduled_at: datetime
+    number: int | None = None  # what staff see: numbered among broadcasts (or among reminders)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class UnfinishedBroadcast:
     started_at: datetime | None
     progress_chat_id: int | None
     progress_message_id: int | None
+    number: int | None = None  # what staff see: numbered among broadcasts (or among reminders)
+
+    @property
+    def shown_number(self) -> int:
+        return self.number or self.id
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ def _unfinished(b: Broadcast) -> UnfinishedBroadcast:
         started_at=b.started_at,
         progress_chat_id=b.progress_chat_id,
         progress_message_id=b.progress_message_id,
+        number=b.number,
     )
 
 
@@ -206,7 +213,13 @@ class DeliveryRepo:
         )
         return [
             DueBroadcast(
-                b.id, b.kind, Target.from_json(b.target or {}), b.event_id, b.dedup_key, b.scheduled_at
+                b.id,
+                b.kind,
+                Target.from_json(b.target or {}),
+                b.event_id,
+                b.dedup_key,
+                b.scheduled_at,
+                b.number,
             )
             for b in rows
         ]

@@ -79,6 +79,11 @@ class StartNote:
     scheduled_at: datetime  # aware UTC
     late_by: float  # seconds after its time
     skipped: str | None = None  # plain text: why the reminder is not sent
+    number: int | None = None  # what staff see (numbered among its kind)
+
+    @property
+    def shown_number(self) -> int:
+        return self.number or self.broadcast_id
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class Started:
     total: int
     progress_chat_id: int | None
     progress_message_id: int | None
+    number: int | None = None  # what staff see (numbered among its kind)
 
 
 @dataclass(frozen=True)
@@ -208,12 +214,12 @@ class DeliveryService:
                 return None  # another worker started it, or staff cancelled it meanwhile
             if skipped:
                 await repo.drop_started(b.id, now, skipped)
-                note = StartNote(b.id, b.kind, b.scheduled_at, late, skipped)
+                note = StartNote(b.id, b.kind, b.scheduled_at, late, skipped, b.number)
             else:
                 is_late = now - b.scheduled_at > LATE_GRACE
                 await repo.fan_out(b.id, ids, f"started late by {int(late)} s" if is_late else None)
                 if is_late:
-                    note = StartNote(b.id, b.kind, b.scheduled_at, late)
+                    note = StartNote(b.id, b.kind, b.scheduled_at, late, number=b.number)
             if note is not None:
                 await self._tell_staff(uow, note, render_note)
             record = await repo.get_unfinished(b.id)
@@ -226,6 +232,7 @@ class DeliveryService:
             len(ids),
             record.progress_chat_id if record is not None else None,
             record.progress_message_id if record is not None else None,
+            b.number,
         )
 
     @staticmethod
