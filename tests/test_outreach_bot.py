@@ -123,7 +123,7 @@ async def test_cancel_writes_nothing(tester: BotTester) -> None:
     await tester.click("Сегодня", user_id=STAFF)
     await tester.click("Родители", user_id=STAFF)
     sent = await tester.send("/cancel", user_id=STAFF)
-    assert "отменено" in sent[0].text
+    assert "ничего не записано" in sent[0].text
     sent = await tester.send("70", user_id=STAFF)
     assert "Записано" not in texts(sent)
     assert await _count(tester, OutreachActivity) == 0
