@@ -23,7 +23,6 @@ from bot.keyboards import add_menu_button
 from bot.services.announcements.broadcasts import Problem
 from bot.services.announcements.delivery import Finished, Progress, StartNote
 from bot.services.announcements.events import (
-    AUDIENCES,
     CONTACT_RETENTION,
     REMINDERS,
     EventDraft,
@@ -164,7 +163,7 @@ def event_card(
     dirs = [d.title for d in Direction if d.code in event.directions]
     key = f"events.audience_{event.audience}"
     # the words of content (HTML already), or the code's own for an audience it does not name
-    audience = t(key) if content.has_text(key) else escape(AUDIENCES.get(event.audience, event.audience))
+    audience = t(key) if content.has_text(key) else escape(event.audience)
     lines = [
         t("events.card_title", title=escape(event.title)),
         t("events.card_when", when=when_text(event)),

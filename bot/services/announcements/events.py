@@ -56,12 +56,8 @@ __all__ = [
     "when_text",
 ]
 
-AUDIENCES: dict[str, str] = {
-    "parents": "родители",
-    "students": "обучающиеся",
-    "educators": "педагоги",
-    "all": "все желающие",
-}
+# Who an event is for; the words are content events.audience_<code>.
+AUDIENCES: tuple[str, ...] = ("parents", "students", "educators", "all")
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("day", timedelta(days=1)), ("2h", timedelta(hours=2)))
 EVENT_LENGTH = timedelta(hours=2)  # for the calendar entry; events have no end time
 # The name and phone a parent gives at sign-up are erased this long after the event's start
@@ -443,4 +439,3 @@ async def open_days_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[str
     `cancelled` those cancelled. The paragraph and the tables both read these numbers."""
     held = await uow.repo(EventRepo).held(scope.start, scope.end, scope.municipality_id)
     return [_held_item(item) for item in held]
-
