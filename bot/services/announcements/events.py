@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.content import Content
 from bot.services.plugins import ReportScope
 from bot.services.users import UserRecord
@@ -196,8 +197,11 @@ def local(dt: datetime, tz_name: str) -> datetime:
 
 
 def when_text(event: EventRecord | EventDraft) -> str:
-    """«25.08.2026 в 18:00» in the event's own time zone (plain text)."""
-    return local(event.starts_at, event.timezone).strftime("%d.%m.%Y в %H:%M")
+    """«25.08.2026 в 18:00» in the event's own time zone (plain text; content events.when)."""
+    start = local(event.starts_at, event.timezone)
+    return texts.text(
+        "events.when", event.municipality_id, date=start.strftime("%d.%m.%Y"), time=start.strftime("%H:%M")
+    )
 
 
 class EventService:
