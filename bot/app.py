@@ -23,7 +23,7 @@ from aiogram.types import BotCommand
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.content import ContentStore
+from bot.content import Content, ContentStore
 from bot.middlewares import ConsentGate, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
 from bot.sender import LocalSendLimiter, SenderMiddleware
@@ -49,18 +49,10 @@ from db.uow import Database
 
 logger = logging.getLogger(__name__)
 
-PUBLIC_COMMANDS = [
-    ("start", "Начать и главное меню"),
-    ("search", "Найти кружок или секцию"),
-    ("events", "Мероприятия и дни открытых дверей"),
-    ("subscribe", "Подписаться на новости"),
-    ("settings", "Настройки"),
-    ("ask", "Вопрос специалисту"),
-    ("help", "Справка"),
-    ("mydata", "Мои данные"),
-    ("forget", "Удалить мои данные"),
-    ("cancel", "Отменить действие"),
-]
+# The bot's command menu, in this order; each description is content common.command_<name>.
+PUBLIC_COMMANDS = (
+    "start", "search", "events", "subscribe", "settings", "ask", "help", "mydata", "forget", "cancel",
+)  # fmt: skip
 
 
 def create_sender(settings: Settings) -> SenderMiddleware:
@@ -164,8 +156,13 @@ def create_dispatcher(
     return dp
 
 
-async def set_commands(bot: Bot) -> None:
-    await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in PUBLIC_COMMANDS])
+def command_menu(content: Content) -> list[BotCommand]:
+    """The command menu with the descriptions of the live content."""
+    return [BotCommand(command=c, description=content.text(f"common.command_{c}")) for c in PUBLIC_COMMANDS]
+
+
+async def set_commands(bot: Bot, content: Content) -> None:
+    await bot.set_my_commands(command_menu(content))
 
 
 def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
@@ -206,7 +203,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     notice_workers = app.notice_workers
 
     async def on_startup(bot: Bot) -> None:
-        await set_commands(bot)
+        await set_commands(bot, content.current)
         if "faq" in content.current.sections:
             from bot.services.faq.engine import engine_for
 

@@ -239,7 +239,8 @@ async def ev_dirs_done(query: CallbackQuery, state: FSMContext, content: Content
     await _drop_buttons(query)
     if isinstance(query.message, Message):
         await query.message.answer(
-            say("event_new.ask_audience"), reply_markup=ui.event_audience_keyboard(say, AUDIENCES)
+            say("event_new.ask_audience"),
+            reply_markup=ui.event_audience_keyboard(say, {a: say(f"events.audience_{a}") for a in AUDIENCES}),
         )
 
 

@@ -50,8 +50,6 @@ staff_router.callback_query.middleware(RoleGuard(Role.STAFF))
 replies_router = Router(name=f"{__name__}.replies")
 
 PAGE_SIZE = 8
-ASK_BUTTON = "💬 Задать вопрос специалисту"
-TOPICS_BUTTON = "📋 Темы вопросов"
 
 
 class FaqOpenCD(CallbackData, prefix="fo"):
@@ -78,29 +76,7 @@ class AskState(StatesGroup):
     waiting = State()
 
 
-SMALLTALK = {
-    "greeting": "Здравствуйте! Напишите вопрос о сертификате, «Навигаторе» или записи в кружок — "
-    "я постараюсь помочь. Темы вопросов — в меню: /menu",
-    "thanks": "Пожалуйста! Если появятся ещё вопросы — пишите.",
-    "bye": "Всего доброго! Если появятся вопросы — пишите в любое время.",
-    "ok": "Хорошо! Если появятся вопросы — пишите.",
-    "bot": "Да, я бот-помощник МОЦ: отвечаю на частые вопросы о сертификате, «Навигаторе» и записи "
-    "в кружки. Если я не знаю ответа, передам вопрос специалисту — команда /ask.",
-}
-EMPTY_TEXT = (
-    "Не вижу вопроса в сообщении 🙂 Напишите его словами, например: «как получить сертификат» "
-    "или «не приходит письмо из Навигатора»."
-)
-ENGLISH_TEXT = (
-    "Я отвечаю на вопросы на русском языке — напишите, пожалуйста, вопрос по-русски.\n"
-    "<i>I answer questions in Russian. You can also ask a specialist of the centre.</i>"
-)
-FALLBACK_TEXT = (
-    "Я не нашёл ответа на этот вопрос. Я отвечаю на вопросы о сертификате дополнительного образования, "
-    "«Навигаторе» и записи в кружки и секции.\n\n"
-    "Выберите тему из списка или передайте вопрос специалисту МОЦ."
-)
-SUGGEST_TEXT = "Возможно, вы имели в виду…"
+SMALLTALK_KINDS = frozenset({"greeting", "thanks", "bye", "ok", "bot"})  # content faq.smalltalk_<kind>
 
 
 # --- keyboards -------------------------------------------------------------------------
@@ -121,20 +97,24 @@ def _entry_keyboard(
         if rid in kb_titles:
             kb.button(text=kb_titles[rid], callback_data=FaqOpenCD(id=rid))
             sizes.append(1)
-    kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=question_id))
-    kb.button(text=TOPICS_BUTTON, callback_data=FaqPageCD(page=0))
+    kb.button(text=texts.text("faq.button_ask"), callback_data=FaqAskCD(q=question_id))
+    kb.button(text=texts.text("faq.button_topics"), callback_data=FaqPageCD(page=0))
     add_menu_button(kb)
     kb.adjust(*sizes, 1, 2)
     return kb.as_markup()
 
 
-def _choices_keyboard(ids: list[str], titles: dict[str, str], question_id: int) -> InlineKeyboardMarkup:
+def _choices_keyboard(
+    ids: list[str], titles: dict[str, str], question_id: int, *, with_menu: bool = False
+) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for eid in ids:
         if eid in titles:
             kb.button(text=titles[eid], callback_data=FaqOpenCD(id=eid))
-    kb.button(text=TOPICS_BUTTON, callback_data=FaqPageCD(page=0))
-    kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=question_id))
+    kb.button(text=texts.text("faq.button_topics"), callback_data=FaqPageCD(page=0))
+    kb.button(text=texts.text("faq.button_ask"), callback_data=FaqAskCD(q=question_id))
+    if with_menu:  # the answer «not found»: a parent always has a way back
+        add_menu_button(kb)
     kb.adjust(1)
     return kb.as_markup()
 
@@ -150,12 +130,12 @@ def _topics_keyboard(entries: list[FaqEntry], page: int) -> InlineKeyboardMarkup
         kb.button(text=entry.title, callback_data=FaqOpenCD(id=entry.id))
     nav = 0
     if page > 0:
-        kb.button(text="◀️ Назад", callback_data=FaqTurnCD(page=page - 1))
+        kb.button(text=texts.text("faq.button_prev"), callback_data=FaqTurnCD(page=page - 1))
         nav += 1
     if page + 1 < _page_count(entries):
-        kb.button(text="Дальше ▶️", callback_data=FaqTurnCD(page=page + 1))
+        kb.button(text=texts.text("faq.button_next"), callback_data=FaqTurnCD(page=page + 1))
         nav += 1
-    kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=0))
+    kb.button(text=texts.text("faq.button_ask"), callback_data=FaqAskCD(q=0))
     add_menu_button(kb)
     kb.adjust(*([1] * len(shown)), *([nav] if nav else []), 1, 1)
     return kb.as_markup()
@@ -194,12 +174,16 @@ async def answer_question(
     municipality_id = _municipality_id(user, content)
     if result.decision is Decision.SMALLTALK:
         await faq.log_question(user.id, municipality_id, text, result)
+        kind = result.smalltalk if result.smalltalk in SMALLTALK_KINDS else "greeting"
         await message.answer(
-            SMALLTALK.get(result.smalltalk or "", SMALLTALK["greeting"]), reply_markup=back_to_menu_keyboard()
+            content.current.text(f"faq.smalltalk_{kind}", municipality_id),
+            reply_markup=back_to_menu_keyboard(),
         )
         return result
     if not result.candidates and not result.english and not service.normalize_for_report(text):
-        await message.answer(EMPTY_TEXT, reply_markup=_choices_keyboard([], {}, 0))
+        await message.answer(
+            content.current.text("faq.empty", municipality_id), reply_markup=_choices_keyboard([], {}, 0)
+        )
         return result
     question_id = await faq.log_question(user.id, municipality_id, text, result)
     if result.decision is Decision.CLARIFY and await send_clarify(message, result, engine.kb, question_id):
@@ -215,17 +199,19 @@ async def answer_question(
             return result
     if result.decision is Decision.SUGGEST:
         ids = [c.id for c in result.candidates]
-        await message.answer(SUGGEST_TEXT, reply_markup=_choices_keyboard(ids, _titles(content), question_id))
+        await message.answer(
+            content.current.text("faq.suggest", municipality_id),
+            reply_markup=_choices_keyboard(ids, _titles(content), question_id),
+        )
         return result
-    text_out = ENGLISH_TEXT if result.english else FALLBACK_TEXT
-    await message.answer(text_out, reply_markup=_choices_keyboard([], _titles(content), question_id))
+    text_out = content.current.text("faq.english" if result.english else "faq.fallback", municipality_id)
+    await message.answer(
+        text_out, reply_markup=_choices_keyboard([], _titles(content), question_id, with_menu=True)
+    )
     return result
 
 
 # --- asking back and pointing elsewhere ------------------------------------------------------
-CLARIFY_PREFIX = "Уточните, пожалуйста: вы спрашиваете, "
-
-
 def clarify_text(result: MatchResult, kb: KnowledgeBase) -> tuple[str, list[tuple[str, str]]] | None:
     """The question back and its options (entry id, button label); None without 2 options."""
     options = [(e.id, e.asked_as) for e in (kb.get(c.id) for c in result.candidates[:4]) if e is not None]
@@ -235,7 +221,7 @@ def clarify_text(result: MatchResult, kb: KnowledgeBase) -> tuple[str, list[tupl
     if group is not None:
         return escape(group.question), [(eid, label[:1].upper() + label[1:]) for eid, label in options]
     asked = [escape(label) for _, label in options]
-    text = CLARIFY_PREFIX + ", ".join(asked[:-1]) + " или " + asked[-1] + "?"
+    text = texts.text("faq.clarify", first=", ".join(asked[:-1]), last=asked[-1])
     return text, [(eid, label[:1].upper() + label[1:]) for eid, label in options]
 
 
@@ -243,7 +229,7 @@ def clarify_keyboard(options: list[tuple[str, str]], question_id: int) -> Inline
     kb = InlineKeyboardBuilder()
     for eid, label in options:
         kb.button(text=label, callback_data=FaqOpenCD(id=eid))
-    kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=question_id))
+    kb.button(text=texts.text("faq.button_ask"), callback_data=FaqAskCD(q=question_id))
     add_menu_button(kb)
     kb.adjust(*([1] * len(options)), 1, 1)
     return kb.as_markup()
@@ -270,8 +256,8 @@ async def send_redirect(
     kb = InlineKeyboardBuilder()
     for title, url in redirect.render_links(values):
         kb.button(text=f"🔗 {title}", url=button_url(url))
-    kb.button(text=TOPICS_BUTTON, callback_data=FaqPageCD(page=0))
-    kb.button(text=ASK_BUTTON, callback_data=FaqAskCD(q=question_id))
+    kb.button(text=texts.text("faq.button_topics"), callback_data=FaqPageCD(page=0))
+    kb.button(text=texts.text("faq.button_ask"), callback_data=FaqAskCD(q=question_id))
     add_menu_button(kb)
     kb.adjust(1)
     await message.answer(
@@ -295,10 +281,7 @@ async def on_menu_faq(query: CallbackQuery, content: ContentStore) -> None:
 
 
 def _topics_header(page: int, entries: list[FaqEntry]) -> str:
-    return (
-        f"<b>Частые вопросы</b> (страница {page + 1} из {_page_count(entries)})\n"
-        "Выберите тему или просто напишите вопрос."
-    )
+    return texts.text("faq.topics_header", page=page + 1, pages=_page_count(entries))
 
 
 @router.callback_query(FaqPageCD.filter())
@@ -323,7 +306,9 @@ async def on_page(query: CallbackQuery, callback_data: FaqPageCD | FaqTurnCD, co
 async def on_open(query: CallbackQuery, callback_data: FaqOpenCD, content: ContentStore, user: User) -> None:
     entry = engine_for(content).kb.get(callback_data.id)
     if entry is None:
-        await query.answer("Этой темы больше нет. Откройте список заново: /menu", show_alert=True)
+        await query.answer(
+            content.current.text("faq.topic_gone_alert", user.municipality_id), show_alert=True
+        )
         return
     await query.answer()
     if isinstance(query.message, Message):

@@ -59,7 +59,7 @@ async def _add(message: Message, users: UserService, target: int, say: Say, name
     try:
         changed = await users.grant_staff(target, by=message.chat.id)
     except StaffError as exc:
-        await message.answer(escape(str(exc)), reply_markup=ui.menu_keyboard())
+        await message.answer(say(exc.key), reply_markup=ui.menu_keyboard())
         return
     key = "staff.added" if changed else "staff.already"
     await message.answer(say(key, who=who), reply_markup=ui.menu_keyboard())
@@ -111,7 +111,7 @@ async def cmd_staff(
     try:
         changed = await users.revoke_staff(target)
     except StaffError as exc:
-        await message.answer(escape(str(exc)), reply_markup=ui.menu_keyboard())
+        await message.answer(say(exc.key), reply_markup=ui.menu_keyboard())
         return
     key = "staff.removed" if changed else "staff.was_not_staff"
     await message.answer(say(key, who=say("staff.who", id=target)), reply_markup=ui.menu_keyboard())

@@ -82,6 +82,7 @@ async def test_gibberish_falls_back_with_topics_and_person(tester: BotTester) ->
     assert "не нашёл ответа" in sent[0].text
     labels = [b[0] for b in sent[0].buttons]
     assert any("Темы" in label for label in labels) and any("специалисту" in label for label in labels)
+    assert "🏠 Главное меню" in labels  # a parent always has a way back
     assert (await _questions(tester))[-1].decision == "fallback"
 
 

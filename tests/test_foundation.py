@@ -243,3 +243,13 @@ async def test_blocked_user_is_reactivated_by_start(tester: BotTester) -> None:
         assert user is not None and user.is_active
         count = await session.scalar(select(func.count()).select_from(User))
         assert count == 1
+
+
+def test_the_command_menu_reads_its_descriptions_from_content() -> None:
+    from bot import texts
+    from bot.app import PUBLIC_COMMANDS, command_menu
+
+    menu = command_menu(texts.current())
+    assert [c.command for c in menu] == list(PUBLIC_COMMANDS)
+    assert menu[0].description == "Начать и главное меню"
+    assert all(0 < len(c.description) <= 256 for c in menu)

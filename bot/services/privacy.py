@@ -45,23 +45,25 @@ def _ages_line(user: UserRecord, content: Content) -> str:
 
 
 async def _describe_user(uow: UnitOfWork, user: UserRecord, content: Content, tz: ZoneInfo) -> list[str]:
+    mid = user.municipality_id
+
+    def t(key: str, **params: object) -> str:
+        return content.text(key, mid, **params)
+
     if user.consent_at is None:
-        return [
-            f"Идентификатор Telegram: {user.id}",
-            "Согласие на обработку данных ещё не дано — кроме идентификатора ничего не хранится.",
-        ]
+        return [t("start.mydata_id", id=user.id), t("start.mydata_no_consent")]
     lines = [
-        f"Идентификатор Telegram: {user.id}",
-        f"Согласие на обработку данных: {_fmt(user.consent_at, tz)}",
-        f"Первое и последнее обращение: {_fmt(user.first_seen_at, tz)} — {_fmt(user.last_seen_at, tz)}",
+        t("start.mydata_id", id=user.id),
+        t("start.mydata_consent", moment=_fmt(user.consent_at, tz)),
+        t("start.mydata_seen", first=_fmt(user.first_seen_at, tz), last=_fmt(user.last_seen_at, tz)),
     ]
     if user.municipality_id:
-        lines.append(f"Муниципалитет: {content.municipality(user.municipality_id).name}")
+        lines.append(t("start.mydata_municipality", name=content.municipality(user.municipality_id).name))
     if user.children:
         lines.append(_ages_line(user, content))
     count = await uow.repo(ActivityLogRepo).count_of_user(user.id)
     if count:
-        lines.append(f"Записей в журнале действий бота (для годового отчёта, без текста): {count}")
+        lines.append(t("start.mydata_activity", count=count))
     return lines
 
 

@@ -46,7 +46,12 @@ def ages_text(ages: Sequence[int], content: Content, municipality_id: str | None
 
 
 class StaffError(Exception):
-    """A staff management request that cannot be carried out; the text is for the user."""
+    """A staff management request that cannot be carried out; `key` names the text (content
+    staff.error_*) the handler shows."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -168,9 +173,9 @@ class UserService:
     async def grant_staff(self, target_id: int, by: int) -> bool:
         """Make `target_id` staff; False when they already were."""
         if target_id <= 0:
-            raise StaffError("Неверный идентификатор Telegram.")
+            raise StaffError("staff.error_bad_id")
         if self.settings.is_admin(target_id):
-            raise StaffError("Этот пользователь — администратор (ADMIN_IDS), у него уже есть все права.")
+            raise StaffError("staff.error_is_admin")
         async with self.database.write() as uow:
             repo = uow.repo(UserRepo)
             current = await repo.get(target_id)
@@ -182,7 +187,7 @@ class UserService:
     async def revoke_staff(self, target_id: int) -> bool:
         """Take the staff role away; False when the user was not staff."""
         if self.settings.is_admin(target_id):
-            raise StaffError("Администратора можно убрать только из настройки ADMIN_IDS.")
+            raise StaffError("staff.error_remove_admin")
         async with self.database.write() as uow:
             repo = uow.repo(UserRepo)
             current = await repo.get(target_id)

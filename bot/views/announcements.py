@@ -23,7 +23,6 @@ from bot.keyboards import add_menu_button
 from bot.services.announcements.broadcasts import Problem
 from bot.services.announcements.delivery import Finished, Progress, StartNote
 from bot.services.announcements.events import (
-    AUDIENCES,
     CONTACT_RETENTION,
     REMINDERS,
     EventDraft,
@@ -36,9 +35,9 @@ from bot.services.announcements.events import (
 from bot.services.announcements.subscriptions import MAX_AGE, MIN_AGE, PersonalSettings, Target
 from bot.services.roles import Role
 from bot.services.users import UserRecord, ages_text
+from bot.texts import text as live_text
 
 __all__ = [
-    "UNSUBSCRIBE_LABEL",
     "BroadcastCD",
     "EventCD",
     "SetCD",
@@ -104,20 +103,20 @@ class BroadcastCD(CallbackData, prefix="bc"):
 
 
 # --- keyboards under broadcasts and reminders ---------------------------------------------------
-UNSUBSCRIBE_LABEL = "🔕 Отписаться от рассылки"
-
-
 def unsubscribe_keyboard(preview: bool = False) -> InlineKeyboardMarkup:
     """The button under every broadcast; in a staff preview it only says what it would do."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=UNSUBSCRIBE_LABEL, callback_data=SubCD(action="preview" if preview else "unsub"))
+    kb.button(
+        text=live_text("broadcast.button_unsubscribe"),
+        callback_data=SubCD(action="preview" if preview else "unsub"),
+    )
     return kb.as_markup()
 
 
 def reminder_keyboard(event_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text="📅 В календарь (.ics)", callback_data=EventCD(action="ics", id=event_id))
-    kb.button(text="❌ Не смогу прийти", callback_data=EventCD(action="drop", id=event_id))
+    kb.button(text=live_text("events.button_ics"), callback_data=EventCD(action="ics", id=event_id))
+    kb.button(text=live_text("reminder.button_drop"), callback_data=EventCD(action="drop", id=event_id))
     kb.adjust(1)
     return kb.as_markup()
 
@@ -126,12 +125,10 @@ def broadcast_cancel_keyboard(broadcast_id: int, number: int | None = None) -> I
     """`number`: the broadcast's number among broadcasts, as staff see it (the id when unknown)."""
     kb = InlineKeyboardBuilder()
     kb.button(
-        text=f"⛔ Остановить рассылку №{number or broadcast_id}",
+        text=live_text("broadcast.button_cancel_sending", number=number or broadcast_id),
         callback_data=BroadcastCD(action="cancel", id=broadcast_id),
     )
     return kb.as_markup()
-
-
 
 
 # «нет» to «Как вас записать?» means «Пропустить»
@@ -166,7 +163,7 @@ def event_card(
     dirs = [d.title for d in Direction if d.code in event.directions]
     key = f"events.audience_{event.audience}"
     # the words of content (HTML already), or the code's own for an audience it does not name
-    audience = t(key) if content.has_text(key) else escape(AUDIENCES.get(event.audience, event.audience))
+    audience = t(key) if content.has_text(key) else escape(event.audience)
     lines = [
         t("events.card_title", title=escape(event.title)),
         t("events.card_when", when=when_text(event)),
@@ -467,11 +464,16 @@ def municipality_picker(content: Content, mid: str | None) -> tuple[str, InlineK
 
 def reminder_text(event: EventRecord | EventDraft, which: str) -> str:
     start = local(event.starts_at, event.timezone)
-    lead = "завтра" if which == "day" else "через два часа"
-    return (
-        f"⏰ <b>Напоминание</b>: {lead}, {start.strftime('%d.%m.%Y')} в {start.strftime('%H:%M')}, — "
-        f"«{escape(event.title)}».\n📍 {escape(event.place)}\n🏫 {escape(event.organisation)}\n\n"
-        "Вы записались на это мероприятие. Если планы изменились, отмените запись кнопкой ниже."
+    mid = event.municipality_id
+    return live_text(
+        "reminder.text",
+        mid,
+        lead=live_text("reminder.lead_day" if which == "day" else "reminder.lead_2h", mid),
+        date=start.strftime("%d.%m.%Y"),
+        time=start.strftime("%H:%M"),
+        title=escape(event.title),
+        place=escape(event.place),
+        organisation=escape(event.organisation),
     )
 
 
@@ -484,42 +486,45 @@ def reminder_texts(event: EventRecord | EventDraft) -> dict[str, str]:
 def describe_target(target: Target, municipality_names: dict[str, str] | None = None) -> str:
     """Who the segment is, in words (plain text: escape it for HTML)."""
     if target.event_id is not None:
-        return f"записавшиеся на мероприятие №{target.event_id}"
+        return live_text("broadcast.target_event", number=target.event_id)
     parts: list[str] = []
     if target.directions:
         titles = [d.title for d in Direction if d.code in target.directions]
-        parts.append("направленность: " + ", ".join(titles))
+        parts.append(live_text("broadcast.target_directions", directions=", ".join(titles)))
     if target.ages:
-        parts.append("возраст детей: " + ", ".join(str(a) for a in target.ages))
+        parts.append(live_text("broadcast.target_ages", ages=", ".join(str(a) for a in target.ages)))
     if target.municipality:
         names = municipality_names or {}
-        parts.append("муниципалитет: " + names.get(target.municipality, target.municipality))
-    return "все подписчики" + (" (" + "; ".join(parts) + ")" if parts else "")
+        name = names.get(target.municipality, target.municipality)
+        parts.append(live_text("broadcast.target_municipality", name=name))
+    if not parts:
+        return live_text("broadcast.target_all")
+    return live_text("broadcast.target_all_of", parts="; ".join(parts))
 
 
 def check_text(text: str, with_photo: bool) -> list[Problem]:
     """Will Telegram take `text` as an HTML message (or a photo caption)? The problems if not."""
     problems: list[Problem] = []
     if not text.strip():
-        return [Problem("Текст рассылки пустой.", "the text is empty")]
+        return [Problem(live_text("broadcast.check_empty"), "the text is empty")]
     errors = html_errors(text)
     if errors:
         problems.append(
             Problem(
-                "Telegram не примет разметку HTML: "
-                + escape("; ".join(html_errors(text, russian=True)[:3]))
-                + ".",
+                live_text(
+                    "broadcast.check_html", errors=escape("; ".join(html_errors(text, russian=True)[:3]))
+                ),
                 "Telegram would refuse the HTML: " + "; ".join(errors[:3]),
             )
         )
     limit = CAPTION_LIMIT if with_photo else MESSAGE_LIMIT
     length = visible_length(text) if not errors else len(text)
     if length > limit:
-        what_ru = "подписи к фото" if with_photo else "сообщения"
+        key = "broadcast.check_too_long_caption" if with_photo else "broadcast.check_too_long_message"
         what_en = "a photo caption" if with_photo else "a message"
         problems.append(
             Problem(
-                f"Текст длиннее {limit} символов ({length}) — предел {what_ru} в Telegram. Сократите.",
+                live_text(key, limit=limit, length=length),
                 f"the text has {length} characters; {what_en} allows {limit}",
             )
         )
@@ -532,56 +537,53 @@ def duration_text(seconds: float) -> str:
     minutes, sec = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return f"{hours} ч {minutes} мин"
+        return live_text("broadcast.duration_hours", hours=hours, minutes=minutes)
     if minutes:
-        return f"{minutes} мин {sec} с"
-    return f"{sec} с"
+        return live_text("broadcast.duration_minutes", minutes=minutes, seconds=sec)
+    return live_text("broadcast.duration_seconds", seconds=sec)
 
 
 def start_note_text(note: StartNote, tz: ZoneInfo) -> str:
     """A broadcast started later than planned (the bot was down), or a reminder not sent."""
     if note.skipped is not None:
-        return f"⚠️ Напоминание №{note.shown_number} не отправлено: {escape(note.skipped)}."
-    local = note.scheduled_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
-    what = "Напоминание" if note.kind == "reminder" else "Рассылка"
-    planned = "было запланировано" if note.kind == "reminder" else "была запланирована"
-    return (
-        f"⚠️ {what} №{note.shown_number} {planned} на {local}, но бот в это время не работал. "
-        f"Отправляю сейчас, с опозданием на {duration_text(note.late_by)}."
-    )
+        return live_text("reminder.not_sent", number=note.shown_number, reason=escape(note.skipped))
+    planned = note.scheduled_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+    key = "reminder.started_late" if note.kind == "reminder" else "broadcast.started_late"
+    return live_text(key, number=note.shown_number, planned=planned, late=duration_text(note.late_by))
 
 
 def starting_text(broadcast_id: int, total: int) -> str:
-    return f"📣 Рассылка №{broadcast_id}: начинаю отправку (получателей: {total})."
+    return live_text("broadcast.starting", number=broadcast_id, total=total)
 
 
 def progress_body(counts: Mapping[str, int], total: int) -> str:
     left = counts.get("pending", 0) + counts.get("sending", 0)
-    return (
-        f"Доставлено: {counts.get('sent', 0)} из {total}\n"
-        f"Заблокировали бота: {counts.get('blocked', 0)}\n"
-        f"Ошибки: {counts.get('failed', 0)}\n"
-        + (f"Неизвестно (сбой во время отправки): {counts['uncertain']}\n" if counts.get("uncertain") else "")
-        + f"Осталось: {left}"
-    )
+    lines = [
+        live_text("broadcast.progress_sent", sent=counts.get("sent", 0), total=total),
+        live_text("broadcast.progress_blocked", count=counts.get("blocked", 0)),
+        live_text("broadcast.progress_failed", count=counts.get("failed", 0)),
+    ]
+    if counts.get("uncertain"):
+        lines.append(live_text("broadcast.progress_uncertain", count=counts["uncertain"]))
+    lines.append(live_text("broadcast.progress_left", count=left))
+    return "\n".join(lines)
 
 
 def progress_text(progress: Progress, rate: float) -> str:
     """The staff's progress message while a broadcast is sent; `rate` in messages per second."""
     b = progress.broadcast
-    eta = f", до конца ≈ {duration_text(progress.left / rate)}" if rate > 0 else ""
-    speed = f"{rate:.1f}".replace(".", ",")  # a Russian decimal comma
-    return (
-        f"📣 <b>Рассылка №{b.shown_number}: идёт отправка</b>\n{progress_body(progress.counts, b.total)}\n"
-        f"Скорость: {speed} сообщ./с{eta}"
+    eta = (
+        live_text("broadcast.progress_eta", duration=duration_text(progress.left / rate)) if rate > 0 else ""
     )
+    speed = f"{rate:.1f}".replace(".", ",")  # a Russian decimal comma
+    body = progress_body(progress.counts, b.total)
+    return live_text("broadcast.progress", number=b.shown_number, body=body, speed=speed, eta=eta)
 
 
 def summary_text(finished: Finished) -> str:
     b = finished.broadcast
-    head = (
-        f"⛔ <b>Рассылка №{b.shown_number} остановлена</b>"
-        if finished.status == "cancelled"
-        else f"✅ <b>Рассылка №{b.shown_number} завершена</b> за {duration_text(finished.took)}"
-    )
-    return f"{head}\n{progress_body(finished.counts, b.total)}"
+    body = progress_body(finished.counts, b.total)
+    if finished.status == "cancelled":
+        return live_text("broadcast.summary_cancelled", number=b.shown_number, body=body)
+    took = duration_text(finished.took)
+    return live_text("broadcast.summary_done", number=b.shown_number, took=took, body=body)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.content import Content
 from bot.services.plugins import ReportScope
 from bot.services.users import UserRecord
@@ -56,12 +57,8 @@ __all__ = [
     "when_text",
 ]
 
-AUDIENCES: dict[str, str] = {
-    "parents": "родители",
-    "students": "обучающиеся",
-    "educators": "педагоги",
-    "all": "все желающие",
-}
+# Who an event is for; the words are content events.audience_<code>.
+AUDIENCES: tuple[str, ...] = ("parents", "students", "educators", "all")
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("day", timedelta(days=1)), ("2h", timedelta(hours=2)))
 EVENT_LENGTH = timedelta(hours=2)  # for the calendar entry; events have no end time
 # The name and phone a parent gives at sign-up are erased this long after the event's start
@@ -200,8 +197,11 @@ def local(dt: datetime, tz_name: str) -> datetime:
 
 
 def when_text(event: EventRecord | EventDraft) -> str:
-    """«25.08.2026 в 18:00» in the event's own time zone (plain text)."""
-    return local(event.starts_at, event.timezone).strftime("%d.%m.%Y в %H:%M")
+    """«25.08.2026 в 18:00» in the event's own time zone (plain text; content events.when)."""
+    start = local(event.starts_at, event.timezone)
+    return texts.text(
+        "events.when", event.municipality_id, date=start.strftime("%d.%m.%Y"), time=start.strftime("%H:%M")
+    )
 
 
 class EventService:
@@ -443,4 +443,3 @@ async def open_days_source(uow: UnitOfWork, scope: ReportScope) -> list[dict[str
     `cancelled` those cancelled. The paragraph and the tables both read these numbers."""
     held = await uow.repo(EventRepo).held(scope.start, scope.end, scope.municipality_id)
     return [_held_item(item) for item in held]
-

@@ -23,9 +23,11 @@ async def _describe(uow: UnitOfWork, user: UserRecord, content: Content, tz: Zon
     changes = await repo.count_changes_by(user.id)
     lines = []
     if logged:
-        lines.append(f"• Мероприятий МОЦ, записанных вами в журнал для отчёта: {logged}")
+        lines.append("• " + content.text("start.mydata_outreach_logged", user.municipality_id, count=logged))
     if changes:
-        lines.append(f"• Записей в истории изменений журнала мероприятий от вашего имени: {changes}")
+        lines.append(
+            "• " + content.text("start.mydata_outreach_changes", user.municipality_id, count=changes)
+        )
     return lines
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.services.outreach.errors import OutreachError
 from bot.services.plugins import ReportScope
 from bot.services.when import EARLIEST_YEAR, WhenError, parse_day
@@ -36,21 +37,21 @@ class Period:
 
     @property
     def label(self) -> str:
-        """«2025 год», «2024/2025 учебный год», «01.01.2025 — 31.03.2025»."""
+        """«2025 год», «2024/2025 учебный год», «01.01.2025 — 31.03.2025» (content report.period_*)."""
+        return self._words("report.period")
+
+    def _words(self, prefix: str) -> str:
         if self.kind == "year":
-            return f"{self.start.year} год"
+            return texts.text(f"{prefix}_year", year=self.start.year)
         if self.kind == "academic":
-            return f"{self.start.year}/{self.end.year} учебный год"
-        return f"{self.start:%d.%m.%Y} — {self.end:%d.%m.%Y}"
+            return texts.text(f"{prefix}_academic", first=self.start.year, last=self.end.year)
+        return texts.text(f"{prefix}_range", start=f"{self.start:%d.%m.%Y}", end=f"{self.end:%d.%m.%Y}")
 
     @property
     def phrase(self) -> str:
-        """The opening of the report sentence: «В 2025 году», «В 2024/2025 учебном году»."""
-        if self.kind == "year":
-            return f"В {self.start.year} году"
-        if self.kind == "academic":
-            return f"В {self.start.year}/{self.end.year} учебном году"
-        return f"С {self.start:%d.%m.%Y} по {self.end:%d.%m.%Y}"
+        """The opening of the report sentence: «В 2025 году», «В 2024/2025 учебном году»
+        (content report.phrase_*)."""
+        return self._words("report.phrase")
 
     @property
     def slug(self) -> str:
