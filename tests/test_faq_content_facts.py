@@ -269,6 +269,13 @@ def test_a_money_word_for_an_hours_nominal_is_refused(
     assert expected in problems
     assert "(municipality zima)" in problems
     assert "certificate-funds-out: title: money words ['Деньги']" in problems
+    # the words the bot asks back with («Вы спрашиваете, …?») are read in Зима too
+    _edit(
+        content_copy / "faq" / "certificate.yaml",
+        "ask_as: сколько осталось на сертификате",
+        "ask_as: сколько денег осталось на сертификате",
+    )
+    assert "certificate-balance: ask_as: money words ['денег']" in _problems(content_copy)
     assert cli_main(["content", "check", "--dir", str(content_copy)]) == 1
     assert "money words ['рублей']" in capsys.readouterr().err
 

@@ -369,7 +369,8 @@ def _answer_problems(
                 f"answer: {visible_length(rendered)} characters for {check.label} (at most {ANSWER_LIMIT})",
             )
         if money and check.hours:
-            for where, text in (("title", item.title), ("answer", rendered)):
+            ask_as = item.ask_as if isinstance(item, FaqEntry) else None
+            for where, text in (("title", item.title), ("ask_as", ask_as or ""), ("answer", rendered)):
                 words = money_words(text)
                 if words:
                     found.setdefault(
