@@ -134,3 +134,20 @@ def test_the_token_never_reaches_a_log_line(caplog: pytest.LogCaptureFixture) ->
     text = caplog.text
     assert "secret-part" not in text and "<BOT_TOKEN>" in text
     assert "Cannot connect to host" in text  # the traceback is kept, cleaned
+
+
+def test_filters_run_inline_not_in_a_thread_pool(tester: object) -> None:
+    """aiogram would run every magic filter through asyncio.to_thread; create_app runs them inline."""
+    from bot.app import App
+
+    assert isinstance(getattr(tester, "app", None), App)
+    dp = tester.app.dispatcher  # type: ignore[attr-defined]
+    filters = [
+        f
+        for router in dp.chain_tail
+        for observer in router.observers.values()
+        for handler in [*observer.handlers, observer._handler]
+        for f in handler.filters or ()
+    ]
+    assert len(filters) > 50
+    assert all(f.awaitable for f in filters)
