@@ -40,6 +40,10 @@ def text(key: str, municipality_id: str | None = None, **params: object) -> str:
     return current().text(key, municipality_id, **params)
 
 
+def has(key: str) -> bool:
+    return current().has_text(key)
+
+
 def normalize_phrase(value: str) -> str:
     """«Отмена!», « не  НАДО » → «отмена», «не надо»: lower case, ё→е, no punctuation or emoji."""
     plain = _NOT_WORD.sub(" ", value.lower().replace("ё", "е")).replace("_", " ")

@@ -62,6 +62,13 @@ class FaqPageCD(CallbackData, prefix="fp"):
     page: int
 
 
+class FaqGroupCD(CallbackData, prefix="fg"):
+    """A group of the topic list (a FAQ file: «certificate»), at a page."""
+
+    g: str
+    page: int
+
+
 class FaqTurnCD(CallbackData, prefix="ft"):
     """◀ ▶ inside the topic list: turn its page in place."""
 
@@ -123,19 +130,47 @@ def _page_count(entries: list[FaqEntry]) -> int:
     return max(1, -(-len(entries) // PAGE_SIZE))
 
 
-def _topics_keyboard(entries: list[FaqEntry], page: int) -> InlineKeyboardMarkup:
+def _popular(kb: KnowledgeBase) -> list[FaqEntry]:
+    """What parents ask most, first (content: faq.popular, ids in order; unknown ids skipped)."""
+    ids = [i.strip() for i in texts.text("faq.popular").split(",")]
+    return [e for e in (kb.get(i) for i in ids if i) if e is not None]
+
+
+def _group_title(group: str) -> str:
+    key = f"faq.group_{group}"
+    return texts.text(key) if texts.has(key) else group
+
+
+def _overview_keyboard(kb_: KnowledgeBase) -> InlineKeyboardMarkup:
+    """The topic list's first screen: the most asked topics, then the groups."""
+    kb = InlineKeyboardBuilder()
+    popular = _popular(kb_)
+    for entry in popular:
+        kb.button(text=entry.title, callback_data=FaqOpenCD(id=entry.id))
+    order = [g.strip() for g in texts.text("faq.group_order").split(",")]
+    groups = sorted(kb_.groups(), key=lambda g: order.index(g[0]) if g[0] in order else len(order))
+    for group, entries in groups:
+        label = texts.text("faq.group_button", title=_group_title(group), count=len(entries))
+        kb.button(text=label, callback_data=FaqGroupCD(g=group, page=0))
+    kb.button(text=texts.text("faq.button_ask"), callback_data=FaqAskCD(q=0))
+    add_menu_button(kb)
+    kb.adjust(*([1] * (len(popular) + len(groups))), 1, 1)
+    return kb.as_markup()
+
+
+def _group_keyboard(group: str, entries: list[FaqEntry], page: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     shown = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     for entry in shown:
         kb.button(text=entry.title, callback_data=FaqOpenCD(id=entry.id))
     nav = 0
     if page > 0:
-        kb.button(text=texts.text("faq.button_prev"), callback_data=FaqTurnCD(page=page - 1))
+        kb.button(text=texts.text("faq.button_prev"), callback_data=FaqGroupCD(g=group, page=page - 1))
         nav += 1
     if page + 1 < _page_count(entries):
-        kb.button(text=texts.text("faq.button_next"), callback_data=FaqTurnCD(page=page + 1))
+        kb.button(text=texts.text("faq.button_next"), callback_data=FaqGroupCD(g=group, page=page + 1))
         nav += 1
-    kb.button(text=texts.text("faq.button_ask"), callback_data=FaqAskCD(q=0))
+    kb.button(text=texts.text("faq.button_all_topics"), callback_data=FaqTurnCD(page=0))
     add_menu_button(kb)
     kb.adjust(*([1] * len(shown)), *([nav] if nav else []), 1, 1)
     return kb.as_markup()
@@ -276,30 +311,45 @@ async def on_text(message: Message, user: User, faq: FaqService, content: Conten
 async def on_menu_faq(query: CallbackQuery, content: ContentStore) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        entries = list(engine_for(content).kb)
-        await query.message.answer(_topics_header(0, entries), reply_markup=_topics_keyboard(entries, 0))
+        kb = engine_for(content).kb
+        await query.message.answer(texts.text("faq.topics_header"), reply_markup=_overview_keyboard(kb))
 
 
-def _topics_header(page: int, entries: list[FaqEntry]) -> str:
-    return texts.text("faq.topics_header", page=page + 1, pages=_page_count(entries))
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup, in_place: bool) -> None:
+    if not isinstance(query.message, Message):
+        return
+    if not in_place:
+        await query.message.answer(text, reply_markup=markup)
+        return
+    try:
+        await query.message.edit_text(text, reply_markup=markup)
+    except TelegramAPIError:  # too old to edit: show it anew
+        await query.message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(FaqPageCD.filter())
 @router.callback_query(FaqTurnCD.filter())
 async def on_page(query: CallbackQuery, callback_data: FaqPageCD | FaqTurnCD, content: ContentStore) -> None:
-    entries = list(engine_for(content).kb)
-    page = min(max(callback_data.page, 0), _page_count(entries) - 1)
+    """The topic list's first screen (old buttons with a page number open it too)."""
     await query.answer()
-    if isinstance(query.message, Message):
-        text = _topics_header(page, entries)
-        markup = _topics_keyboard(entries, page)
-        if isinstance(callback_data, FaqPageCD):
-            await query.message.answer(text, reply_markup=markup)
-            return
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except TelegramAPIError:  # too old to edit: show the page anew
-            await query.message.answer(text, reply_markup=markup)
+    kb = engine_for(content).kb
+    in_place = isinstance(callback_data, FaqTurnCD)
+    await _show(query, texts.text("faq.topics_header"), _overview_keyboard(kb), in_place)
+
+
+@router.callback_query(FaqGroupCD.filter())
+async def on_group(query: CallbackQuery, callback_data: FaqGroupCD, content: ContentStore) -> None:
+    groups = dict(engine_for(content).kb.groups())
+    entries = groups.get(callback_data.g)
+    if not entries:
+        await query.answer(texts.text("faq.topic_gone_alert"), show_alert=True)
+        return
+    await query.answer()
+    page = min(max(callback_data.page, 0), _page_count(entries) - 1)
+    header = texts.text(
+        "faq.group_header", title=_group_title(callback_data.g), page=page + 1, pages=_page_count(entries)
+    )
+    await _show(query, header, _group_keyboard(callback_data.g, entries, page), in_place=True)
 
 
 @router.callback_query(FaqOpenCD.filter())

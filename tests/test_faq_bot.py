@@ -120,23 +120,39 @@ async def test_long_story_is_answered_not_refused(tester: BotTester) -> None:
     assert len(sent) == 1
 
 
-async def test_topics_list_is_paginated(tester: BotTester) -> None:
+async def test_topics_list_starts_with_the_most_asked_then_groups(tester: BotTester) -> None:
     await tester.start_and_consent()
     await tester.click("Частые вопросы")
     first = tester.last()
-    assert "страница 1" in first.text
-    assert sum(1 for b in first.buttons if b[1] and b[1].startswith("fo:")) == 8
-    sent = await tester.click("Дальше")
-    second = tester.last()
-    assert "страница 2" in second.text
-    sent += await tester.click("Назад")
-    assert "страница 1" in tester.last().text
-    # ◀ ▶ turn the page of the same message, both ways
-    assert [s.method for s in sent] == ["EditMessageText", "EditMessageText"]
+    labels = [b[0] for b in first.buttons]
+    # what parents ask most comes first: getting a certificate, registering, applying
+    assert labels[0].startswith("Как получить") and "сертификат" in labels[0].lower()
+    topics = [b for b in first.buttons if b[1] and b[1].startswith("fo:")]
+    assert len(topics) == 6
+    groups = [b for b in first.buttons if b[1] and b[1].startswith("fg:")]
+    assert [g[0].split(" (")[0] for g in groups] == [
+        "📂 Сертификат", "📂 Навигатор: регистрация, вход, дети", "📂 Запись, заявки, договоры",
+        "📂 Программы и кружки", "📂 Другие вопросы",
+    ]  # fmt: skip
+    assert sum(int(g[0].rsplit("(", 1)[1].rstrip(")")) for g in groups) == 90  # every topic is in a group
+    sent = await tester.click("Сертификат")
+    page = tester.last()
+    assert "<b>Сертификат</b> (страница 1 из" in page.text
+    assert sum(1 for b in page.buttons if b[1] and b[1].startswith("fo:")) == 8
+    sent += await tester.click("Дальше")
+    assert "страница 2 из" in tester.last().text
+    sent += await tester.click("Все темы")
+    assert "Сначала — о чём спрашивают чаще всего" in tester.last().text
+    # the list turns in place: one message, edited
+    assert [s.method for s in sent] == ["EditMessageText"] * 3
     assert {s.message_id for s in sent} == {first.message_id}
-    # a forged page number is clamped, not an error
-    sent = await tester.press(first, "fp:999")
+    # a forged group or page is refused or clamped, not an error
+    await tester.press(first, "fg:nothing:0")
+    assert "больше нет" in tester.alerts()[-1]
+    sent = await tester.press(first, "fg:certificate:999")
     assert not any("что-то пошло не так" in s.text for s in sent)
+    sent = await tester.press(first, "fp:999")
+    assert "Частые вопросы" in sent[0].text
 
 
 async def test_forged_entry_and_question_ids(tester: BotTester) -> None:

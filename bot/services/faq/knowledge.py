@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -197,6 +197,15 @@ class KnowledgeBase:
     redirects: tuple[Redirect, ...] = ()
     clarify: tuple[Clarify, ...] = ()
     checked_with: tuple[str, ...] = ()  # labels of the RenderChecks every answer passed
+    # entry id -> its group: the file it is written in, without `.yaml` («certificate»)
+    group_of: dict[str, str] = field(default_factory=dict)
+
+    def groups(self) -> list[tuple[str, list[FaqEntry]]]:
+        """The groups in file order, each with its entries in file order."""
+        out: dict[str, list[FaqEntry]] = {}
+        for entry in self.entries:
+            out.setdefault(self.group_of.get(entry.id, "other"), []).append(entry)
+        return list(out.items())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
@@ -411,6 +420,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
     checks = render_checks(content)
     entries: list[FaqEntry] = []
     where: dict[str, str] = {}
+    group_of: dict[str, str] = {}
     phrasings: dict[str, str] = {}
     failed: set[str] = set()
     outside: list[str] = []
@@ -492,6 +502,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
                 problems.append(ContentProblem(rel, entry.id, f"duplicate id (also in {where[entry.id]})"))
                 continue
             where[entry.id] = rel
+            group_of[entry.id] = Path(rel).stem
             for reason in validate_entry(entry, content, checks):
                 problems.append(ContentProblem(rel, entry.id, reason))
             for q in entry.questions:
@@ -538,6 +549,7 @@ def load_knowledge_base(directory: Path, content: Content) -> KnowledgeBase:
         redirects=tuple(redirects),
         clarify=tuple(g for _, g in groups),
         checked_with=tuple(check.label for check in checks),
+        group_of=group_of,
     )
 
 
