@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
-from urllib.parse import quote, urlsplit, urlunsplit
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -133,22 +132,3 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 def truncate(text: str, limit: int) -> str:
     """Plain-text truncation with an ellipsis (for quoting user text back)."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def ascii_url(url: str) -> str | None:
-    """An http(s) link as Telegram accepts it in a URL button: the host in punycode
-    (р38.навигатор.дети), path and query %-encoded. None when it is not an http(s) link."""
-    url = url.strip()
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
-        host = parts.hostname.encode("idna").decode("ascii")
-        netloc = host if parts.port is None else f"{host}:{parts.port}"
-    except (ValueError, UnicodeError):
-        return None
-    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
-    query = quote(parts.query, safe="=&%+/-._~")
-    return urlunsplit((parts.scheme, netloc, path, query, quote(parts.fragment, safe="")))

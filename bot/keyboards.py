@@ -10,8 +10,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.html import ascii_url
 from bot.texts import text
+from bot.urls import ascii_url
 
 
 class ConsentCD(CallbackData, prefix="consent"):

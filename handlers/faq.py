@@ -23,7 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
 from bot.content import ContentError, ContentStore
-from bot.html import ascii_url, escape, truncate
+from bot.html import escape, truncate
 from bot.keyboards import MenuCD, add_menu_button, back_to_menu_keyboard
 from bot.middlewares import RoleGuard
 from bot.services.faq import service
@@ -34,6 +34,7 @@ from bot.services.faq.service import FaqService, OpenQuestionRow, QuestionRecord
 from bot.services.roles import Role
 from bot.services.users import UserRecord as User
 from bot.settings import Settings
+from bot.urls import ascii_url
 from bot.views import handoff as handoff_views
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ SMALLTALK_KINDS = frozenset({"greeting", "thanks", "bye", "ok", "bot"})  # conte
 
 # --- keyboards -------------------------------------------------------------------------
 def button_url(url: str) -> str:
-    """ASCII form of a link for a button (see bot.html.ascii_url); other schemes pass as they are."""
+    """ASCII form of a link for a button (see bot.urls.ascii_url); other schemes pass as they are."""
     return ascii_url(url) or url
 
 

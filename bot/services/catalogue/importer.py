@@ -17,10 +17,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from bot.content import place_key
 from bot.directions import parse_direction
+from bot.urls import ascii_url
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the Bot API's download limit
 MIN_IMPORT_AGE = 3  # some regions admit 3-year-olds in the Navigator
@@ -195,22 +195,9 @@ def navigator_url(url: str) -> str | None:
     """The program's Navigator link as a URL button takes it, None when it is not http(s).
 
     The host becomes punycode (р38.навигатор.дети), path and query are %-encoded, and the
-    fragment is dropped (the Navigator needs none). The same rules as `bot.html.ascii_url`,
-    which a service does not import (the file check and the card's button must agree)."""
-    url = url.strip()
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
-        host = parts.hostname.encode("idna").decode("ascii")
-        netloc = host if parts.port is None else f"{host}:{parts.port}"
-    except (ValueError, UnicodeError):
-        return None
-    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
-    query = quote(parts.query, safe="=&%+/-._~")
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
+    fragment is dropped (the Navigator needs none): `bot.urls.ascii_url`, the rules the card's
+    button uses too."""
+    return ascii_url(url, keep_fragment=False)
 
 
 def _int(value: str) -> int | None:
