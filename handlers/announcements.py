@@ -421,6 +421,16 @@ async def _dialog_event(state: FSMContext, events: EventService) -> EventRecord 
     return await events.get(int(event_id)) if isinstance(event_id, int) else None
 
 
+async def _event_or_lost(message: Message, user: User, state: FSMContext, events: EventService,
+                         content: ContentStore) -> EventRecord | None:  # fmt: skip
+    """The event of the sign-up dialog; None (dialog left, the person told) when it is gone."""
+    event = await _dialog_event(state, events)
+    if event is None:
+        await state.clear()
+        await message.answer(_t(content, user, "signup.dialog_lost"))
+    return event
+
+
 async def _finish(message: Message, state: FSMContext, event: EventRecord, content: ContentStore,
                   **given: str | None) -> None:  # fmt: skip
     await state.clear()
@@ -449,10 +459,8 @@ async def on_signup_cancel_word(message: Message, user: User, state: FSMContext,
 async def on_signup_skip_word(message: Message, user: User, state: FSMContext, events: EventService,
                               content: ContentStore) -> None:  # fmt: skip
     """«нет» to a prompt: as «Пропустить»."""
-    event = await _dialog_event(state, events)
+    event = await _event_or_lost(message, user, state, events, content)
     if event is None:
-        await state.clear()
-        await message.answer(_t(content, user, "signup.dialog_lost"))
         return
     await _finish(message, state, event, content, name=(await state.get_data()).get("signup_name"))
 
@@ -460,10 +468,8 @@ async def on_signup_skip_word(message: Message, user: User, state: FSMContext, e
 @router.message(SignupForm.name, F.text, ~F.text.startswith("/"))
 async def on_signup_name(message: Message, user: User, state: FSMContext, events: EventService,
                          content: ContentStore) -> None:  # fmt: skip
-    event = await _dialog_event(state, events)
+    event = await _event_or_lost(message, user, state, events, content)
     if event is None:
-        await state.clear()
-        await message.answer(_t(content, user, "signup.dialog_lost"))
         return
     c = content.current
     try:
@@ -485,10 +491,8 @@ async def on_signup_name(message: Message, user: User, state: FSMContext, events
 @router.message(SignupForm.phone, F.text, ~F.text.startswith("/"))
 async def on_signup_phone(message: Message, user: User, state: FSMContext, events: EventService,
                           content: ContentStore) -> None:  # fmt: skip
-    event = await _dialog_event(state, events)
+    event = await _event_or_lost(message, user, state, events, content)
     if event is None:
-        await state.clear()
-        await message.answer(_t(content, user, "signup.dialog_lost"))
         return
     c = content.current
     name = (await state.get_data()).get("signup_name")
@@ -509,10 +513,8 @@ async def on_signup_phone(message: Message, user: User, state: FSMContext, event
 @router.message(SignupForm.phone, ~F.text)
 async def on_signup_not_text(message: Message, user: User, state: FSMContext, events: EventService,
                              content: ContentStore) -> None:  # fmt: skip
-    event = await _dialog_event(state, events)
+    event = await _event_or_lost(message, user, state, events, content)
     if event is None:
-        await state.clear()
-        await message.answer(_t(content, user, "signup.dialog_lost"))
         return
     c = content.current
     on_name = await state.get_state() == SignupForm.name.state
