@@ -25,6 +25,7 @@ from bot.services.outreach.periods import Period, academic_year, calendar_year
 from bot.services.outreach.service import ReportService
 from bot.services.plugins import ReportScope, ReportSource
 from db.base import utcnow
+from db.identity import MAX_ID_BASE
 from db.repositories.outreach import OutreachRepo
 from db.uow import Database, UnitOfWork
 from tests.conftest import IN_CI
@@ -466,3 +467,37 @@ def _empty_report() -> Report:
         ),
         generated_on=date(2026, 1, 1),
     )
+
+
+async def test_people_and_questions_are_counted_per_channel_and_once_in_all(app: App) -> None:
+    """Telegram and MAX people apart; a MAX row keeps its channel after /forget re-keys it;
+    the total is counted over all rows (a person with many rows is one person), not summed."""
+    max_a, max_b = MAX_ID_BASE + 1, MAX_ID_BASE + 2
+    faq, search = str(Kind.FAQ_QUESTION), str(Kind.PROGRAM_SEARCH)
+    async with app.sessionmaker() as session:
+        session.add_all(
+            [
+                event(faq, user_id=7, outcome="answer"),
+                event(faq, user_id=7, outcome="smalltalk"),
+                event(search, user_id=8),
+                event(faq, user_id=max_a, outcome="answer"),
+                event(faq, user_id=max_a, outcome="suggest"),
+                event(search, user_id=max_a),
+                event(faq, user_id=max_b, outcome="fallback"),
+                event(faq, user_id=max_b, outcome="smalltalk"),
+            ]
+        )
+        await session.commit()
+    await app.services["privacy"].forget(max_b)  # its rows become anonymous, still MAX's
+    report = await _typed(app, calendar_year(2025, TZ))
+    assert report.as_dict()["bot"]["channels"] == {
+        "tg": {"people": 2, "questions": 1, "askers": 1},
+        "max": {"people": 2, "questions": 3, "askers": 2},
+        "all": {"people": 4, "questions": 4, "askers": 3},
+    }
+    text = render.paragraph(report, "В 2025 году")
+    assert "Из них через MAX — 2 человека и 3 вопроса." in text
+    book = load_workbook(io.BytesIO(render.to_xlsx(report)))
+    assert list(book["Каналы"].iter_rows(values_only=True))[1:] == [
+        ("Telegram", 2, 1, 1), ("MAX", 2, 3, 2), ("Итого", 4, 4, 3)
+    ]  # fmt: skip

@@ -22,18 +22,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from db.identity import MAX_ID_BASE
+
+__all__ = [
+    "LIMITS",
+    "MAX_ID_BASE",
+    "Channel",
+    "ForeignIdError",
+    "Limits",
+    "channel_of",
+    "external_id",
+    "internal_id",
+]
+
 
 class Channel(StrEnum):
     TELEGRAM = "tg"
     MAX = "max"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return "Telegram" if self is Channel.TELEGRAM else "MAX"
 
 
 TELEGRAM_ID_LIMIT = 2**52  # Bot API: user ids have at most 52 significant bits
-MAX_ID_BASE = 2**53
 MAX_ID_LIMIT = 2**62  # internal ids stay inside a signed 64-bit column with room to spare
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
+from db.identity import channel_default
 
 
 class ActivityEvent(Base):
@@ -33,6 +34,7 @@ class ActivityEvent(Base):
             "topic",
             "age",
             "value",
+            "channel",
         ),
     )
 
@@ -41,6 +43,8 @@ class ActivityEvent(Base):
     kind: Mapped[str] = mapped_column(String(48))
     municipality_id: Mapped[str | None] = mapped_column(String(64))
     user_id: Mapped[int | None]
+    # 'tg' or 'max', from `user_id` on insert; kept when /forget re-keys the row.
+    channel: Mapped[str | None] = mapped_column(String(8), default=channel_default("user_id"))
     topic: Mapped[str | None] = mapped_column(String(128))
     outcome: Mapped[str | None] = mapped_column(String(32))
     age: Mapped[int | None]

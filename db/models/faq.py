@@ -6,6 +6,7 @@ from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
+from db.identity import channel_default
 
 
 class FaqQuestion(Base):
@@ -26,6 +27,8 @@ class FaqQuestion(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     asked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[int | None]
+    # 'tg' or 'max', from `user_id` on insert; kept when /forget re-keys the row.
+    channel: Mapped[str | None] = mapped_column(String(8), default=channel_default("user_id"))
     municipality_id: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     normalized: Mapped[str] = mapped_column(String(400))

@@ -3,22 +3,28 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import String, true
+from sqlalchemy import Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
+from db.identity import channel_default, external_default
 
 
 class User(Base):
-    """A Telegram user. Personal data is minimal: the id, settings and children's ages.
+    """A person in one messenger. Personal data is minimal: the id, settings and children's ages.
 
-    Before consent only `id` is filled; everything else is written after the
+    `id` is the internal id; (`channel`, `external_id`) is the identity it stands for
+    (bot/channels: Telegram ids as they are, MAX ids from 2**53), both set from `id` on
+    insert. Before consent only the ids are filled; everything else is written after the
     user accepts the personal data notice.
     """
 
     __tablename__ = "users"
+    __table_args__ = (Index("ux_users_identity", "channel", "external_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(8), default=channel_default("id"), server_default="tg")
+    external_id: Mapped[int | None] = mapped_column(default=external_default("id"))
     consent_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]

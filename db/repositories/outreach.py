@@ -101,6 +101,15 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class ChannelReach:
+    """People the bot served and questions they asked, in one channel or in all."""
+
+    people: int  # distinct people with any recorded action
+    questions: int  # FAQ questions without greetings and thanks
+    askers: int  # distinct people who wrote a question (greetings included, as the consultations count)
+
+
+@dataclass(frozen=True)
 class KindCount:
     events: int
     people: int  # distinct users
@@ -355,6 +364,27 @@ class ReportActivityRepo:
             .group_by(ActivityEvent.kind)
         )
         return {kind: KindCount(int(n), int(p)) for kind, n, p in sorted(rows, key=lambda r: r[0])}
+
+    async def reach_by_channel(self, window: Window) -> tuple[dict[str, ChannelReach], ChannelReach]:
+        """Per channel ('tg', 'max') and in all: each figure counted, never summed, so a person
+        is one person in the total however many rows they have."""
+        is_question = ActivityEvent.kind == "faq.question"
+        question = case(
+            (is_question & (ActivityEvent.outcome.is_(None) | (ActivityEvent.outcome != "smalltalk")), 1),
+            else_=0,
+        )
+        columns = (
+            func.count(func.distinct(ActivityEvent.user_id)),
+            func.coalesce(func.sum(question), 0),
+            func.count(func.distinct(case((is_question, ActivityEvent.user_id)))),
+        )
+        where = (ActivityEvent.kind >= "", *self._where(window), ActivityEvent.user_id.is_not(None))
+        rows = await self.session.execute(
+            select(ActivityEvent.channel, *columns).where(*where).group_by(ActivityEvent.channel)
+        )
+        by_channel = {str(channel or "tg"): ChannelReach(int(p), int(q), int(a)) for channel, p, q, a in rows}
+        total = (await self.session.execute(select(*columns).where(*where))).one()
+        return by_channel, ChannelReach(int(total[0]), int(total[1]), int(total[2]))
 
     async def by_outcome_and_topic(
         self, window: Window, kind: str

@@ -323,6 +323,19 @@ class Subscriptions:
 
 
 @dataclass(frozen=True)
+class ChannelFigures:
+    """People and questions in one messenger ('tg', 'max') or in all ('all', counted, not summed)."""
+
+    channel: str
+    people: int
+    questions: int
+    askers: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"people": self.people, "questions": self.questions, "askers": self.askers}
+
+
+@dataclass(frozen=True)
 class BotFigures:
     by_kind: tuple[KindCount, ...]  # every kind recorded, by kind
     consultations: Consultations
@@ -332,10 +345,16 @@ class BotFigures:
     broadcasts: Broadcasts
     event_signups: EventSignups
     subscriptions: Subscriptions
+    # Telegram, MAX, then 'all': a person is counted once in 'all'
+    channels: tuple[ChannelFigures, ...] = ()
+
+    def channel(self, code: str) -> ChannelFigures | None:
+        return next((c for c in self.channels if c.channel == code), None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "by_kind": {k.kind: {"events": k.events, "people": k.people} for k in self.by_kind},
+            "channels": {c.channel: c.as_dict() for c in self.channels},
             "consultations": self.consultations.as_dict(),
             "top_topics": [{"topic": t.topic, "questions": t.questions} for t in self.top_topics],
             "handoffs": self.handoffs.as_dict(),

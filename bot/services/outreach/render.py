@@ -64,6 +64,11 @@ def _bot_sentences(report: Report, words: Words) -> list[str]:
         if c.share_without_staff is not None:
             text += words("report.bot_share", percent=percent(c.answered_without_staff, c.questions))
         result.append(text + ".")
+        in_max = bot.channel("max")
+        if in_max is not None and in_max.people:
+            result.append(
+                words("report.bot_channels", max_people=in_max.people, max_questions=in_max.questions) + "."
+            )
     h = bot.handoffs
     if h.created:
         text = words("report.bot_handoffs", n=h.created)

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.channels import Channel
 from bot.directions import Direction
 from bot.services.activity import Kind
 from bot.services.outreach import vocab
@@ -20,6 +21,7 @@ from bot.services.outreach.model import (
     BotFigures,
     Broadcast,
     Broadcasts,
+    ChannelFigures,
     Consultations,
     DirectionSearches,
     EventSignups,
@@ -227,7 +229,21 @@ async def _bot(repo: ReportActivityRepo, scope: ReportScope, broadcast_repo: Bro
             by_event=tuple(signups.values()),
         ),
         subscriptions=Subscriptions(events(Kind.SUBSCRIBED), events(Kind.UNSUBSCRIBED)),
+        channels=await _channels(repo, scope),
     )
+
+
+async def _channels(repo: ReportActivityRepo, scope: ReportScope) -> tuple[ChannelFigures, ...]:
+    by_channel, total = await repo.reach_by_channel(scope)
+    rows = []
+    for channel in Channel:
+        found = by_channel.get(str(channel))
+        rows.append(
+            ChannelFigures(
+                str(channel), *(found.people, found.questions, found.askers) if found else (0, 0, 0)
+            )
+        )
+    return (*rows, ChannelFigures("all", total.people, total.questions, total.askers))
 
 
 async def read_figures(

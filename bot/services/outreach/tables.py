@@ -248,6 +248,17 @@ def build_tables(report: Report, content: Content | None = None) -> list[Table]:
             [44, 12, 12],
         )
     )
+    if bot.channels:
+        *channels, everyone = bot.channels
+        tables.append(
+            _table(
+                words,
+                "channels",
+                [[words(f"report.channels.{c.channel}"), c.people, c.questions, c.askers] for c in channels],
+                [total, everyone.people, everyone.questions, everyone.askers],
+                [30, 20, 12, 24],
+            )
+        )
     tables.append(
         _table(
             words,
