@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     staff_chat_id: int | None = None
 
+    # --- MAX (a second channel for parents; staff stay in Telegram) -----------------
+    max_bot_token: SecretStr | None = None
+    max_api_url: str | None = None  # empty: MAX's own API; a local stand-in in tests
+    # MAX: 30 requests per second for ALL requests of a bot (answers, edits, uploads too).
+    max_rate: float = Field(default=28.0, gt=0, le=1000)
+    max_webhook_url: str | None = None  # empty: long polling (MAX: for development only)
+    max_webhook_secret: SecretStr | None = None
+    max_webhook_port: int = Field(default=8443, ge=1, le=65535)
+
     # --- Storage ------------------------------------------------------------------
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}"
     redis_url: str | None = None
@@ -75,14 +84,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Irkutsk)") from exc
         return value
 
-    @field_validator("telegram_api_url", "redis_url", mode="before")
+    @field_validator("telegram_api_url", "redis_url", "max_api_url", "max_webhook_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
         return value
 
-    @field_validator("bot_token", mode="before")
+    @field_validator("bot_token", "max_bot_token", "max_webhook_secret", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():

@@ -72,7 +72,11 @@ def setup_logging(level: str, secrets: list[str] | None = None) -> None:
 def _secrets(settings: Settings) -> list[str]:
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     # the whole token and its secret half (after the colon) never reach a log line
-    return [token, token.partition(":")[2]] if token else []
+    secrets = [token, token.partition(":")[2]] if token else []
+    for other in (settings.max_bot_token, settings.max_webhook_secret):  # MAX's token has no colon
+        if other is not None and other.get_secret_value():
+            secrets.append(other.get_secret_value())
+    return secrets
 
 
 def load_settings(**overrides: Any) -> Settings:

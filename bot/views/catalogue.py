@@ -165,9 +165,7 @@ def subject_words(t: Texts, keywords: Sequence[str]) -> str | None:
     return escape(join_phrases(known)) if known else None
 
 
-def search_title(
-    t: Texts, state: SearchState, keywords: tuple[str, ...], district: str | None = None
-) -> str:
+def search_title(t: Texts, state: SearchState, keywords: tuple[str, ...], district: str | None = None) -> str:
     """«Кружки по футболу для 8 лет», «Бесплатные кружки технической направленности»."""
     subject = subject_words(t, keywords) if state.keywords and keywords else None
     head: list[str] = []

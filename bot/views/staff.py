@@ -49,8 +49,6 @@ class Say:
         return "\n".join("• " + self.refusal(Refusal(p.key, p.en, **p.params)) for p in problems)
 
 
-
-
 # --- callback data (short prefixes: 64 bytes) ----------------------------------------------------
 class NewEventCD(CallbackData, prefix="ne"):
     action: str  # dir | dirs_done | aud | mun | cap_none | photo_none | publish | drop

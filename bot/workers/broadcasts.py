@@ -22,6 +22,13 @@ database, so that a restart waits too, and claims nothing while it lasts. 5xx,
 time-outs and network errors are not retried by the sender but here, on the row,
 after a growing delay; then the row fails.
 
+Channels: one worker per messenger, each with its own bot, sender and rate, claiming only
+the rows of its people (MAX people have internal ids from 2**53, bot/channels). The
+Telegram worker is the primary: it recovers rows left in flight at start, starts due
+broadcasts, edits the staff's progress message and stores a 429 pause; a MAX worker only
+sends (a MAX 429 pauses MAX only, in memory). Both rows and progress live in the one
+outbox, so a broadcast's progress and summary count both channels.
+
 Staff see a progress message that is edited as the broadcast goes (direct edits);
 one-off notes (a late start, a skipped reminder, a summary with nowhere to edit) go
 through the notice outbox, queued by the service with the change they report.
@@ -51,6 +58,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 
+from bot.channels import Channel
 from bot.sender import Priority, SenderMiddleware, SendLimiter, sending_as
 from bot.services.announcements.delivery import (
     BATCH,
@@ -165,8 +173,11 @@ class BroadcastWorker:
         tick: float = 0.5,
         progress_interval: float = 3.0,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        channel: Channel = Channel.TELEGRAM,
     ) -> None:
         self.bot = bot
+        self.channel = channel
+        self.primary = channel is Channel.TELEGRAM  # recovery, staff progress, the stored pause
         self.delivery = delivery
         self.settings = settings
         self.tick = tick
@@ -190,14 +201,16 @@ class BroadcastWorker:
 
     # --- lifetime -------------------------------------------------------------------------
     async def start(self) -> None:
-        await self.recover()
+        """Start; a second channel's worker must start after the primary has recovered."""
+        if self.primary:
+            await self.recover()
         loop = asyncio.get_running_loop()
         self._tasks = [
-            loop.create_task(self._writer(), name="broadcast-writer"),
-            loop.create_task(self._feeder(), name="broadcast-feeder"),
-            loop.create_task(self._housekeeper(), name="broadcast-housekeeper"),
+            loop.create_task(self._writer(), name=f"broadcast-writer-{self.channel}"),
+            loop.create_task(self._feeder(), name=f"broadcast-feeder-{self.channel}"),
+            loop.create_task(self._housekeeper(), name=f"broadcast-housekeeper-{self.channel}"),
         ]
-        logger.info("broadcast worker started: %d in flight", self.concurrency)
+        logger.info("broadcast worker (%s) started: %d in flight", self.channel.label, self.concurrency)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming, let requests in flight finish and their results be written."""
@@ -248,7 +261,7 @@ class BroadcastWorker:
     async def _store_pause(self) -> None:
         """A pause the sender is waiting out (whoever got the 429) is stored, once."""
         left = self.limiter.paused_for() if self.limiter is not None else 0.0
-        if left <= 0:
+        if left <= 0 or not self.primary:
             return
         until = _now() + timedelta(seconds=left)
         if self._paused_until is not None and until <= self._paused_until + timedelta(seconds=0.5):
@@ -263,8 +276,9 @@ class BroadcastWorker:
         until = _now() + timedelta(seconds=seconds)
         if self._paused_until is None or until > self._paused_until:
             self._paused_until = until
-            logger.warning("Telegram asked to retry after %.0f s: all sending paused", seconds)
-            await self.delivery.pause_until(until)
+            logger.warning("%s asked to retry after %.0f s: its sending paused", self.channel.label, seconds)
+            if self.primary:
+                await self.delivery.pause_until(until)
 
     async def _wait_pause(self) -> None:
         while not self._stopping:
@@ -289,7 +303,7 @@ class BroadcastWorker:
 
     async def _feed_once(self) -> int:
         await self._wait_pause()
-        rows = await self.delivery.due_rows(BATCH)
+        rows = await self.delivery.due_rows(BATCH, channel=str(self.channel))
         eligible: list[DueRow] = []
         chats: set[int] = set()
         now = time.monotonic()
@@ -359,7 +373,8 @@ class BroadcastWorker:
             content = await self.delivery.content(broadcast_id)
             if content is None:
                 return None
-            sending = _Sending(content, content.photo_file_id)
+            # a stored file id is Telegram's; another channel uploads the photo once itself
+            sending = _Sending(content, content.photo_file_id if self.primary else None)
             self._sending[broadcast_id] = sending
         return sending
 
@@ -435,7 +450,8 @@ class BroadcastWorker:
         if not message.photo:
             return
         sending.photo_file_id = message.photo[-1].file_id
-        await self.delivery.remember_photo(sending.content.id, sending.photo_file_id)
+        if self.primary:  # a Telegram file id is stored; another channel's upload is reused in memory
+            await self.delivery.remember_photo(sending.content.id, sending.photo_file_id)
 
     # --- results ------------------------------------------------------------------------------------
     async def _write(self, result: DeliveryResult) -> None:
@@ -468,8 +484,9 @@ class BroadcastWorker:
         while not self._stopping:
             try:
                 await self._store_pause()
-                await self.start_due()
-                await self.report_progress()
+                if self.primary:
+                    await self.start_due()
+                    await self.report_progress()
             except asyncio.CancelledError:
                 raise
             except Exception:

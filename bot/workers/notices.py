@@ -15,6 +15,10 @@ sent if that message has been deleted.
 
 Pacing per chat: a group chat (the staff chat) gets at most 20 messages a minute,
 a private chat one per second.
+
+Channels: a row's chat is an internal id (bot/channels), so the row says which messenger
+it goes to: Telegram ids through the Telegram bot, MAX people through the MAX bot, each
+with its own sender and rate. A MAX row with no MAX bot configured fails with that reason.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
+from bot.channels import Channel, channel_of
 from bot.sender import Priority, sending_as
 from bot.services.outbox import NoticeRecord, OutboxService
 
@@ -60,6 +65,10 @@ def keyboard(notice: NoticeRecord) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+class NoChannel(Exception):
+    """The row's messenger has no bot in this process."""
+
+
 def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
@@ -75,9 +84,11 @@ class NoticeWorker:
         group_interval: float = GROUP_INTERVAL,
         private_interval: float = PRIVATE_INTERVAL,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        bots: dict[Channel, Bot] | None = None,
     ) -> None:
         self.retry_delays = retry_delays
         self.bot = bot
+        self.bots: dict[Channel, Bot] = {Channel.TELEGRAM: bot, **(bots or {})}
         self.outbox = outbox
         self.idle = idle
         self.group_interval = group_interval
@@ -173,20 +184,24 @@ class NoticeWorker:
 
     async def _request(self, notice: NoticeRecord) -> Message:
         """One request: a photo with the text as its caption, or a text message."""
+        channel = channel_of(notice.chat_id)
+        bot = self.bots.get(channel)
+        if bot is None:
+            raise NoChannel(f"{channel.label} is not configured (no bot token for it)")
         reply = (
             ReplyParameters(message_id=notice.reply_to_message_id, allow_sending_without_reply=True)
             if notice.reply_to_message_id is not None
             else None
         )
         if notice.photo_file_id:
-            return await self.bot.send_photo(
+            return await bot.send_photo(
                 notice.chat_id,
                 notice.photo_file_id,
                 caption=notice.text or None,
                 reply_markup=keyboard(notice),
                 reply_parameters=reply,
             )
-        return await self.bot.send_message(
+        return await bot.send_message(
             notice.chat_id,
             notice.text,
             reply_markup=keyboard(notice),
@@ -207,6 +222,9 @@ class NoticeWorker:
         except TelegramBadRequest as exc:
             gone = any(marker in exc.message.lower() for marker in GONE)
             await self.outbox.gave_up(notice, "blocked" if gone else "failed", _short(exc))
+            return
+        except NoChannel as exc:
+            await self.outbox.gave_up(notice, "failed", str(exc))
             return
         except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
             attempt = notice.attempts + 1  # this one (the record was read before the claim)

@@ -591,4 +591,3 @@ class BroadcastRepo:
         await self.session.execute(
             update(Broadcast).where(Broadcast.created_by == user_id).values(created_by=anonymous_id)
         )
-

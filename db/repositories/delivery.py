@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.identity import MAX, MAX_ID_BASE
 from db.models import Broadcast, DeliveryPause, OutboxMessage, User
 from db.repositories.announcements import Target
 
@@ -129,16 +130,22 @@ class DeliveryRepo:
         await self.session.flush()
 
     # --- rows -------------------------------------------------------------------------------
-    async def due_rows(self, now: datetime, limit: int) -> list[DueRow]:
-        """Pending rows of running broadcasts whose retry time (if any) has come, oldest first."""
+    async def due_rows(self, now: datetime, limit: int, channel: str | None = None) -> list[DueRow]:
+        """Pending rows of running broadcasts whose retry time (if any) has come, oldest first;
+        with `channel`, only rows of that channel's people (db/identity.py)."""
+        where = [
+            OutboxMessage.state == "pending",
+            Broadcast.status == "running",
+            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+        ]
+        if channel == MAX:
+            where.append(OutboxMessage.user_id >= MAX_ID_BASE)
+        elif channel is not None:
+            where.append(OutboxMessage.user_id < MAX_ID_BASE)
         rows = await self.session.execute(
             select(OutboxMessage.id, OutboxMessage.broadcast_id, OutboxMessage.user_id)
             .join(Broadcast, Broadcast.id == OutboxMessage.broadcast_id)
-            .where(
-                OutboxMessage.state == "pending",
-                Broadcast.status == "running",
-                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-            )
+            .where(*where)
             .order_by(OutboxMessage.id)
             .limit(limit)
         )

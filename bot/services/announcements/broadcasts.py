@@ -175,4 +175,3 @@ class BroadcastService:
         async with self.database.read() as uow:
             items = await uow.repo(BroadcastRepo).active()
         return items
-

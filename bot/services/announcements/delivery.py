@@ -158,9 +158,10 @@ class DeliveryService:
             await uow.repo(DeliveryRepo).set_pause(until)
 
     # --- rows ----------------------------------------------------------------------------------
-    async def due_rows(self, limit: int = BATCH) -> list[DueRow]:
+    async def due_rows(self, limit: int = BATCH, channel: str | None = None) -> list[DueRow]:
+        """Due rows, of one channel's people ('tg', 'max') or of all."""
         async with self.database.read() as uow:
-            rows = await uow.repo(DeliveryRepo).due_rows(utcnow(), limit)
+            rows = await uow.repo(DeliveryRepo).due_rows(utcnow(), limit, channel)
         return rows
 
     async def claim(self, row_ids: Sequence[int]) -> dict[int, int]:
