@@ -16,6 +16,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.channels import Channel, channel_of
 from bot.content import Content
 from bot.directions import Direction
 from bot.html import CAPTION_LIMIT, MESSAGE_LIMIT, escape, html_errors, truncate, visible_length
@@ -366,7 +367,10 @@ def signups_list_view(found: EventSignups, content: Content) -> tuple[str, Inlin
             who = escape(signup.name) if signup.name else t("signups.no_name")
             if signup.phone:
                 who += ", " + escape(signup.phone)
-            who += " " + t("signups.write_link", user_id=signup.user_id)
+            if channel_of(signup.user_id) is Channel.MAX:  # staff (in Telegram) cannot open a MAX chat
+                who += " " + t("signups.in_max")
+            else:
+                who += " " + t("signups.write_link", user_id=signup.user_id)
         lines.append(t("signups.list_line", number=index, who=who, when=when))
     if not found.signups:
         lines.append("")

@@ -16,6 +16,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.types import User as TgUser
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.channels import Channel, channel_of
 from bot.content import Content
 from bot.html import CAPTION_LIMIT, MESSAGE_LIMIT, escape, truncate, visible_length
 from bot.keyboards import MenuCD, add_cancel_button
@@ -101,7 +102,11 @@ def prompt_quote(question: QuestionRecord) -> str:
 
 # --- the staff chat ------------------------------------------------------------------------------
 def who(tg_user: TgUser) -> str:
+    """The parent as staff see them: a link to their Telegram chat, or their name marked MAX
+    (staff work in Telegram; a MAX parent is answered through the bot)."""
     name = escape(truncate(tg_user.first_name or text("faq_handoff.unknown_parent"), 64))
+    if channel_of(tg_user.id) is Channel.MAX:
+        return text("faq_handoff.who_max", name=name)
     return f'<a href="tg://user?id={tg_user.id}">{name}</a>'
 
 
