@@ -3,7 +3,7 @@
 Three groups:
 
 1. The stand-in itself over plain HTTP (aiohttp only, runs everywhere): the limits of
-   `tests/support/fake_max_api.py`, each on both sides of the line.
+   `bot/local_max_api.py`, each on both sides of the line.
 2. The chosen client, `maxapi` (docs/max-channel.md says why), driving a parent's round
    trip: a /start-like message, an inline keyboard, a button press answered, an edit, a
    document through the upload flow, and two refusals. `maxapi` is not a dependency of
@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.fake_max_api import (
+from bot.local_max_api import (
     BOT_ID,
     CALLBACK_PAYLOAD_LIMIT,
     TEXT_LIMIT,

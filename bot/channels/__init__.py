@@ -28,7 +28,7 @@ class Channel(StrEnum):
     MAX = "max"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # the channel's name, not str.title()
         return "Telegram" if self is Channel.TELEGRAM else "MAX"
 
 
