@@ -93,9 +93,7 @@ class MaxInbound:
         except (KeyError, TypeError, ValueError) as exc:
             logger.warning("MAX update %s skipped: malformed (%s: %s)", kind, type(exc).__name__, exc)
             return None
-        if update is None:
-            return None
-        return update.as_(self.bot) if self.bot is not None else update
+        return update  # Dispatcher.feed_update mounts it (and every nested object) on the bot
 
     # --- the pieces ---------------------------------------------------------------------------------
     def _next_update_id(self, timestamp: Any) -> int:
