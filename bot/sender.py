@@ -191,9 +191,14 @@ class RetryPolicy:
 class SenderMiddleware(BaseRequestMiddleware):
     """The bot session's request middleware: limits, pauses and retries (module docstring)."""
 
-    def __init__(self, limiter: SendLimiter, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, limiter: SendLimiter, policy: RetryPolicy | None = None, *, count_all_requests: bool = False
+    ) -> None:
+        """`count_all_requests`: every request takes a slot, not only messages (MAX counts every
+        request against its 30 per second: answers, edits, uploads, `/me`)."""
         self.limiter = limiter
         self.policy = policy or RetryPolicy()
+        self.count_all_requests = count_all_requests
         self.failures = 0  # requests that finally failed (for benchmarks and tests)
         self.retries = 0
 
@@ -204,7 +209,7 @@ class SenderMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         name = getattr(type(method), "__api_method__", type(method).__name__)
-        is_message = counts_as_message(name)
+        is_message = self.count_all_requests or counts_as_message(name)
         priority = _priority.get()
         server_attempt = 0
         waited_429 = 0.0

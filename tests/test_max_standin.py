@@ -3,17 +3,16 @@
 Three groups:
 
 1. The stand-in itself over plain HTTP (aiohttp only, runs everywhere): the limits of
-   `tests/support/fake_max_api.py`, each on both sides of the line.
-2. The chosen client, `maxapi` (docs/max-channel.md says why), driving a parent's round
-   trip: a /start-like message, an inline keyboard, a button press answered, an edit, a
-   document through the upload flow, and two refusals. `maxapi` is not a dependency of
-   the project yet, so this group skips without it; run it in a throwaway venv:
-   `python3 -m venv /tmp/maxenv && /tmp/maxenv/bin/pip install aiogram==3.31.0 maxapi
-   pytest pytest-asyncio` then `PYTHONPATH=. /tmp/maxenv/bin/python -m pytest
-   tests/test_max_standin.py --noconftest`.
+   `bot/local_max_api.py`, each on both sides of the line.
+2. The chosen client, `maxapi` (docs/max-channel.md says why; a project dependency, the
+   HTTP client under bot/channels/max/), driving a parent's round trip: a /start-like
+   message, an inline keyboard, a button press answered, an edit, a document through the
+   upload flow, and the refusals and quirks the adapter absorbs.
 3. `aiogram-max` (runs an aiogram dispatcher against MAX by swapping the bot session),
    kept as evidence for the verdict: it needs Python >= 3.12 (the project runs 3.11), so
-   it skips here; with a 3.12 venv the same command runs it. The round trip passes; the
+   it skips here; in a 3.12 venv with `pip install aiogram==3.31.0 aiogram-max pytest
+   pytest-asyncio`, `PYTHONPATH=. python -m pytest tests/test_max_standin.py --noconftest`
+   runs it. The round trip passes; the
    tests pin down what would break in this bot (a message to a person by their user id,
    MAX errors outside aiogram's exception types).
 """
@@ -30,7 +29,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.fake_max_api import (
+from bot.local_max_api import (
     BOT_ID,
     CALLBACK_PAYLOAD_LIMIT,
     TEXT_LIMIT,
@@ -256,17 +255,10 @@ async def test_long_polling_marker(max_api: FakeMaxAPI) -> None:
 
 # --- 2. the chosen client: maxapi -----------------------------------------------------
 
-HAS_MAXAPI = importlib.util.find_spec("maxapi") is not None
-needs_maxapi = pytest.mark.skipif(
-    not HAS_MAXAPI,
-    reason="maxapi (the chosen MAX client, docs/max-channel.md) is not a project dependency yet; "
-    "run in a venv with `pip install maxapi` (see the module docstring)",
-)
-
 
 @contextlib.asynccontextmanager
 async def maxapi_bot(api: FakeMaxAPI) -> AsyncIterator[Any]:
-    from maxapi import Bot  # type: ignore[import-not-found]
+    from maxapi import Bot
 
     bot = Bot(api.token)
     bot.set_api_url(api.base_url)
@@ -276,14 +268,13 @@ async def maxapi_bot(api: FakeMaxAPI) -> AsyncIterator[Any]:
         await bot.close_session()
 
 
-@needs_maxapi
 async def test_maxapi_round_trip(max_api: FakeMaxAPI) -> None:
-    from maxapi.enums.parse_mode import TextFormat  # type: ignore[import-not-found]
-    from maxapi.enums.upload_type import UploadType  # type: ignore[import-not-found]
-    from maxapi.types.attachments.buttons import CallbackButton, LinkButton  # type: ignore[import-not-found]
-    from maxapi.types.input_media import InputMediaBuffer  # type: ignore[import-not-found]
-    from maxapi.types.updates.message_callback import MessageForCallback  # type: ignore[import-not-found]
-    from maxapi.utils.inline_keyboard import InlineKeyboardBuilder  # type: ignore[import-not-found]
+    from maxapi.enums.parse_mode import TextFormat
+    from maxapi.enums.upload_type import UploadType
+    from maxapi.types.attachments.buttons import CallbackButton, LinkButton
+    from maxapi.types.input_media import InputMediaBuffer
+    from maxapi.types.updates.message_callback import MessageForCallback
+    from maxapi.utils.inline_keyboard import InlineKeyboardBuilder
 
     async with maxapi_bot(max_api) as bot:
         me = await bot.get_me()
@@ -345,12 +336,11 @@ async def test_maxapi_round_trip(max_api: FakeMaxAPI) -> None:
     assert max_api.refused() == []
 
 
-@needs_maxapi
 async def test_maxapi_sees_the_refusals(max_api: FakeMaxAPI) -> None:
-    from maxapi.exceptions.max import MaxApiError  # type: ignore[import-not-found]
-    from maxapi.types.attachments.buttons import CallbackButton  # type: ignore[import-not-found]
-    from maxapi.types.updates.message_callback import MessageForCallback  # type: ignore[import-not-found]
-    from maxapi.utils.inline_keyboard import InlineKeyboardBuilder  # type: ignore[import-not-found]
+    from maxapi.exceptions.max import MaxApiError
+    from maxapi.types.attachments.buttons import CallbackButton
+    from maxapi.types.updates.message_callback import MessageForCallback
+    from maxapi.utils.inline_keyboard import InlineKeyboardBuilder
 
     max_api.user(PARENT)
     async with maxapi_bot(max_api) as bot:

@@ -115,6 +115,29 @@ def test_which_methods_count_as_messages() -> None:
     assert not counts_as_message("sendChatAction")
 
 
+class _CountingLimiter(LocalSendLimiter):
+    acquired: int = 0
+
+    async def acquire(self, priority: Priority) -> None:
+        self.acquired += 1
+        await super().acquire(priority)
+
+
+async def test_count_all_requests_gives_every_request_a_slot() -> None:
+    """MAX counts every request (answers, /me, uploads) against its 30 per second: its bot's
+    sender takes a slot for each; Telegram's only for messages."""
+    for count_all, expected in ((False, 1), (True, 3)):
+        session = LocalBotSession()
+        limiter = _CountingLimiter(rate=100)
+        sender = SenderMiddleware(limiter, count_all_requests=count_all)
+        bot = create_bot(_settings(), session=session, token="42:t", sender=sender)
+        await bot.get_me()
+        await bot.send_chat_action(1, "typing")
+        await bot.send_message(1, "hello")
+        assert limiter.acquired == expected, count_all
+        await limiter.close()
+
+
 def test_the_token_never_reaches_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
     token = "123456:AAH-secret-part_xyz"
     record_filter = SecretFilter([token, token.partition(":")[2]])

@@ -256,6 +256,9 @@ class FakeMaxAPI:
     attachment_ready_after: float = 0.0  # seconds an uploaded file stays "not ready"
     latency: float = 0.0
     long_poll_cap: float = 1.0  # GET /updates waits at most this long (quick shutdown)
+    # Accept a file and an inline keyboard in one message (aiogram-max sends them so; MAX's schema
+    # says a file must be the only attachment). False refuses the pair with 400 proto.payload.
+    file_with_keyboard: bool = True
 
     received: list[Received] = field(default_factory=list)
     messages: dict[str, StoredMessage] = field(default_factory=dict)  # by mid
@@ -284,6 +287,7 @@ class FakeMaxAPI:
         self._chat_windows: dict[int, deque[float]] = {}
         self._injected: deque[_Injected] = deque()
         self.subscriptions: list[dict[str, Any]] = []
+        self.commands: list[dict[str, Any]] = []  # PATCH /me/commands
         self.listeners: list[Any] = []  # called with every new message the bot sent
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -461,6 +465,10 @@ class FakeMaxAPI:
             raise AssertionError(f"the bot sent nothing to user {user_id}")
         return sent[-1]
 
+    def buttons(self, user_id: int) -> list[list[str]]:
+        """The button texts, row by row, of the newest message the bot sent to `user_id`."""
+        return [[str(b.get("text")) for b in row] for row in self.last(user_id).keyboard]
+
     def refused(self) -> list[Received]:
         return [r for r in self.received if r.status >= 400]
 
@@ -559,6 +567,12 @@ class FakeMaxAPI:
         endpoint, query = record.endpoint, record.query
         if endpoint == "GET /me":
             return self._bot_info()
+        if endpoint == "PATCH /me/commands":
+            commands = body.get("commands") if isinstance(body, dict) else None
+            if not isinstance(commands, list) or len(commands) > 32:
+                raise _bad("commands: a list of at most 32")
+            self.commands = commands
+            return {"commands": commands}
         if endpoint == "GET /updates":
             return await self._get_updates(query)
         if endpoint == "POST /messages":
@@ -792,9 +806,8 @@ class FakeMaxAPI:
                 raise _bad("one inline keyboard per message")
             self._check_keyboard(payload.get("buttons"))
             return
-        if kind == "file" and any(
-            isinstance(a, dict) and a.get("type") not in {"file", "inline_keyboard"} for a in siblings
-        ):
+        allowed = {"file", "inline_keyboard"} if self.file_with_keyboard else {"file"}
+        if kind == "file" and any(isinstance(a, dict) and a.get("type") not in allowed for a in siblings):
             raise _bad("a file must be the only attachment of a message")
         if kind in {"file", "video", "audio"} or (kind == "image" and "token" in payload):
             token = payload.get("token")
