@@ -23,6 +23,7 @@ from aiogram.types import BotCommand
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels import Channel
 from bot.content import Content, ContentStore
 from bot.middlewares import ConsentGate, RoleGuard, ThrottlingMiddleware, UserMiddleware
 from bot.middlewares.answer import AnsweredTracker, AutoAnswerMiddleware
@@ -58,6 +59,11 @@ PUBLIC_COMMANDS = (
 def create_sender(settings: Settings) -> SenderMiddleware:
     """The one way out: Telegram's limits for every request of every bot of this process."""
     return SenderMiddleware(LocalSendLimiter(settings.telegram_rate))
+
+
+def create_max_sender(settings: Settings) -> SenderMiddleware:
+    """MAX's own limit: 30 requests a second for every request of the bot, not only messages."""
+    return SenderMiddleware(LocalSendLimiter(settings.max_rate), count_all_requests=True)
 
 
 def create_bot(
@@ -108,6 +114,9 @@ class App:
     services: dict[str, Any]
     parts: list[FeatureParts] = field(default_factory=list)
     notice_workers: list[NoticeWorker] = field(default_factory=list)
+    max_sender: SenderMiddleware | None = None
+    # Bots of channels other than Telegram that the workers send through (set by the runner).
+    channel_bots: dict[Channel, Bot] = field(default_factory=dict)
 
     async def drain_notices(self) -> None:
         """Send the notices due now (the console shows a hand-off right after the question)."""
@@ -117,6 +126,26 @@ class App:
     def bot(self, session: BaseSession | None = None, token: str | None = None) -> Bot:
         """A Bot that shares this app's sender (one rate limit for the whole process)."""
         return create_bot(self.settings, session=session, token=token, sender=self.sender)
+
+    async def max_bot(
+        self, token: str | None = None, api_url: str | None = None, bot_id: int | None = None
+    ) -> Bot:
+        """The MAX bot: an aiogram Bot whose session speaks MAX (bot/channels/max), with MAX's
+        own sender (its rate, every request counted). Registered for the workers."""
+        from bot.channels.max.factory import create_max_bot
+
+        if token is None:
+            if self.settings.max_bot_token is None:
+                raise ValueError("MAX_BOT_TOKEN is not set")
+            token = self.settings.max_bot_token.get_secret_value()
+        if self.max_sender is None:
+            self.max_sender = create_max_sender(self.settings)
+        bot = await create_max_bot(
+            token, api_url or self.settings.max_api_url, sender_middleware=self.max_sender, bot_id=bot_id
+        )
+        bot.session.middleware(AnsweredTracker())
+        self.channel_bots[Channel.MAX] = bot
+        return bot
 
 
 def create_dispatcher(
@@ -244,8 +273,12 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             logger.info("local console with BOT_TOKEN set: the delivery workers are not started")
         else:
             workers.append(BroadcastWorker(bot, services["delivery"], settings))  # broadcasts, reminders
-            await workers[-1].start()
-            notice_workers.append(NoticeWorker(bot, outbox))  # hand-offs, staff answers, digests
+            await workers[-1].start()  # the primary: recovers rows left in flight before others claim
+            for channel, other in app.channel_bots.items():
+                workers.append(BroadcastWorker(other, services["delivery"], settings, channel=channel))
+                await workers[-1].start()
+            # hand-offs, staff answers, digests: each row through its recipient's messenger
+            notice_workers.append(NoticeWorker(bot, outbox, bots=dict(app.channel_bots)))
             await notice_workers[-1].start()
         _schedule(scheduler, settings, outbox, faq, workers, notice_workers, events=services["events"])
         if not scheduler.running:
@@ -264,6 +297,8 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             await activity_writer.stop()  # writes every buffered row
         await dp.storage.close()
         await sender.limiter.close()
+        if app.max_sender is not None:
+            await app.max_sender.limiter.close()
         await engine.dispose()
         logger.info("mocbot stopped")
 

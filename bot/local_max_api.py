@@ -482,6 +482,11 @@ class FakeMaxAPI:
         upload = self._tokens.get(token)
         return upload.data if upload else None
 
+    def file_name(self, token: str) -> str | None:
+        """The name a file was uploaded under (what the parent sees on the attachment)."""
+        upload = self._tokens.get(token)
+        return upload.filename if upload else None
+
     async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():

@@ -125,6 +125,11 @@ async def _prepare(settings: Settings) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if settings.max_bot_token is not None and settings.bot_token is None:
+        raise CliError(
+            "MAX_BOT_TOKEN is set without BOT_TOKEN: staff work in Telegram (hand-offs, answers, "
+            "broadcasts), so MAX runs beside the Telegram bot. Set BOT_TOKEN too."
+        )
     if settings.bot_token is None:
         # Only a person at a terminal on the embedded database gets the console; a service
         # that lost its token must fail, not turn into a console against production data.
@@ -150,13 +155,63 @@ async def _run_polling(settings: Settings) -> None:
     app = create_app(settings)
     bot = app.bot()
     dp = app.dispatcher
+    max_inbound = await _start_max(app) if settings.max_bot_token is not None else None
     await bot.delete_webhook(drop_pending_updates=False)
-    # Updates beyond `update_concurrency` wait in line: polling reads on as handlers finish.
-    await dp.start_polling(
-        bot,
-        allowed_updates=dp.resolve_used_update_types(),
-        tasks_concurrency_limit=settings.update_concurrency,
-    )
+    try:
+        # Updates beyond `update_concurrency` wait in line: polling reads on as handlers finish.
+        await dp.start_polling(
+            bot,
+            allowed_updates=dp.resolve_used_update_types(),
+            tasks_concurrency_limit=settings.update_concurrency,
+        )
+    finally:
+        if max_inbound is not None:
+            await max_inbound()
+
+
+async def _start_max(app: Any) -> Any:
+    """MAX beside Telegram in this process: its bot (for the workers) and its inbound updates,
+    by webhook when MAX_WEBHOOK_URL is set, by long polling otherwise. Returns the stopper."""
+    from bot.channels.max.polling import MaxPolling
+
+    settings = app.settings
+    max_bot = await app.max_bot()
+    users = app.services["users"]
+    if settings.max_webhook_url:
+        from aiohttp import web
+
+        from bot.channels.max.webhook import max_webhook_handler, subscribe_max_webhook
+
+        if settings.max_webhook_secret is None:
+            raise CliError(
+                "MAX_WEBHOOK_URL is set but MAX_WEBHOOK_SECRET is empty: MAX must prove its deliveries"
+            )
+        secret = settings.max_webhook_secret.get_secret_value()
+        web_app = web.Application()
+        web_app.router.add_post(
+            "/max",
+            max_webhook_handler(max_bot, app.dispatcher, secret=secret, on_stopped=users.stopped_in_max),
+        )
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", settings.max_webhook_port).start()
+        await subscribe_max_webhook(max_bot, settings.max_webhook_url, secret=secret)
+        logger.info("MAX: webhook on port %d", settings.max_webhook_port)
+
+        async def stop_webhook() -> None:
+            await runner.cleanup()
+            await max_bot.session.close()
+
+        return stop_webhook
+    polling = MaxPolling(max_bot, app.dispatcher, on_stopped=users.stopped_in_max)
+    await polling.start()
+    logger.info("MAX: long polling (set MAX_WEBHOOK_URL for production)")
+
+    async def stop_polling() -> None:
+        await polling.stop()
+        await max_bot.session.close()
+
+    return stop_polling
 
 
 def _is_sqlite(url: str) -> bool:

@@ -139,6 +139,12 @@ class UserService:
             fresh = await uow.repo(UserRepo).get(user.id)
         return fresh or user
 
+    async def stopped_in_max(self, user_id: int) -> None:
+        """MAX said the person stopped the bot (`bot_stopped`): nothing more is sent to them
+        until they start it again, as after Telegram's 403."""
+        async with self.database.write() as uow:
+            await uow.repo(UserRepo).set_active(user_id, False)
+
     async def give_consent(
         self, user_id: int, content: Content, municipality_id: str | None = None
     ) -> ConsentResult:

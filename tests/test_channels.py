@@ -1,0 +1,193 @@
+"""Issue 14: every parent flow in both messengers, one parametrised suite.
+
+Each test runs twice: as a Telegram parent (the in-process Telegram stand-in) and as a
+MAX parent (the MAX stand-in over HTTP, the MAX session and the inbound translation, as
+the running bot). Staff stay in Telegram: hand-offs from both reach the one staff chat,
+and an answer goes back to the messenger the question came from. The MAX stand-in is
+strict: it refuses HTML MAX does not know, texts over 4,000 characters, keyboards over
+its limits and an empty answer to a button press, so a step that passes here is one MAX
+accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels import Channel, external_id
+from bot.services.announcements.events import EventDraft, EventService
+from bot.services.catalogue import CatalogueService
+from bot.views.announcements import reminder_texts
+from db.base import utcnow
+from db.models import ActivityEvent, EventSignup, FaqQuestion, Subscription, User
+from tests.support.client import ADMIN_ID, STAFF_CHAT_ID, BotTester
+from tests.support.parents import MaxParent, Parent, TelegramParent, joined, max_parent
+
+TG_PARENT = 1001
+
+
+@pytest.fixture(params=[Channel.TELEGRAM, Channel.MAX], ids=["telegram", "max"])
+async def parent(request: pytest.FixtureRequest, tester: BotTester) -> AsyncIterator[Parent]:
+    if request.param is Channel.TELEGRAM:
+        yield TelegramParent(tester, TG_PARENT)
+        return
+    async with max_parent(tester) as one:
+        yield one
+
+
+async def consent(parent: Parent, municipality: str = "Саянск") -> None:
+    sent = await parent.send("/start")
+    if any(municipality in b for s in sent for b in s.buttons):
+        sent = await parent.click(municipality)
+    assert any("Согласен" in b for s in sent for b in s.buttons), joined(sent)
+    sent = await parent.click("Согласен")
+    if any(municipality in b for s in sent for b in s.buttons):
+        await parent.click(municipality)
+
+
+async def test_consent_and_municipality_store_the_person_with_their_identity(
+    parent: Parent, tester: BotTester
+) -> None:
+    sent = await parent.send("/start")
+    assert sent and sent[-1].buttons, "the first screen offers a choice"
+    await consent(parent)
+    async with tester.db() as session:
+        user = await session.get(User, parent.id)
+        assert user is not None and user.consent_at is not None and user.municipality_id == "sayansk"
+        assert (user.channel, user.external_id) == (str(parent.channel), external_id(parent.id))
+    if parent.channel is Channel.MAX:
+        assert parent.id >= 2**53  # never a Telegram id
+
+
+async def test_faq_answers_asks_back_and_a_button_answers(parent: Parent, tester: BotTester) -> None:
+    await consent(parent)
+    sent = await parent.send("как получить сертификат")
+    assert "сертификат" in joined(sent).lower()
+    ask = (await parent.send("Что делать с сертификатом?"))[-1]
+    assert "?" in ask.text and len(ask.buttons) >= 3  # 2-4 topics and the way back
+    opened = await parent.click("Как получить")
+    assert opened and "<b>Как получить сертификат</b>" in opened[0].text
+    async with tester.db() as session:
+        rows = (await session.scalars(select(FaqQuestion).where(FaqQuestion.user_id == parent.id))).all()
+        assert {r.channel for r in rows} == {str(parent.channel)} and len(rows) >= 2
+
+
+async def test_hand_off_reaches_the_staff_chat_and_the_answer_comes_back_in_the_same_messenger(
+    parent: Parent, tester: BotTester
+) -> None:
+    await consent(parent)
+    sent = await parent.send("/ask как записать ребёнка на шахматы")
+    assert "Передал" in joined(sent) or "специалист" in joined(sent).lower()
+    post = tester.last(STAFF_CHAT_ID)
+    assert "как записать ребёнка на шахматы" in post.text
+    if parent.channel is Channel.MAX:
+        assert "пишет в MAX" in post.text and "tg://user" not in post.text
+    await tester.staff_reply(post, "Через Навигатор, раздел «Шахматы»")
+    await deliver(parent, tester)
+    answer = parent.last()
+    assert "Ответ специалиста" in answer.text and "Шахматы" in answer.text
+    assert any("Ответить специалисту" in b for b in answer.buttons)
+    await parent.click("Ответить специалисту")
+    sent = await parent.send("А если ребёнку 4 года?")
+    assert "Передал специалисту" in joined(sent)
+    reply_post = tester.last(STAFF_CHAT_ID)
+    assert "А если ребёнку 4 года?" in reply_post.text
+    await tester.staff_reply(reply_post, "С 5 лет, но есть кружки с 4")
+    await deliver(parent, tester)
+    assert "С 5 лет" in parent.last().text
+
+
+async def test_program_search_with_buttons_and_free_text(parent: Parent, tester: BotTester) -> None:
+    catalogue: CatalogueService = tester.app.services["catalogue"]
+    await catalogue.load_demo_if_empty(tester.app.content.current)
+    await consent(parent)
+    sent = await parent.send("/search")
+    assert "Выберите направленность" in sent[0].text
+    await parent.click("Техническая")
+    sent = await parent.click("10")
+    assert "техническая, 10 лет" in joined(sent)
+    sent = await parent.send("робототехника для 10 лет")
+    assert "Кружки по робототехнике для 10 лет" in joined(sent)
+    async with tester.db() as session:
+        kinds = (
+            await session.scalars(select(ActivityEvent.channel).where(ActivityEvent.user_id == parent.id))
+        ).all()
+        assert kinds and set(kinds) == {str(parent.channel)}
+
+
+async def test_subscription_and_settings(parent: Parent, tester: BotTester) -> None:
+    await consent(parent)
+    sent = await parent.send("/subscribe")
+    assert "Вы подписаны" in joined(sent)
+    await parent.send("/settings")
+    await parent.click("Возраст детей")
+    sent = await parent.send("7, 12 лет")
+    assert "Сохранено: 7 и 12 лет" in joined(sent)
+    await parent.click("Направленности")
+    await parent.click("техническая")
+    sent = await parent.click("Готово")
+    assert "техническая" in joined(sent)
+    async with tester.db() as session:
+        user = await session.get(User, parent.id)
+        sub = await session.get(Subscription, parent.id)
+        assert user is not None and user.child_ages == [7, 12]
+        assert sub is not None and sub.active and sub.directions == ["tech"]
+
+
+async def test_event_sign_up_calendar_file_and_cancel(parent: Parent, tester: BotTester) -> None:
+    from icalendar import Calendar
+
+    events: EventService = tester.app.services["events"]
+    draft = EventDraft(
+        title="День открытых дверей", starts_at=utcnow() + timedelta(hours=48), timezone="Asia/Irkutsk",
+        place="ул. Ленина, 1", organisation="ДДТ", directions=("tech",), audience="parents",
+        capacity=5, description="Покажем кружки <робототехники>", municipality_id="sayansk",
+    )  # fmt: skip
+    event = await events.create(draft, created_by=ADMIN_ID, reminder_texts=reminder_texts(draft))
+    await consent(parent)
+    sent = await parent.send("/events")
+    assert "День открытых дверей" in joined(sent)
+    sent = await parent.click("День открытых дверей")
+    assert "&lt;робототехники&gt;" in joined(sent)
+    await parent.click("Пойду")
+    assert "✅ Вы записаны" in " ".join(b for s in [parent.last()] for b in s.buttons) or any(
+        "Вы записаны" in a for a in parent.alerts()
+    )
+    sent = await parent.send("Отмена")  # the optional name: left with a cancel word
+    await parent.send("/events")
+    await parent.click("День открытых дверей")
+    sent = await parent.click("В календарь")
+    files = [s for s in sent if s.file_name]
+    assert files and files[0].file_name == f"event-{event.id}.ics"
+    vevent = next(iter(Calendar.from_ical(files[0].file_bytes or b"").walk("VEVENT")))
+    assert str(vevent["summary"]) == "День открытых дверей"
+    await parent.click("Отменить запись")
+    async with tester.db() as session:
+        standing = await session.scalar(
+            select(func.count())
+            .select_from(EventSignup)
+            .where(EventSignup.user_id == parent.id, EventSignup.cancelled_at.is_(None))
+        )
+        assert standing == 0
+
+
+async def test_mydata_and_forget(parent: Parent, tester: BotTester) -> None:
+    await consent(parent)
+    await parent.send("/subscribe")
+    sent = await parent.send("/mydata")
+    assert "подпис" in joined(sent).lower()
+    await parent.send("/forget")
+    await parent.click("Да, удалить")
+    async with tester.db() as session:
+        assert await session.get(User, parent.id) is None
+        assert await session.get(Subscription, parent.id) is None
+
+
+async def deliver(parent: Parent, tester: BotTester) -> None:
+    """Let the notice worker send what is due (staff answers) and the parent receive it."""
+    await tester.deliver()
+    if isinstance(parent, MaxParent):
+        await parent.settle()
