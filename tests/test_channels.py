@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -191,3 +192,61 @@ async def deliver(parent: Parent, tester: BotTester) -> None:
     await tester.deliver()
     if isinstance(parent, MaxParent):
         await parent.settle()
+
+
+async def test_a_broadcast_with_a_photo_reaches_both_messengers_once_each(
+    tester: BotTester, tmp_path: Path
+) -> None:
+    """Staff (Telegram) broadcast to subscribers in both messengers: one worker per channel,
+    each message once, the MAX photo uploaded once and reused, one summary counting both."""
+    import asyncio
+
+    from PIL import Image
+
+    from bot.workers.broadcasts import BroadcastWorker
+    from db.models import Broadcast, OutboxMessage
+
+    tg = TelegramParent(tester, TG_PARENT)
+    async with max_parent(tester) as mx, max_parent(tester, user=5_550_002, reuse=mx) as mx2:
+        for one in (tg, mx, mx2):
+            await consent(one)
+            await one.send("/subscribe")
+        poster = tmp_path / "poster.png"
+        Image.new("RGB", (80, 60), "blue").save(poster)
+        await tester.send("/broadcast", user_id=ADMIN_ID)
+        await tester.send("<b>День открытых дверей</b> &amp; мастер-классы", user_id=ADMIN_ID)
+        await tester.send_document(poster, user_id=ADMIN_ID)
+        await tester.click("Всем подписчикам", user_id=ADMIN_ID)
+        sent = await tester.click("Отправить сейчас", user_id=ADMIN_ID)
+        assert "поставлена в очередь" in sent[-1].text
+        delivery = tester.app.services["delivery"]
+        workers = [
+            BroadcastWorker(tester.bot, delivery, tester.app.settings, tick=0.02, progress_interval=0),
+            BroadcastWorker(
+                mx.bot, delivery, tester.app.settings, tick=0.02, progress_interval=0, channel=Channel.MAX
+            ),
+        ]
+        for worker in workers:
+            await worker.start()
+        try:
+            async with asyncio.timeout(10):
+                while True:
+                    async with tester.db() as session:
+                        broadcast = (await session.scalars(select(Broadcast))).one()
+                        if broadcast.finished_at is not None:
+                            break
+                    await asyncio.sleep(0.02)
+        finally:
+            for worker in workers:
+                await worker.stop()
+        tg_photos = [s for s in tester.sent if s.method == "SendPhoto" and s.chat_id == TG_PARENT]
+        assert len(tg_photos) == 1 and "Отписаться" in tg_photos[0].buttons[0][0]
+        for one in (mx, mx2):
+            got = [m for m in mx.api.sent(one.user) if "мастер-классы" in m.text]
+            assert len(got) == 1 and got[0].files, one.user
+        assert len(mx.api.requests("POST /uploads")) == 1  # uploaded once, the token reused
+        summary = tester.session.message(ADMIN_ID, sent[-1].message_id)
+        assert summary is not None and "Доставлено: 3 из 3" in summary.text
+        async with tester.db() as session:
+            states = (await session.scalars(select(OutboxMessage.state))).all()
+            assert sorted(states) == ["sent", "sent", "sent"]

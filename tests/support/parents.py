@@ -160,9 +160,15 @@ class MaxParent:
 
 
 @asynccontextmanager
-async def max_parent(tester: BotTester, user: int = MAX_USER) -> AsyncIterator[MaxParent]:
+async def max_parent(
+    tester: BotTester, user: int = MAX_USER, reuse: MaxParent | None = None
+) -> AsyncIterator[MaxParent]:
     """A MAX parent beside `tester`'s Telegram side: the app's MAX bot against a strict stand-in;
-    the tester's notice worker sends MAX rows through it (staff answers, hand-off notes)."""
+    the tester's notice worker sends MAX rows through it (staff answers, hand-off notes).
+    With `reuse`, another parent of the same stand-in and bot."""
+    if reuse is not None:
+        yield MaxParent(tester, reuse.api, reuse.bot, reuse.polling, user)
+        return
     async with FakeMaxAPI(long_poll_cap=0.0) as api:
         bot = await tester.app.max_bot(token=api.token, api_url=api.base_url, bot_id=MAX_BOT_ID)
         polling = MaxPolling(bot, tester.app.dispatcher, timeout=0)
