@@ -29,6 +29,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyKeyboardRemove,
 )
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -248,6 +249,27 @@ async def test_file_with_keyboard_together_or_after(bot: Bot, max_api: FakeMaxAP
     assert session_of(bot).file_keyboard_together is False
     await bot.send_document(CHAT, BufferedInputFile(ICS, "c.ics"), caption="Ещё", reply_markup=keys)
     assert len([r for r in max_api.refused() if "only attachment" in (r.error or "")]) == 1
+
+
+async def test_a_long_caption_goes_first_and_the_file_with_its_last_part(
+    bot: Bot, max_api: FakeMaxAPI
+) -> None:
+    max_api.user(PARENT)
+    caption = "\n".join(f"<b>{i}</b> строка описания события" for i in range(250))
+    sent = await bot.send_document(
+        CHAT, BufferedInputFile(ICS, "e.ics"), caption=caption, reply_markup=markup([cb("Да", "y")])
+    )
+    *texts, last = max_api.sent(PARENT)
+    assert texts and all(not m.files and not m.keyboard for m in texts)
+    assert last.files and last.keyboard and sent.document is not None
+    assert max_api.refused() == []
+
+
+async def test_no_markup_and_a_removed_reply_keyboard_send_no_keyboard(bot: Bot, max_api: FakeMaxAPI) -> None:
+    max_api.user(PARENT)
+    await bot.send_message(CHAT, "Данные удалены", reply_markup=ReplyKeyboardRemove())
+    await bot.send_message(CHAT, "Просто текст")
+    assert [m.attachments for m in max_api.sent(PARENT)] == [[], []]
 
 
 async def test_a_parents_file_downloads_through_the_session(bot: Bot, max_api: FakeMaxAPI) -> None:
