@@ -2,6 +2,7 @@
 """Bootstrap and run mocbot with nothing but Python 3.11+ installed.
 
     python3 scripts/dev.py run        # the bot; with no BOT_TOKEN, the local console
+    python3 scripts/dev.py console --channel max   # the console as a parent in MAX
     python3 scripts/dev.py test       # ruff, mypy and the whole pytest suite
     python3 scripts/dev.py <args>     # any other `mocbot` subcommand, e.g. `content check`
 

@@ -223,12 +223,18 @@ def cmd_console(args: argparse.Namespace) -> int:
     setup_logging(getattr(args, "log_level", None) or "WARNING")
     content_or_fail(settings, problem="the bot will not start on invalid content")
     as_admin = bool(getattr(args, "as_admin", False))
-    user_id = int(getattr(args, "user_id", None) or 1001)
-    asyncio.run(_run_console(settings, as_admin, user_id))
+    channel = str(getattr(args, "channel", None) or "tg")
+    user_id = getattr(args, "user_id", None)
+    if channel == "max":  # the person is a MAX parent; staff (`:admin on`) are Telegram user 1001
+        asyncio.run(_run_console(settings, as_admin, 1001, channel=channel, max_user_id=user_id))
+        return 0
+    asyncio.run(_run_console(settings, as_admin, int(user_id or 1001)))
     return 0
 
 
-async def _run_console(settings: Settings, as_admin: bool, user_id: int) -> None:
+async def _run_console(
+    settings: Settings, as_admin: bool, user_id: int, *, channel: str = "tg", max_user_id: int | None = None
+) -> None:
     from bot.app import create_app
     from bot.console import run_console
 
@@ -237,6 +243,14 @@ async def _run_console(settings: Settings, as_admin: bool, user_id: int) -> None
     # in the way of scripted sessions (the tests cover throttling).
     settings.throttle_rate, settings.throttle_burst = 1000.0, 1000
     app = create_app(settings)
+    if channel == "max":
+        from bot.console import DEFAULT_MAX_USER_ID
+
+        await run_console(
+            app, as_admin=as_admin, user_id=user_id, channel=channel,
+            max_user_id=max_user_id or DEFAULT_MAX_USER_ID,
+        )  # fmt: skip
+        return
     await run_console(app, as_admin=as_admin, user_id=user_id)
 
 
@@ -287,7 +301,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("console", help="chat with the bot in this terminal (no network)")
     p.add_argument("--as-admin", action="store_true", help="act as an admin (staff commands allowed)")
-    p.add_argument("--user-id", type=int, default=1001, help="Telegram id of the simulated user")
+    p.add_argument(
+        "--user-id", type=int, default=None,
+        help="id of the simulated user: Telegram (default 1001), with --channel max the MAX parent's",
+    )  # fmt: skip
+    p.add_argument(
+        "--channel", choices=("tg", "max"), default="tg",
+        help="the messenger the person writes in: tg (default) or max (a MAX parent; staff stay in Telegram)",
+    )  # fmt: skip
     p.add_argument("--log-level", default="WARNING")
     p.set_defaults(handler=cmd_console)
 

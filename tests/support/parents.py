@@ -9,17 +9,14 @@ attached file. Staff always work in Telegram (`BotTester`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from aiogram import Bot
-
-from bot.channels import Channel, internal_id
-from bot.channels.max.polling import MaxPolling
-from bot.local_max_api import BOT_ID as MAX_BOT_ID
-from bot.local_max_api import FakeMaxAPI, StoredMessage
+from bot.channels import Channel
+from bot.channels.max.local import Change, LocalMax, MaxUser, local_max
+from bot.local_max_api import StoredMessage
 from tests.support.client import BotTester
 
 
@@ -95,61 +92,49 @@ MAX_USER = 5_550_001  # the parent's MAX user id (the stand-in's numbering)
 
 class MaxParent:
     """A parent in MAX: writes and presses through the stand-in; the bot's MAX session sends
-    through the same stand-in, and the poller feeds the translated updates to the dispatcher."""
+    through the same stand-in, and the poller feeds the translated updates to the dispatcher
+    (bot/channels/max/local.py, shared with the console's `--channel max`)."""
 
     channel = Channel.MAX
 
-    def __init__(self, tester: BotTester, api: FakeMaxAPI, bot: Bot, polling: MaxPolling, user: int) -> None:
+    def __init__(self, tester: BotTester, side: LocalMax, user: int) -> None:
         self.tester = tester
-        self.api = api
-        self.bot = bot
-        self.polling = polling
+        self.side = side
+        self.api = side.api
+        self.bot = side.bot
+        self.polling = side.polling
         self.user = user
-        self.id = internal_id(Channel.MAX, user)
-        self._answers = 0
+        self.person = MaxUser(side, user, after=self._deliver)
+        self.id = self.person.id
+
+    async def _deliver(self) -> None:
+        """The tester's notice worker sends what the handlers queued (unless a test holds it)."""
+        if self.tester.auto_deliver:
+            await self.tester.deliver()
 
     async def settle(self) -> None:
         """Feed every update the stand-in holds and wait until each is handled, then let the
         notice worker send what the handlers queued."""
-        while await self.polling.poll_once():
-            await self.polling.idle()
-        await self.polling.idle()
-        if self.tester.auto_deliver:
-            await self.tester.deliver()
-
-    async def _step(self, act: Callable[[], object]) -> list[Shown]:
-        before = {m.mid: m.edits for m in self.api.sent(self.user)}
-        act()
-        await self.settle()
-        after = self.api.sent(self.user)
-        edited = [m for m in after if m.mid in before and m.edits != before[m.mid]]
-        new = [m for m in after if m.mid not in before]
-        return [self._shown(m) for m in (*edited, *new)]
+        await self.person.settle()
 
     def _shown(self, message: StoredMessage) -> Shown:
-        name, data = None, None
-        for attachment in message.files:
-            token = str((attachment.get("payload") or {}).get("token") or "")
-            raw = self.api.uploaded(token)
-            data = bytes(raw) if raw is not None else None
-            name = self.api.file_name(token)
+        files = self.person.files(message)
+        name, data = files[-1] if files else (None, None)
         labels = tuple(str(b.get("text")) for row in message.keyboard for b in row)
         return Shown(text=message.text, buttons=labels, file_name=name, file_bytes=data)
 
+    def _all(self, changes: list[Change]) -> list[Shown]:
+        return [self._shown(c.message) for c in changes]
+
     async def send(self, text: str) -> list[Shown]:
-        if text == "/start":
-            return await self._step(lambda: self.api.bot_started(self.user))
-        return await self._step(lambda: self.api.user_message(self.user, text))
+        return self._all(await self.person.write(text))
 
     async def click(self, label: str) -> list[Shown]:
         for message in reversed(self.api.sent(self.user)):
             for row in message.keyboard:
                 for button in row:
                     if label in str(button.get("text")) and button.get("type") == "callback":
-                        exact = str(button.get("text"))
-                        return await self._step(
-                            lambda m=message, t=exact: self.api.press(self.user, m, text=t)
-                        )
+                        return self._all(await self.person.press(message, str(button.get("text"))))
         raise AssertionError(f"no MAX button containing {label!r} for user {self.user}")
 
     def last(self) -> Shown:
@@ -167,15 +152,10 @@ async def max_parent(
     the tester's notice worker sends MAX rows through it (staff answers, hand-off notes).
     With `reuse`, another parent of the same stand-in and bot."""
     if reuse is not None:
-        yield MaxParent(tester, reuse.api, reuse.bot, reuse.polling, user)
+        yield MaxParent(tester, reuse.side, user)
         return
-    async with FakeMaxAPI(long_poll_cap=0.0) as api:
-        bot = await tester.app.max_bot(token=api.token, api_url=api.base_url, bot_id=MAX_BOT_ID)
-        polling = MaxPolling(bot, tester.app.dispatcher, timeout=0)
-        tester.notices.bots[Channel.MAX] = bot
-        try:
-            yield MaxParent(tester, api, bot, polling, user)
-            assert not api.refused(), [f"{r.endpoint} {r.status} {r.error}" for r in api.refused()]
-        finally:
-            await polling.stop()
-            await bot.session.close()
+    async with local_max(tester.app) as side:
+        tester.notices.bots[Channel.MAX] = side.bot
+        yield MaxParent(tester, side, user)
+        api = side.api
+        assert not api.refused(), [f"{r.endpoint} {r.status} {r.error}" for r in api.refused()]
