@@ -180,6 +180,8 @@ async def test_mydata_and_forget(parent: Parent, tester: BotTester) -> None:
     await parent.send("/subscribe")
     sent = await parent.send("/mydata")
     assert "подпис" in joined(sent).lower()
+    # the id the parent's own messenger shows, never the internal one
+    assert f"Идентификатор {parent.channel.label}: {external_id(parent.id)}" in joined(sent)
     await parent.send("/forget")
     await parent.click("Да, удалить")
     async with tester.db() as session:

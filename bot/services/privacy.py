@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.channels import channel_of, external_id
 from bot.content import Content
 from bot.services.plugins import DataOwner
 from bot.services.users import ages_text
@@ -50,10 +51,12 @@ async def _describe_user(uow: UnitOfWork, user: UserRecord, content: Content, tz
     def t(key: str, **params: object) -> str:
         return content.text(key, mid, **params)
 
+    # the id the person's own messenger shows, not the internal one (bot/channels)
+    known_as = t("start.mydata_id", messenger=channel_of(user.id).label, id=external_id(user.id))
     if user.consent_at is None:
-        return [t("start.mydata_id", id=user.id), t("start.mydata_no_consent")]
+        return [known_as, t("start.mydata_no_consent")]
     lines = [
-        t("start.mydata_id", id=user.id),
+        known_as,
         t("start.mydata_consent", moment=_fmt(user.consent_at, tz)),
         t("start.mydata_seen", first=_fmt(user.first_seen_at, tz), last=_fmt(user.last_seen_at, tz)),
     ]
