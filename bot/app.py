@@ -140,8 +140,23 @@ class App:
             token = self.settings.max_bot_token.get_secret_value()
         if self.max_sender is None:
             self.max_sender = create_max_sender(self.settings)
+
+        async def telegram_file(file_id: str) -> bytes:
+            """A Telegram file (an event's photo staff uploaded) for a MAX parent."""
+            telegram = self.channel_bots.get(Channel.TELEGRAM)
+            if telegram is None:
+                raise LookupError("no Telegram bot to fetch a file from")
+            buffer = await telegram.download(file_id)
+            if buffer is None:
+                raise LookupError(f"Telegram file {file_id[:12]}… could not be downloaded")
+            return buffer.read()
+
         bot = await create_max_bot(
-            token, api_url or self.settings.max_api_url, sender_middleware=self.max_sender, bot_id=bot_id
+            token,
+            api_url or self.settings.max_api_url,
+            sender_middleware=self.max_sender,
+            bot_id=bot_id,
+            foreign_file=telegram_file,
         )
         bot.session.middleware(AnsweredTracker())
         self.channel_bots[Channel.MAX] = bot
@@ -257,6 +272,7 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
     notice_workers = app.notice_workers
 
     async def on_startup(bot: Bot) -> None:
+        app.channel_bots.setdefault(Channel.TELEGRAM, bot)  # MAX fetches Telegram files through it
         await set_commands(bot, content.current)
         if "faq" in content.current.sections:
             from bot.services.faq.engine import engine_for
@@ -275,10 +291,12 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
             workers.append(BroadcastWorker(bot, services["delivery"], settings))  # broadcasts, reminders
             await workers[-1].start()  # the primary: recovers rows left in flight before others claim
             for channel, other in app.channel_bots.items():
+                if channel is Channel.TELEGRAM:
+                    continue
                 workers.append(BroadcastWorker(other, services["delivery"], settings, channel=channel))
                 await workers[-1].start()
             # hand-offs, staff answers, digests: each row through its recipient's messenger
-            notice_workers.append(NoticeWorker(bot, outbox, bots=dict(app.channel_bots)))
+            notice_workers.append(NoticeWorker(bot, outbox, bots={**app.channel_bots, Channel.TELEGRAM: bot}))
             await notice_workers[-1].start()
         _schedule(scheduler, settings, outbox, faq, workers, notice_workers, events=services["events"])
         if not scheduler.running:

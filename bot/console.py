@@ -165,9 +165,7 @@ class Console:
         body = render_html(text).rstrip()
         self.say(f"{prefix} › " + body.replace("\n", "\n    "))
 
-    def _show_sent(
-        self, new: list[Sent], first: int = 1
-    ) -> list[tuple[Sent, str, str | None, str | None]]:
+    def _show_sent(self, new: list[Sent], first: int = 1) -> list[tuple[Sent, str, str | None, str | None]]:
         """Print what the Telegram bot sent; its buttons are numbered from `first`."""
         numbered: list[tuple[Sent, str, str | None, str | None]] = []
         for sent in new:

@@ -404,6 +404,16 @@ class FakeMaxAPI:
         }
         return self.user_message(user_id, text, [attachment])
 
+    def user_image(self, user_id: int, data: bytes, text: str = "") -> str:
+        """The user sends a picture (a screenshot); the bot finds a download URL in it."""
+        upload = self._new_upload("image")
+        upload.filename, upload.data, upload.uploaded_at = "image.png", data, 0.0
+        attachment = {
+            "type": "image",
+            "payload": {"url": f"{self.base_url}/files/{upload.token}", "token": upload.token},
+        }
+        return self.user_message(user_id, text, [attachment])
+
     def press(
         self,
         user_id: int,

@@ -252,3 +252,51 @@ async def test_a_broadcast_with_a_photo_reaches_both_messengers_once_each(
         async with tester.db() as session:
             states = (await session.scalars(select(OutboxMessage.state))).all()
             assert sorted(states) == ["sent", "sent", "sent"]
+
+
+async def test_a_max_parent_s_screenshot_reaches_the_telegram_staff_chat(tester: BotTester) -> None:
+    """A file of one messenger is fetched through its bot and sent as bytes through the other."""
+    png = _png()
+    async with max_parent(tester) as parent:
+        await consent(parent)
+        await parent.send("/ask")
+        await parent.person.step(
+            lambda: parent.api.user_image(parent.user, png, "Навигатор пишет «ошибка 500» при входе")
+        )
+        post = tester.last(STAFF_CHAT_ID)
+        assert post.method == "SendPhoto" and post.file_bytes == png
+        assert "ошибка 500" in post.text and "пишет в MAX" in post.text
+        await tester.staff_reply(post, "Очистите кэш браузера")
+        await deliver(parent, tester)
+        assert "Очистите кэш" in parent.last().text
+
+
+async def test_an_event_photo_staff_sent_in_telegram_is_shown_in_max(
+    tester: BotTester, tmp_path: Path
+) -> None:
+    png = _png()
+    path = tmp_path / "poster.png"
+    path.write_bytes(png)
+    file_id = tester.session.register_file(path)
+    events: EventService = tester.app.services["events"]
+    draft = EventDraft(
+        title="День открытых дверей", starts_at=utcnow() + timedelta(hours=48), timezone="Asia/Irkutsk",
+        place="ул. Ленина, 1", organisation="ДДТ", directions=("tech",), audience="parents",
+        capacity=None, description="Покажем кружки", municipality_id="sayansk", photo_file_id=file_id,
+    )  # fmt: skip
+    await events.create(draft, created_by=ADMIN_ID, reminder_texts=reminder_texts(draft))
+    async with max_parent(tester) as parent:
+        await consent(parent)
+        await parent.send("/events")
+        card = await parent.click("День открытых дверей")
+        assert card and card[0].file_bytes == png and "День открытых дверей" in card[0].text
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "green").save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -36,9 +36,16 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+)
 
 from bot.channels import Channel, channel_of
+from bot.channels.max.session import FILE_ID_PREFIX as MAX_FILE_PREFIX
 from bot.sender import Priority, sending_as
 from bot.services.outbox import NoticeRecord, OutboxService
 
@@ -196,7 +203,7 @@ class NoticeWorker:
         if notice.photo_file_id:
             return await bot.send_photo(
                 notice.chat_id,
-                notice.photo_file_id,
+                await self._photo_for(channel, notice.photo_file_id),
                 caption=notice.text or None,
                 reply_markup=keyboard(notice),
                 reply_parameters=reply,
@@ -208,6 +215,20 @@ class NoticeWorker:
             disable_web_page_preview=notice.disable_preview or None,
             reply_parameters=reply,
         )
+
+    async def _photo_for(self, channel: Channel, file_id: str) -> str | BufferedInputFile:
+        """A file id of another messenger (a MAX parent's screenshot going to the Telegram staff
+        chat) is fetched through that messenger's bot and sent as bytes."""
+        source = Channel.MAX if file_id.startswith(MAX_FILE_PREFIX) else Channel.TELEGRAM
+        if source is channel:
+            return file_id
+        other = self.bots.get(source)
+        if other is None:
+            raise NoChannel(f"the photo is a {source.label} file and {source.label} is not configured")
+        buffer = await other.download(file_id)
+        if buffer is None:
+            raise NoChannel(f"the {source.label} photo could not be downloaded")
+        return BufferedInputFile(buffer.read(), filename="photo.jpg")
 
     async def _send(self, notice: NoticeRecord) -> None:
         try:

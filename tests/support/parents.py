@@ -156,6 +156,7 @@ async def max_parent(
         return
     async with local_max(tester.app) as side:
         tester.notices.bots[Channel.MAX] = side.bot
+        tester.app.channel_bots.setdefault(Channel.TELEGRAM, tester.bot)  # as on_startup does
         yield MaxParent(tester, side, user)
         api = side.api
         assert not api.refused(), [f"{r.endpoint} {r.status} {r.error}" for r in api.refused()]

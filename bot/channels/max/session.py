@@ -28,7 +28,7 @@ import hashlib
 import logging
 import mimetypes
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -97,6 +97,7 @@ from bot.html import split_text, strip_tags
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL: Final = "https://platform-api2.max.ru"
+ForeignFile = Callable[[str], Awaitable[bytes]]
 FILE_ID_PREFIX: Final = "max:"  # file ids this session hands out: max:file:<token>, max:image:<token>
 ATTACHMENT_RETRY_DELAYS: Final = (0.5, 1.0, 2.0, 4.0)  # attachment.not.ready: MAX still processes it
 _ACTIONS: Final = {
@@ -135,7 +136,11 @@ class MaxSession(BaseSession):
         attachment_retry_delays: Sequence[float] = ATTACHMENT_RETRY_DELAYS,
         file_keyboard_together: bool = True,
         connection: DefaultConnectionProperties | None = None,
+        foreign_file: ForeignFile | None = None,
     ) -> None:
+        """`foreign_file`: fetches the bytes of a Telegram file id (an event's photo uploaded by
+        staff in Telegram), so MAX gets the picture uploaded instead of a refusal."""
+        self.foreign_file = foreign_file
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
         # aiogram builds URLs from `api` only for downloads: a file's path is MAX's download URL.
         super().__init__(
@@ -606,6 +611,15 @@ class MaxSession(BaseSession):
                     return {"type": known_kind, "payload": {"token": media.removeprefix(prefix)}}
             if kind == "image" and media.startswith(("https://", "http://")):
                 return {"type": "image", "payload": {"url": media}}
+            if self.foreign_file is not None:  # a Telegram file: its bytes, uploaded (once) to MAX
+                data = await self.foreign_file(media)
+                return await self._attachment(
+                    bot,
+                    method,
+                    kind,
+                    BufferedInputFile(data, "photo.jpg" if kind == "image" else "file"),
+                    timeout,
+                )
             raise MaxRefused(
                 method,
                 "Bad Request: a Telegram file_id cannot be sent to MAX (send the bytes or a MAX file id)",
