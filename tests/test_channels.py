@@ -196,11 +196,14 @@ async def deliver(parent: Parent, tester: BotTester) -> None:
         await parent.settle()
 
 
+@pytest.mark.parametrize("as_photo", [False, True], ids=["file", "photo"])
 async def test_a_broadcast_with_a_photo_reaches_both_messengers_once_each(
-    tester: BotTester, tmp_path: Path
+    tester: BotTester, tmp_path: Path, as_photo: bool
 ) -> None:
     """Staff (Telegram) broadcast to subscribers in both messengers: one worker per channel,
-    each message once, the MAX photo uploaded once and reused, one summary counting both."""
+    each message once, the MAX photo uploaded once and reused, one summary counting both.
+    A poster sent as a file is kept as bytes; one sent as a photo is a Telegram file id,
+    which the MAX side fetches through the Telegram bot."""
     import asyncio
 
     from PIL import Image
@@ -217,7 +220,12 @@ async def test_a_broadcast_with_a_photo_reaches_both_messengers_once_each(
         Image.new("RGB", (80, 60), "blue").save(poster)
         await tester.send("/broadcast", user_id=ADMIN_ID)
         await tester.send("<b>День открытых дверей</b> &amp; мастер-классы", user_id=ADMIN_ID)
-        await tester.send_document(poster, user_id=ADMIN_ID)
+        if as_photo:
+            file_id = tester.session.register_file(poster)
+            size = {"file_id": file_id, "file_unique_id": "p1", "width": 80, "height": 60}
+            await tester.send(None, user_id=ADMIN_ID, photo=[size])
+        else:
+            await tester.send_document(poster, user_id=ADMIN_ID)
         await tester.click("Всем подписчикам", user_id=ADMIN_ID)
         sent = await tester.click("Отправить сейчас", user_id=ADMIN_ID)
         assert "поставлена в очередь" in sent[-1].text

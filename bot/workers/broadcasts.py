@@ -373,8 +373,9 @@ class BroadcastWorker:
             content = await self.delivery.content(broadcast_id)
             if content is None:
                 return None
-            # a stored file id is Telegram's; another channel uploads the photo once itself
-            sending = _Sending(content, content.photo_file_id if self.primary else None)
+            # a stored file id is Telegram's: the MAX session fetches it through the Telegram bot
+            # and uploads it once; then the MAX token is reused (kept in memory, not stored)
+            sending = _Sending(content, content.photo_file_id)
             self._sending[broadcast_id] = sending
         return sending
 
