@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -117,6 +118,8 @@ class App:
     max_sender: SenderMiddleware | None = None
     # Bots of channels other than Telegram that the workers send through (set by the runner).
     channel_bots: dict[Channel, Bot] = field(default_factory=dict)
+    # Run first at shutdown, before the workers stop and the database closes (MAX's inbound).
+    stop_first: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def drain_notices(self) -> None:
         """Send the notices due now (the console shows a hand-off right after the question)."""
@@ -304,6 +307,8 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         logger.info("mocbot started")
 
     async def on_shutdown() -> None:
+        while app.stop_first:
+            await app.stop_first.pop()()
         if scheduler.running:
             scheduler.shutdown(wait=False)
         while notice_workers:
@@ -317,6 +322,9 @@ def create_app(settings: Settings, storage: BaseStorage | None = None) -> App:
         await sender.limiter.close()
         if app.max_sender is not None:
             await app.max_sender.limiter.close()
+        for channel, other in list(app.channel_bots.items()):
+            if channel is not Channel.TELEGRAM:
+                await other.session.close()
         await engine.dispose()
         logger.info("mocbot stopped")
 

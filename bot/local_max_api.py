@@ -190,6 +190,9 @@ class StoredMessage:
     def files(self) -> list[dict[str, Any]]:
         return [a for a in self.attachments if a.get("type") in {"file", "image", "video", "audio"}]
 
+    def button_texts(self) -> list[str]:
+        return [str(b.get("text")) for row in self.keyboard for b in row]
+
     def button(self, text: str) -> dict[str, Any]:
         for row in self.keyboard:
             for button in row:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import SecretStr
+
 from bot.app import create_app, create_bot
 from bot.settings import Settings
 from tests.support.fake_api import FakeBotAPI
@@ -47,3 +49,47 @@ async def test_polling_start_consent_help(settings: Settings) -> None:
         greeting = api.sent("sendMessage", USER)[0]
         assert "Здравствуйте" in greeting.text
         await app.engine.dispose()
+
+
+async def test_one_process_serves_telegram_and_max(settings: Settings) -> None:
+    """`mocbot run` with both tokens: Telegram by polling, MAX by long polling beside it, the
+    workers of both started; a MAX parent's question reaches the Telegram staff chat."""
+    import contextlib
+
+    from bot.cli.core import _run_polling
+    from bot.local_max_api import FakeMaxAPI
+    from tests.support.client import STAFF_CHAT_ID
+
+    async with FakeBotAPI() as api, FakeMaxAPI(long_poll_cap=0.5) as max_api:
+        settings.telegram_api_url = api.base_url
+        settings.bot_token = SecretStr("42:fake-token")
+        settings.max_bot_token = SecretStr(max_api.token)
+        settings.max_api_url = max_api.base_url
+        running = asyncio.create_task(_run_polling(settings))
+        try:
+            max_api.bot_started(USER)
+            await max_api.wait_for(
+                lambda: any(m.button_texts() and "Зима" in m.button_texts() for m in max_api.sent(USER)),
+                timeout=15,
+            )
+            max_api.press(USER, max_api.last(USER), text="Зима")
+            await max_api.wait_for(lambda: "Согласен" in " ".join(max_api.last(USER).button_texts()))
+            max_api.press(USER, max_api.last(USER), text="✅ Согласен")
+            await max_api.wait_for(
+                lambda: (
+                    "Главное меню" in max_api.last(USER).text
+                    or "Главное меню" in " ".join(max_api.last(USER).button_texts())
+                )
+            )
+            max_api.user_message(USER, "/ask как записаться на шахматы")
+            await api.wait_for(
+                lambda: any("шахматы" in r.text for r in api.sent("sendMessage", STAFF_CHAT_ID)), timeout=15
+            )
+            post = next(r for r in api.sent("sendMessage", STAFF_CHAT_ID) if "шахматы" in r.text)
+            assert "пишет в MAX" in post.text
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(running, timeout=15)
+        assert not max_api.refused(), [f"{r.endpoint} {r.status} {r.error}" for r in max_api.refused()]
+        assert any(r.endpoint == "PATCH /me/commands" for r in max_api.received)  # the MAX command menu

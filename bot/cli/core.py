@@ -155,27 +155,27 @@ async def _run_polling(settings: Settings) -> None:
     app = create_app(settings)
     bot = app.bot()
     dp = app.dispatcher
-    max_inbound = await _start_max(app) if settings.max_bot_token is not None else None
+    if settings.max_bot_token is not None:
+        await _start_max(app)
     await bot.delete_webhook(drop_pending_updates=False)
-    try:
-        # Updates beyond `update_concurrency` wait in line: polling reads on as handlers finish.
-        await dp.start_polling(
-            bot,
-            allowed_updates=dp.resolve_used_update_types(),
-            tasks_concurrency_limit=settings.update_concurrency,
-        )
-    finally:
-        if max_inbound is not None:
-            await max_inbound()
+    # Updates beyond `update_concurrency` wait in line: polling reads on as handlers finish.
+    await dp.start_polling(
+        bot,
+        allowed_updates=dp.resolve_used_update_types(),
+        tasks_concurrency_limit=settings.update_concurrency,
+    )
 
 
-async def _start_max(app: Any) -> Any:
-    """MAX beside Telegram in this process: its bot (for the workers) and its inbound updates,
-    by webhook when MAX_WEBHOOK_URL is set, by long polling otherwise. Returns the stopper."""
+async def _start_max(app: Any) -> None:
+    """MAX beside Telegram in this process: its bot (for the workers), its command menu and its
+    inbound updates, by webhook when MAX_WEBHOOK_URL is set, by long polling otherwise. The
+    inbound stops first at shutdown, before the workers and the database."""
+    from bot.app import set_commands
     from bot.channels.max.polling import MaxPolling
 
     settings = app.settings
     max_bot = await app.max_bot()
+    await set_commands(max_bot, app.content.current)
     users = app.services["users"]
     if settings.max_webhook_url:
         from aiohttp import web
@@ -198,20 +198,13 @@ async def _start_max(app: Any) -> Any:
         await subscribe_max_webhook(max_bot, settings.max_webhook_url, secret=secret)
         logger.info("MAX: webhook on port %d", settings.max_webhook_port)
 
-        async def stop_webhook() -> None:
-            await runner.cleanup()
-            await max_bot.session.close()
-
-        return stop_webhook
+        app.stop_first.append(runner.cleanup)
+        return
     polling = MaxPolling(max_bot, app.dispatcher, on_stopped=users.stopped_in_max)
     await polling.start()
     logger.info("MAX: long polling (set MAX_WEBHOOK_URL for production)")
 
-    async def stop_polling() -> None:
-        await polling.stop()
-        await max_bot.session.close()
-
-    return stop_polling
+    app.stop_first.append(polling.stop)
 
 
 def _is_sqlite(url: str) -> bool:
