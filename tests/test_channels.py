@@ -308,3 +308,54 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), "green").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+async def test_an_event_reminder_reaches_a_max_parent_and_its_button_cancels(tester: BotTester) -> None:
+    import asyncio
+
+    from sqlalchemy import update
+
+    from bot.workers.broadcasts import BroadcastWorker
+    from db.models import Broadcast
+
+    events: EventService = tester.app.services["events"]
+    draft = EventDraft(
+        title="День открытых дверей", starts_at=utcnow() + timedelta(hours=3), timezone="Asia/Irkutsk",
+        place="ул. Ленина, 1", organisation="ДДТ", directions=("tech",), audience="parents",
+        capacity=None, description="Покажем кружки", municipality_id="sayansk",
+    )  # fmt: skip
+    event = await events.create(draft, created_by=ADMIN_ID, reminder_texts=reminder_texts(draft))
+    async with max_parent(tester) as parent:
+        await consent(parent)
+        await parent.send("/events")
+        await parent.click("День открытых дверей")
+        await parent.click("Пойду")
+        async with tester.db() as session:
+            await session.execute(
+                update(Broadcast)
+                .where(Broadcast.dedup_key == f"event:{event.id}:2h")
+                .values(scheduled_at=utcnow())
+            )
+        delivery = tester.app.services["delivery"]
+        workers = [
+            BroadcastWorker(tester.bot, delivery, tester.app.settings, tick=0.02, progress_interval=0),
+            BroadcastWorker(
+                parent.bot, delivery, tester.app.settings, tick=0.02, progress_interval=0, channel=Channel.MAX
+            ),
+        ]
+        for worker in workers:
+            await worker.start()
+        try:
+            async with asyncio.timeout(10):
+                while not [m for m in parent.api.sent(parent.user) if "Напоминание" in m.text]:
+                    await asyncio.sleep(0.02)
+        finally:
+            for worker in workers:
+                await worker.stop()
+        reminder = next(m for m in parent.api.sent(parent.user) if "Напоминание" in m.text)
+        assert "через два часа" in reminder.text
+        await parent.click("Не смогу прийти")
+        assert any("Запись отменена" in a for a in parent.alerts())
+        async with tester.db() as session:
+            signup = (await session.scalars(select(EventSignup))).one()
+            assert signup.user_id == parent.id and signup.cancelled_at is not None
