@@ -311,7 +311,6 @@ def _png() -> bytes:
 
 
 async def test_an_event_reminder_reaches_a_max_parent_and_its_button_cancels(tester: BotTester) -> None:
-    import asyncio
 
     from sqlalchemy import update
 
@@ -346,9 +345,9 @@ async def test_an_event_reminder_reaches_a_max_parent_and_its_button_cancels(tes
         for worker in workers:
             await worker.start()
         try:
-            async with asyncio.timeout(10):
-                while not [m for m in parent.api.sent(parent.user) if "Напоминание" in m.text]:
-                    await asyncio.sleep(0.02)
+            await parent.api.wait_for(
+                lambda: any("Напоминание" in m.text for m in parent.api.sent(parent.user)), timeout=10
+            )
         finally:
             for worker in workers:
                 await worker.stop()
