@@ -20,6 +20,7 @@ from aiogram.types import (
     MessageOriginUser,
 )
 
+from bot.channels import TELEGRAM_ID_LIMIT
 from bot.content import ContentStore
 from bot.dialogs import is_cancel
 from bot.html import escape
@@ -50,7 +51,9 @@ def _parse_id(raw: str | None) -> int | None:
     raw = raw.strip()
     if not raw.lstrip("-").isdigit() or len(raw) > 19:
         return None
-    return int(raw)
+    value = int(raw)
+    # staff work in Telegram: only a Telegram user id (below 2**52) can be one (bot/channels)
+    return value if 0 < value < TELEGRAM_ID_LIMIT else None
 
 
 async def _add(message: Message, users: UserService, target: int, say: Say, name: str = "") -> None:

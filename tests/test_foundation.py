@@ -102,7 +102,9 @@ async def test_staff_management_by_admin(tester: BotTester) -> None:
     await tester.start_and_consent(user_id=12345)
     sent = await tester.send("/staff list", user_id=12345)
     assert "только сотрудникам" in sent[0].text
-    for bad in ("/staff add abc", "/staff add", f"/staff remove {ADMIN_ID}", "/staff frobnicate"):
+    max_person = 2**53 + 12345  # a MAX parent's internal id: staff work in Telegram only
+    for bad in ("/staff add abc", "/staff add", f"/staff remove {ADMIN_ID}", "/staff frobnicate",
+                f"/staff add {max_person}", "/staff add -100123"):  # fmt: skip
         reply = texts(await tester.send(bad, user_id=ADMIN_ID))
         assert reply and "назначен" not in reply
 
