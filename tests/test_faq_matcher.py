@@ -96,6 +96,8 @@ def test_everyday_words_alone_never_answer(matcher: Matcher, question: str) -> N
         ("как встать в очередь в садик", "kindergarten"),
         ("госуслуги не пускают, пароль не подходит", "gosuslugi-account"),
         ("справка 086у для колледжа где взять", "health"),
+        # a neighbour's phrase with whom it is about inside it
+        ("хотим перевести дочь в другую школу", "school"),
     ],
 )
 def test_out_of_scope_is_redirected(matcher: Matcher, question: str, where: str) -> None:

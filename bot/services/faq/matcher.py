@@ -49,7 +49,8 @@ from sklearn.svm import LinearSVC
 from bot.services.faq.normalize import Normalized, Normalizer, switch_layout
 
 MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
-FOCUS_MIN_CHARS = 160  # longer texts are also matched on their asking sentences alone
+FOCUS_MIN_CHARS = 160
+FOREIGN_GAP = 1  # words allowed inside a neighbouring service's phrase («перевести ребенка в школу»)  # longer texts are also matched on their asking sentences alone
 
 
 class Decision(StrEnum):
@@ -308,6 +309,7 @@ class Matcher:
         self._foreign = foreign
         self._outside_vocabulary = frozenset(outside_vocabulary)
         self._foreign_longest = max((len(k) for k in foreign), default=0)
+        self._foreign_phrases = [(k, v) for k, v in foreign.items() if len(k) >= 2]
         self.domain = DOMAIN_LEMMAS - {k[0] for k in foreign if len(k) == 1}
         self._groups = [
             (
@@ -457,6 +459,14 @@ class Matcher:
                 phrase = tuple(tokens[start : start + size])
                 hit = self._foreign.get(phrase)
                 if hit is not None and not any(set(phrase) <= kw for kw in owned):
+                    return hit
+        # a phrase with whom it is about inside («перевести ребенка в другую школу»)
+        bare = [t for t in tokens if t not in _WHOM]
+        if len(bare) == len(tokens):
+            return None
+        for phrase, hit in self._foreign_phrases:
+            if _contains(bare, phrase):
+                if not any(set(phrase) <= kw for kw in owned):
                     return hit
         return None
 
@@ -682,6 +692,15 @@ def focus(text: str) -> str | None:
     if len(sentences) < 2 or not asking or len(asking) == len(sentences):
         return None
     return " ".join(asking)
+
+
+# whom a question is about: skipped inside a neighbouring service's phrase
+_WHOM = frozenset("ребенок сын дочь дочка внук внучка малыш я мы он она они".split())
+
+
+def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
+    n = len(phrase)
+    return any(tuple(tokens[i : i + n]) == tuple(phrase) for i in range(len(tokens) - n + 1))
 
 
 def _terms(tokens: Iterable[str]) -> list[str]:
