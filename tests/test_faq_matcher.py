@@ -182,6 +182,15 @@ def test_a_multiword_keyword_is_a_domain_signal() -> None:
     assert index(["ребенок"], no_strong).match("как добавить ребенка").decision is Decision.SUGGEST
     # ... or a very clear match: the question is one of the entry's phrasings
     assert index(["ребенок"], Thresholds()).match("как добавить ребенка").decision is Decision.ANSWER
+    # ... but not when the question has a telling word the entry never uses
+    assert index(["ребенок"], Thresholds()).match("как добавить ребенка в банк").decision is not Decision.ANSWER
+
+
+def test_a_clear_match_without_a_domain_word_needs_all_its_words_in_the_topic(matcher: Matcher) -> None:
+    # a heading's noun counts through the verb it adds («Настройка» -> «настроить»)
+    assert matcher.match("Настройка оповещений").decision is Decision.ANSWER
+    # «адрес» is in the МОЦ's contacts, «госуслуги» is not
+    assert matcher.match("как указать адрес почты в госуслугах").decision is not Decision.ANSWER
 
 
 @pytest.mark.parametrize(

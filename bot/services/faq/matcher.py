@@ -46,7 +46,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from bot.services.faq.normalize import Normalized, Normalizer, switch_layout
+from bot.services.faq.normalize import SYNONYMS, Normalized, Normalizer, switch_layout
 
 MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
 FOCUS_MIN_CHARS = 160
@@ -154,8 +154,11 @@ class Thresholds:
     # question («добавить ребенка», «нет мест») counts as a domain signal
     keyword_domain: float = 0.75
     # so does a very clear match without a domain word («ваш адрес и телефон»)
-    strong: float = 0.80
+    strong: float = 0.72
     strong_lead: float = 0.30
+    # ... and only when the top entry has (nearly) every telling word of the question:
+    # «электронный адрес в Госуслугах» is not the МОЦ's address
+    strong_cover: float = 0.90
     # share of the classifier's softmax probability in the final score, and the
     # softmax temperature applied to its decision values
     w_classifier: float = 0.20
@@ -333,6 +336,10 @@ class Matcher:
         for terms in entry_terms:
             for term in terms:
                 df[term] += 1
+        family_words: dict[str, set[str]] = defaultdict(set)
+        for i, terms in enumerate(entry_terms):
+            family_words[self._family[i]].update(t for t in terms if " " not in t)
+        self._family_words = {f: frozenset(w) for f, w in family_words.items()}
         self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
         # BM25 contribution of each term to each entry, precomputed (query independent)
@@ -531,7 +538,12 @@ class Matcher:
             domain
             # a clear match of a question with two words that say something («Настройка
             # уведомлений»), not one everyday word («хочу пожаловаться», «оформить»)
-            or (top >= th.strong and lead >= th.strong_lead and len(lemmas - EMPTY_LEMMAS) >= 2)
+            or (
+                top >= th.strong
+                and lead >= th.strong_lead
+                and len(lemmas - EMPTY_LEMMAS) >= 2
+                and self._cover(top_i, lemmas - EMPTY_LEMMAS) >= th.strong_cover
+            )
             or (
                 top >= th.keyword_domain
                 and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
@@ -562,6 +574,16 @@ class Matcher:
         if (foreign or not domain) and (top < th.suggest_no_domain or (foreign and not domain)):
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         return MatchResult(question, Decision.SUGGEST, candidates)
+
+    def _cover(self, i: int, lemmas: Iterable[str]) -> float:
+        """The idf-weighted share of these words found in entry `i`'s topic family (its entries'
+        phrasings and keywords)."""
+        words = list(lemmas)
+        known = self._family_words[self._family[i]]
+        total = sum(self._idf_of(t) for t in words)
+        # a heading's noun («Настройка») counts when the verb it adds («настроить») is there
+        found = sum(self._idf_of(t) for t in words if t in known or SYNONYMS.get(t) in known)
+        return found / total if total > 0 else 0.0
 
     def _competing(self, ranked: Sequence[tuple[int, float]]) -> tuple[Candidate, ...]:
         """The best entry of each topic family close to the top one (up to 4)."""
