@@ -461,3 +461,32 @@ def test_shipped_redirects_render_for_every_municipality() -> None:
         assert municipality.moc.phone in kb.redirect("other").render_answer(values)  # type: ignore[union-attr]
     for entry in kb:
         assert entry.asked_as and "{" not in entry.asked_as
+
+
+def test_a_question_naming_two_topics_by_their_keywords_is_asked_back() -> None:
+    def index(thresholds: Thresholds) -> Matcher:
+        return Matcher(
+            [
+                IndexEntry(
+                    "leave",
+                    "Отчисление",
+                    ["как отчислиться из кружка", "отчисление ребенка из кружка", "порядок отчисления"],
+                    ["отчисление"],
+                ),
+                IndexEntry(
+                    "apply",
+                    "Запись",
+                    ["как записаться в кружок", "запись в кружок", "порядок зачисления в кружок"],
+                    ["зачисление"],
+                ),
+                IndexEntry("nav", "Про навигатор", ["что такое навигатор", "где навигатор"], ["навигатор"]),
+            ],
+            thresholds=thresholds,
+            normalizer=shared_normalizer(),
+        )
+
+    both = "порядок отчисления и зачисления в кружок"
+    result = index(Thresholds()).match(both)
+    assert result.decision is Decision.CLARIFY and {c.id for c in result.candidates} == {"leave", "apply"}
+    assert index(Thresholds(rival_gap=0)).match(both).decision is Decision.ANSWER
+    assert index(Thresholds()).match("порядок отчисления из кружка").id == "leave"

@@ -159,6 +159,9 @@ class Thresholds:
     # ... and only when the top entry has (nearly) every telling word of the question:
     # «электронный адрес в Госуслугах» is not the МОЦ's address
     strong_cover: float = 0.90
+    # a confident top is still asked back when another topic within `rival_gap` of it is named
+    # by one of its keywords in the question and the top topic never uses that keyword's words
+    rival_gap: float = 0.20
     # share of the classifier's softmax probability in the final score, and the
     # softmax temperature applied to its decision values
     w_classifier: float = 0.20
@@ -566,14 +569,36 @@ class Matcher:
             confident = (top >= th.answer and lead >= th.margin) or (
                 top >= th.high and lead >= th.high_margin
             )
-            if confident:
+            rival = self._keyword_rival(ranked, lemmas) if confident else None
+            if confident and rival is None:
                 return MatchResult(question, Decision.ANSWER, candidates, topic=family)
+            if rival is not None:
+                offered = (Candidate(self._ids[top_i], round(top, 4)), rival)
+                return MatchResult(question, Decision.CLARIFY, offered)
             competing = self._competing(ranked)
             if top >= th.clarify and len(competing) >= 2:
                 return MatchResult(question, Decision.CLARIFY, competing)
         if (foreign or not domain) and (top < th.suggest_no_domain or (foreign and not domain)):
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         return MatchResult(question, Decision.SUGGEST, candidates)
+
+    def _keyword_rival(self, ranked: Sequence[tuple[int, float]], lemmas: set[str]) -> Candidate | None:
+        """Another topic close to the top one whose keyword is in the question while the top
+        topic never uses that keyword's words («… заявку в госуслугах»: the application's status
+        or the Госуслуги application?)."""
+        th = self.thresholds
+        if th.rival_gap <= 0 or not ranked:
+            return None
+        top_i, top = ranked[0]
+        family = self._family[top_i]
+        known = self._family_words[family]
+        for i, score in ranked[1:6]:
+            if self._family[i] == family or score < top - th.rival_gap:
+                continue
+            for kw, _ in self._keyword_sets[i]:
+                if kw <= lemmas and not kw & known:
+                    return Candidate(self._ids[i], round(score, 4))
+        return None
 
     def _cover(self, i: int, lemmas: Iterable[str]) -> float:
         """The idf-weighted share of these words found in entry `i`'s topic family (its entries'
