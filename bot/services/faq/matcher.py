@@ -202,6 +202,13 @@ DOMAIN_LEMMAS: frozenset[str] = _words(
     "предпрофессиональный кружка внеурочка робототехника творчество"
 )
 
+# Domain words other services use as well (a Госуслуги account, a kindergarten application):
+# they do not let an entry claim a neighbour's word («заявление в детский сад в личном кабинете»)
+SHARED_DOMAIN_LEMMAS: frozenset[str] = _words(
+    "аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин запись записаться "
+    "записать заявка зачисление зачислить программа занятие педагог договор учет"
+)
+
 # Words that ask for a topic without saying what about it: a question made of a clarify
 # group's subject and these only («что делать с сертификатом», «расскажите про навигатор»)
 # is general, and the bot asks back.
@@ -517,7 +524,9 @@ class Matcher:
         # the best entry may claim a foreign word by its keywords, when the question also has
         # a domain word («кружок в садике по сертификату»)
         claimed = (
-            [kw for kw, _ in self._keyword_sets[ranked[0][0]]] if ranked and lemmas & self.domain else []
+            [kw for kw, _ in self._keyword_sets[ranked[0][0]]]
+            if ranked and lemmas & (self.domain - SHARED_DOMAIN_LEMMAS)
+            else []
         )
         word_topic = self.foreign_topic(norm.tokens, claimed)
         redirect = word_topic or outside_topic
