@@ -49,8 +49,7 @@ from sklearn.svm import LinearSVC
 from bot.services.faq.normalize import SYNONYMS, Normalized, Normalizer, switch_layout
 
 MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
-FOCUS_MIN_CHARS = 160
-FOREIGN_GAP = 1  # words allowed inside a neighbouring service's phrase («перевести ребенка в школу»)  # longer texts are also matched on their asking sentences alone
+FOCUS_MIN_CHARS = 160  # longer texts are also matched on their asking sentences alone
 
 
 class Decision(StrEnum):
@@ -482,9 +481,8 @@ class Matcher:
         if len(bare) == len(tokens):
             return None
         for phrase, hit in self._foreign_phrases:
-            if _contains(bare, phrase):
-                if not any(set(phrase) <= kw for kw in owned):
-                    return hit
+            if _contains(bare, phrase) and not any(set(phrase) <= kw for kw in owned):
+                return hit
         return None
 
     def general_group(self, tokens: Sequence[str]) -> ClarifyGroup | None:
@@ -751,7 +749,9 @@ def focus(text: str) -> str | None:
 
 
 # whom a question is about: skipped inside a neighbouring service's phrase
-_WHOM = frozenset("ребенок сын дочь дочка внук внучка малыш я мы он она они".split())
+_WHOM = frozenset(
+    ["ребенок", "сын", "дочь", "дочка", "внук", "внучка", "малыш", "я", "мы", "он", "она", "они"]
+)
 
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
