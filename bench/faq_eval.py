@@ -5,7 +5,8 @@
 The sets (default): the project's own `bench/data/faq_eval.yaml` (written from the
 topic definitions) and the independent sets in `bench/data/faq_real/*.yaml`
 (questions collected from public places, questions written like a tired parent on a
-phone, headings as help pages title them), each with a `tune` and a `holdout` split.
+phone, headings as help pages title them), each with a `tune` and a `holdout` split, and
+`fresh`, written before its writer read the content, holdout only.
 No threshold, word list or phrasing is ever chosen on `holdout`.
 
 Near-copies between content and evaluation are dropped in both directions before

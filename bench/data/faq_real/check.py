@@ -14,7 +14,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-FILES = ("public.yaml", "tired-parent.yaml", "headings.yaml")
+FILES = ("public.yaml", "tired-parent.yaml", "headings.yaml", "fresh.yaml")
 
 
 def topic_ids():
@@ -39,7 +39,7 @@ def main():
     errors, items = [], []
     for name in FILES:
         doc = yaml.safe_load(open(HERE / name, encoding="utf-8"))
-        if doc.get("source") not in ("public", "tired-parent", "headings"):
+        if doc.get("source") not in ("public", "tired-parent", "headings", "fresh"):
             errors.append(f"{name}: bad source {doc.get('source')!r}")
         if not (doc.get("description") or "").strip():
             errors.append(f"{name}: empty description")

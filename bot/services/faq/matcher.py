@@ -46,7 +46,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from bot.services.faq.normalize import Normalized, Normalizer, switch_layout
+from bot.services.faq.normalize import SYNONYMS, Normalized, Normalizer, switch_layout
 
 MAX_QUESTION_CHARS = 1000  # long stories: the question is matched on their beginning
 FOCUS_MIN_CHARS = 160  # longer texts are also matched on their asking sentences alone
@@ -153,8 +153,14 @@ class Thresholds:
     # question («добавить ребенка», «нет мест») counts as a domain signal
     keyword_domain: float = 0.75
     # so does a very clear match without a domain word («ваш адрес и телефон»)
-    strong: float = 0.80
+    strong: float = 0.72
     strong_lead: float = 0.30
+    # ... and only when the top entry has (nearly) every telling word of the question:
+    # «электронный адрес в Госуслугах» is not the МОЦ's address
+    strong_cover: float = 0.90
+    # a confident top is still asked back when another topic within `rival_gap` of it is named
+    # by one of its keywords in the question and the top topic never uses that keyword's words
+    rival_gap: float = 0.20
     # share of the classifier's softmax probability in the final score, and the
     # softmax temperature applied to its decision values
     w_classifier: float = 0.20
@@ -193,6 +199,13 @@ DOMAIN_LEMMAS: frozenset[str] = _words(
     "активация активировать аннулирование аннулировать отчисление отчислить отчислиться "
     "спортшкола художка музыкалка тренер педагог занятие соцзаказ опорный общеразвивающий "
     "предпрофессиональный кружка внеурочка робототехника творчество"
+)
+
+# Domain words other services use as well (a Госуслуги account, a kindergarten application):
+# they do not let an entry claim a neighbour's word («заявление в детский сад в личном кабинете»)
+SHARED_DOMAIN_LEMMAS: frozenset[str] = _words(
+    "аккаунт кабинет регистрация зарегистрироваться зарегистрировать логин запись записаться "
+    "записать заявка зачисление зачислить программа занятие педагог договор учет"
 )
 
 # Words that ask for a topic without saying what about it: a question made of a clarify
@@ -308,6 +321,7 @@ class Matcher:
         self._foreign = foreign
         self._outside_vocabulary = frozenset(outside_vocabulary)
         self._foreign_longest = max((len(k) for k in foreign), default=0)
+        self._foreign_phrases = [(k, v) for k, v in foreign.items() if len(k) >= 2]
         self.domain = DOMAIN_LEMMAS - {k[0] for k in foreign if len(k) == 1}
         self._groups = [
             (
@@ -331,6 +345,10 @@ class Matcher:
         for terms in entry_terms:
             for term in terms:
                 df[term] += 1
+        family_words: dict[str, set[str]] = defaultdict(set)
+        for i, terms in enumerate(entry_terms):
+            family_words[self._family[i]].update(t for t in terms if " " not in t)
+        self._family_words = {f: frozenset(w) for f, w in family_words.items()}
         self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
         # BM25 contribution of each term to each entry, precomputed (query independent)
@@ -458,6 +476,13 @@ class Matcher:
                 hit = self._foreign.get(phrase)
                 if hit is not None and not any(set(phrase) <= kw for kw in owned):
                     return hit
+        # a phrase with whom it is about inside («перевести ребенка в другую школу»)
+        bare = [t for t in tokens if t not in _WHOM]
+        if len(bare) == len(tokens):
+            return None
+        for phrase, hit in self._foreign_phrases:
+            if _contains(bare, phrase) and not any(set(phrase) <= kw for kw in owned):
+                return hit
         return None
 
     def general_group(self, tokens: Sequence[str]) -> ClarifyGroup | None:
@@ -497,7 +522,9 @@ class Matcher:
         # the best entry may claim a foreign word by its keywords, when the question also has
         # a domain word («кружок в садике по сертификату»)
         claimed = (
-            [kw for kw, _ in self._keyword_sets[ranked[0][0]]] if ranked and lemmas & self.domain else []
+            [kw for kw, _ in self._keyword_sets[ranked[0][0]]]
+            if ranked and lemmas & (self.domain - SHARED_DOMAIN_LEMMAS)
+            else []
         )
         word_topic = self.foreign_topic(norm.tokens, claimed)
         redirect = word_topic or outside_topic
@@ -521,7 +548,12 @@ class Matcher:
             domain
             # a clear match of a question with two words that say something («Настройка
             # уведомлений»), not one everyday word («хочу пожаловаться», «оформить»)
-            or (top >= th.strong and lead >= th.strong_lead and len(lemmas - EMPTY_LEMMAS) >= 2)
+            or (
+                top >= th.strong
+                and lead >= th.strong_lead
+                and len(lemmas - EMPTY_LEMMAS) >= 2
+                and self._cover(top_i, lemmas - EMPTY_LEMMAS) >= th.strong_cover
+            )
             or (
                 top >= th.keyword_domain
                 and any(n >= 2 and kw <= lemmas for kw, n in self._keyword_sets[top_i])
@@ -544,14 +576,46 @@ class Matcher:
             confident = (top >= th.answer and lead >= th.margin) or (
                 top >= th.high and lead >= th.high_margin
             )
-            if confident:
+            rival = self._keyword_rival(ranked, lemmas) if confident else None
+            if confident and rival is None:
                 return MatchResult(question, Decision.ANSWER, candidates, topic=family)
+            if rival is not None:
+                offered = (Candidate(self._ids[top_i], round(top, 4)), rival)
+                return MatchResult(question, Decision.CLARIFY, offered)
             competing = self._competing(ranked)
             if top >= th.clarify and len(competing) >= 2:
                 return MatchResult(question, Decision.CLARIFY, competing)
         if (foreign or not domain) and (top < th.suggest_no_domain or (foreign and not domain)):
             return MatchResult(question, Decision.FALLBACK, candidates, english=english)
         return MatchResult(question, Decision.SUGGEST, candidates)
+
+    def _keyword_rival(self, ranked: Sequence[tuple[int, float]], lemmas: set[str]) -> Candidate | None:
+        """Another topic close to the top one whose keyword is in the question while the top
+        topic never uses that keyword's words («… заявку в госуслугах»: the application's status
+        or the Госуслуги application?)."""
+        th = self.thresholds
+        if th.rival_gap <= 0 or not ranked:
+            return None
+        top_i, top = ranked[0]
+        family = self._family[top_i]
+        known = self._family_words[family]
+        for i, score in ranked[1:6]:
+            if self._family[i] == family or score < top - th.rival_gap:
+                continue
+            for kw, _ in self._keyword_sets[i]:
+                if kw <= lemmas and not kw & known:
+                    return Candidate(self._ids[i], round(score, 4))
+        return None
+
+    def _cover(self, i: int, lemmas: Iterable[str]) -> float:
+        """The idf-weighted share of these words found in entry `i`'s topic family (its entries'
+        phrasings and keywords)."""
+        words = list(lemmas)
+        known = self._family_words[self._family[i]]
+        total = sum(self._idf_of(t) for t in words)
+        # a heading's noun («Настройка») counts when the verb it adds («настроить») is there
+        found = sum(self._idf_of(t) for t in words if t in known or SYNONYMS.get(t) in known)
+        return found / total if total > 0 else 0.0
 
     def _competing(self, ranked: Sequence[tuple[int, float]]) -> tuple[Candidate, ...]:
         """The best entry of each topic family close to the top one (up to 4)."""
@@ -682,6 +746,17 @@ def focus(text: str) -> str | None:
     if len(sentences) < 2 or not asking or len(asking) == len(sentences):
         return None
     return " ".join(asking)
+
+
+# whom a question is about: skipped inside a neighbouring service's phrase
+_WHOM = frozenset(
+    ["ребенок", "сын", "дочь", "дочка", "внук", "внучка", "малыш", "я", "мы", "он", "она", "они"]
+)
+
+
+def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
+    n = len(phrase)
+    return any(tuple(tokens[i : i + n]) == tuple(phrase) for i in range(len(tokens) - n + 1))
 
 
 def _terms(tokens: Iterable[str]) -> list[str]:
