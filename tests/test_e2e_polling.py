@@ -65,7 +65,8 @@ async def test_one_process_serves_telegram_and_max(settings: Settings) -> None:
         settings.bot_token = SecretStr("42:fake-token")
         settings.max_bot_token = SecretStr(max_api.token)
         settings.max_api_url = max_api.base_url
-        running = asyncio.create_task(_run_polling(settings))
+        app = create_app(settings)
+        running = asyncio.create_task(_run_polling(settings, app))
         try:
             max_api.bot_started(USER)
             await max_api.wait_for(
@@ -88,8 +89,8 @@ async def test_one_process_serves_telegram_and_max(settings: Settings) -> None:
             post = next(r for r in api.sent("sendMessage", STAFF_CHAT_ID) if "шахматы" in r.text)
             assert "пишет в MAX" in post.text
         finally:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(running, timeout=15)
+            with contextlib.suppress(RuntimeError):  # polling had not started (a failed start)
+                await app.dispatcher.stop_polling()
+            await asyncio.wait_for(running, timeout=15)
         assert not max_api.refused(), [f"{r.endpoint} {r.status} {r.error}" for r in max_api.refused()]
         assert any(r.endpoint == "PATCH /me/commands" for r in max_api.received)  # the MAX command menu

@@ -148,11 +148,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_polling(settings: Settings) -> None:
+async def _run_polling(settings: Settings, app: Any = None) -> None:
+    """Run until stopped (a signal, or `app.dispatcher.stop_polling()`)."""
     from bot.app import create_app
 
     await _prepare(settings)
-    app = create_app(settings)
+    app = app or create_app(settings)
     bot = app.bot()
     dp = app.dispatcher
     if settings.max_bot_token is not None:

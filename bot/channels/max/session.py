@@ -155,6 +155,7 @@ class MaxSession(BaseSession):
         self.client.set_api_url(self.api_url)
         self._secret = token
         self.ids = message_ids or MessageIds()
+        self._closed = False
         self.attachment_retry_delays = tuple(attachment_retry_delays)
         # Whether a file and an inline keyboard go in one message. MAX's schema says a file must be
         # the only attachment; the stand-in and aiogram-max send both. On a refusal of the pair the
@@ -190,7 +191,15 @@ class MaxSession(BaseSession):
 
     # --- aiogram's session interface ----------------------------------------------------------------
     async def close(self) -> None:
+        """Closed for good: maxapi would quietly open a new HTTP session for a late request
+        (and leak it), so a request after close fails instead."""
+        self._closed = True
         await self.client.close_session()
+
+    async def _http(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise TelegramNetworkError(method=GetMe(), message="the MAX session is closed")
+        return await self.client.ensure_session()
 
     async def __call__(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -219,7 +228,7 @@ class MaxSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        http = await self.client.ensure_session()
+        http = await self._http()
         async with http.get(
             url,
             headers=headers,
@@ -241,6 +250,7 @@ class MaxSession(BaseSession):
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """One MAX API request through maxapi; MAX errors as aiogram exceptions."""
+        await self._http()  # refuses after close
         self.requests += 1
         kwargs: dict[str, Any] = {"timeout": aiohttp.ClientTimeout(total=timeout or self.timeout)}
         if params:
@@ -655,7 +665,7 @@ class MaxSession(BaseSession):
         form.add_field("data", data, filename=name, content_type=mime)
         self.requests += 1
         try:
-            http = await self.client.ensure_session()
+            http = await self._http()
             async with http.post(
                 url, data=form, timeout=aiohttp.ClientTimeout(total=max(timeout or 0, self.timeout, 120))
             ) as response:
