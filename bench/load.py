@@ -22,6 +22,16 @@ Phases:
    beside aiogram's empty dispatcher (one handler that answers «ok») on the same fake
    API in the same run.
 
+`--max-share F` (default 0: Telegram only) puts that share of the parents in MAX: a MAX
+stand-in (bot/local_max_api.py, 30 requests of any kind in any one second, 2 messages a
+second into one dialog, 429 beyond, the same latency) runs beside the fake Bot API, the
+bot process gets MAX_BOT_TOKEN and MAX_API_URL and long-polls it, and MAX parents write
+and press buttons there (as a parent does in the MAX app) while Telegram parents do so in
+the fake Bot API. Phases 1–3 then print their figures per channel (unanswered, p50/p99,
+the share of each channel's own limit the bot used, its busiest second, 429s) and the
+burst's physical minimum is the slower channel's (its messages ÷ its limit; in MAX every
+request counts). Phase 4 stays Telegram-only.
+
 The machine is shared: the load average is printed at the start and the end.
 """
 
@@ -46,12 +56,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.channels import MAX_ID_BASE, Channel, internal_id  # noqa: E402
+from bot.local_max_api import FakeMaxAPI, StoredMessage  # noqa: E402
 from db import migrate  # noqa: E402
 from tests.support.fake_api import SEND_METHODS, FakeBotAPI, Received  # noqa: E402
 
 STAFF_CHAT = -1001234567890
 FIRST_ID = 50_000_000
 TOKEN = "42:load-bench-token"
+MAX_TOKEN = "max-load-bench-token"
+FIRST_MAX_USER = 60_000_000  # MAX user ids of the MAX parents (internal ids: 2**53 + id)
+MAX_LIMIT = 30.0  # MAX: 30 requests per second, every request counted
 BROADCAST_TEXT = "Завтра день открытых дверей, ждём вас!"
 UNLIMITED = {"TELEGRAM_RATE": "1000"}
 
@@ -111,35 +126,102 @@ def ms(value: float) -> str:
 
 
 @dataclass
+class Seen:
+    """A message the bot sent (or edited) to a parent, in either channel."""
+
+    chat: int  # the parent's internal id
+    text: str  # as sent (HTML)
+    buttons: list[tuple[str, str]]  # (label, callback data / payload)
+    at: float
+    ref: Any  # what the channel's stand-in presses on: a Telegram Received, a MAX mid
+
+
+def is_max(user_id: int) -> bool:
+    return user_id >= MAX_ID_BASE
+
+
+class LoadMaxAPI(FakeMaxAPI):
+    """The MAX stand-in, telling its listeners about edits too (a button press is often
+    answered by editing the message), as the fake Bot API does for editMessageText."""
+
+    def _apply_edit(self, message: StoredMessage, body: Any) -> None:
+        super()._apply_edit(message, body)
+        for listener in self.listeners:
+            listener(message)
+
+
+@dataclass
 class Waiter:
-    predicate: Callable[[Received], bool]
-    future: asyncio.Future[Received]
+    predicate: Callable[[Seen], bool]
+    future: asyncio.Future[Seen]
 
 
 @dataclass
 class World:
-    """The fake API plus a per-chat index of what the bot sent, so parents can wait."""
+    """The fake APIs plus a per-chat index of what the bot sent, so parents can wait."""
 
     api: FakeBotAPI
+    max_api: FakeMaxAPI | None = None
     waiters: dict[int, list[Waiter]] = field(default_factory=lambda: defaultdict(list))
+    last_at: dict[int, float] = field(default_factory=dict)  # the last message to each parent
 
     def __post_init__(self) -> None:
         self.api.listeners.append(self._on_send)
+        if self.max_api is not None:
+            self.max_api.listeners.append(self._on_max)
 
     def _on_send(self, record: Received) -> None:
         chat = record.chat_id
         if chat is None:
             return
-        for waiter in list(self.waiters.get(chat, ())):
-            if not waiter.future.done() and waiter.predicate(record):
-                waiter.future.set_result(record)
-                self.waiters[chat].remove(waiter)
+        markup = record.reply_markup or {}
+        buttons = [
+            (str(b.get("text", "")), str(b.get("callback_data", "")))
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+        self._seen(Seen(chat, record.text, buttons, record.at, record))
+
+    def _on_max(self, message: StoredMessage) -> None:
+        if message.user_id is None:
+            return
+        buttons = [
+            (str(b.get("text", "")), str(b.get("payload", "")))
+            for row in message.keyboard
+            for b in row
+            if b.get("type") == "callback"
+        ]
+        chat = internal_id(Channel.MAX, message.user_id)
+        self._seen(Seen(chat, message.text, buttons, time.monotonic(), message.mid))
+
+    def _seen(self, seen: Seen) -> None:
+        self.last_at[seen.chat] = seen.at
+        for waiter in list(self.waiters.get(seen.chat, ())):
+            if not waiter.future.done() and waiter.predicate(seen):
+                waiter.future.set_result(seen)
+                self.waiters[seen.chat].remove(waiter)
+
+    def write(self, user_id: int, text: str) -> None:
+        """The parent writes to the bot in their messenger."""
+        if is_max(user_id):
+            assert self.max_api is not None
+            self.max_api.user_message(user_id - MAX_ID_BASE, text)
+        else:
+            self.api.user_message(user_id, text)
+
+    def press(self, user_id: int, seen: Seen, data: str) -> None:
+        """The parent presses a button of a message the bot sent."""
+        if is_max(user_id):
+            assert self.max_api is not None
+            self.max_api.press(user_id - MAX_ID_BASE, str(seen.ref), data)
+        else:
+            self.api.press(user_id, seen.ref, data)
 
     async def step(
-        self, chat: int, push: Callable[[], None], predicate: Callable[[Received], bool], timeout: float
-    ) -> tuple[float | None, Received | None]:
+        self, chat: int, push: Callable[[], None], predicate: Callable[[Seen], bool], timeout: float
+    ) -> tuple[float | None, Seen | None]:
         """Push an update and wait for the first matching message to `chat`: (latency, message)."""
-        future: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Seen] = asyncio.get_running_loop().create_future()
         waiter = Waiter(predicate, future)
         self.waiters[chat].append(waiter)
         started = time.monotonic()
@@ -153,32 +235,27 @@ class World:
         return record.at - started, record
 
 
-def any_message(_: Received) -> bool:
+def any_message(_: Seen) -> bool:
     return True
 
 
-def has_button(label: str) -> Callable[[Received], bool]:
-    def check(record: Received) -> bool:
-        markup = record.reply_markup or {}
-        return any(label in b.get("text", "") for row in markup.get("inline_keyboard", []) for b in row)
-
-    return check
+def has_button(label: str) -> Callable[[Seen], bool]:
+    return lambda seen: any(label in text for text, _ in seen.buttons)
 
 
-def has_any_button(*labels: str) -> Callable[[Received], bool]:
+def has_any_button(*labels: str) -> Callable[[Seen], bool]:
     checks = [has_button(label) for label in labels]
     return lambda record: any(check(record) for check in checks)
 
 
-def contains(*words: str) -> Callable[[Received], bool]:
+def contains(*words: str) -> Callable[[Seen], bool]:
     return lambda record: any(w in record.text for w in words)
 
 
-def button_data(record: Received, label: str) -> str:
-    for row in (record.reply_markup or {}).get("inline_keyboard", []):
-        for button in row:
-            if label in button.get("text", "") and "callback_data" in button:
-                return str(button["callback_data"])
+def button_data(record: Seen, label: str) -> str:
+    for text, data in record.buttons:
+        if label in text and data:
+            return data
     raise KeyError(label)
 
 
@@ -201,10 +278,17 @@ class BotProcess:
         return [line for line in self.log.read_text(errors="replace").splitlines() if " ERROR " in line]
 
 
-async def wait_ready(api: FakeBotAPI, proc: BotProcess, timeout: float = 120.0) -> None:
-    """The bot polls once it is ready (content, FAQ index, migrations done)."""
+async def wait_ready(
+    api: FakeBotAPI, proc: BotProcess, timeout: float = 120.0, max_api: FakeMaxAPI | None = None
+) -> None:
+    """The bot polls once it is ready (content, FAQ index, migrations done), MAX too if set."""
     deadline = time.monotonic() + timeout
-    while not any(r.method == "getupdates" for r in api.received):
+
+    def polling() -> bool:
+        tg = any(r.method == "getupdates" for r in api.received)
+        return tg and (max_api is None or any(r.endpoint == "GET /updates" for r in max_api.received))
+
+    while not polling():
         if proc.proc.poll() is not None:
             raise SystemExit(f"the bot exited early; see {proc.log}")
         if time.monotonic() > deadline:
@@ -212,9 +296,16 @@ async def wait_ready(api: FakeBotAPI, proc: BotProcess, timeout: float = 120.0) 
         await asyncio.sleep(0.2)
 
 
-def bot_env(api: FakeBotAPI, db_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def bot_env(
+    api: FakeBotAPI, db_url: str, extra: dict[str, str] | None = None, max_api: FakeMaxAPI | None = None
+) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"MAX_BOT_TOKEN", "MAX_API_URL", "MAX_WEBHOOK_URL"}
+    }
+    if max_api is not None:
+        env |= {"MAX_BOT_TOKEN": MAX_TOKEN, "MAX_API_URL": max_api.base_url}
     return {
-        **os.environ,
+        **env,
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": api.base_url,
         "DATABASE_URL": db_url,
@@ -235,14 +326,55 @@ def messages_sent(api: FakeBotAPI, since: float, until: float | None = None) -> 
     )
 
 
+def max_counted(max_api: FakeMaxAPI, since: float, until: float | None = None) -> list[float]:
+    """When MAX accepted a request it counts against the 30/s (all but GET /updates; 429s are not)."""
+    return [
+        r.at
+        for r in max_api.received
+        if r.endpoint != "GET /updates"
+        and r.status != 429
+        and r.at >= since
+        and (until is None or r.at <= until)
+    ]
+
+
+def busiest(times: list[float]) -> int:
+    """The most events in any one-second window."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def tg_sends(api: FakeBotAPI, since: float, until: float | None = None) -> list[float]:
+    sends = SEND_METHODS | {"editmessagetext", "editmessagereplymarkup"}
+    return [
+        r.at
+        for r in api.received
+        if r.method in sends and r.status == 200 and r.at >= since and (until is None or r.at <= until)
+    ]
+
+
+def max_refusals(max_api: FakeMaxAPI) -> str:
+    """MAX's 429s, split into the whole-API limit (30/s) and the per-dialog one (2/s)."""
+    per_dialog = sum(1 for r in max_api.received if r.status == 429 and "to chat" in (r.error or ""))
+    return f"{max_api.too_many_requests} ({per_dialog} of them the 2-a-second per-dialog limit)"
+
+
+def split_ids(ids: list[int]) -> dict[str, list[int]]:
+    return {"Telegram": [i for i in ids if not is_max(i)], "MAX": [i for i in ids if is_max(i)]}
+
+
 # --- phase 1: burst -----------------------------------------------------------------
 async def parent_onboarding(world: World, user_id: int, delay: float, timeout: float) -> list[float | None]:
     """/start, then whatever the bot asks (the municipality, the consent) until the menu, then /subscribe."""
     await asyncio.sleep(delay)
-    api = world.api
     steps: list[float | None] = []
     asks = has_any_button("Согласен", "Саянск")
-    latency, reply = await world.step(user_id, lambda: api.user_message(user_id, "/start"), asks, timeout)
+    latency, reply = await world.step(user_id, lambda: world.write(user_id, "/start"), asks, timeout)
     steps.append(latency)
     for _ in range(3):  # at most: municipality, consent, (a second municipality question)
         if reply is None:
@@ -255,7 +387,7 @@ async def parent_onboarding(world: World, user_id: int, delay: float, timeout: f
         target = reply
         latency, reply = await world.step(
             user_id,
-            lambda m=target, d=data: api.press(user_id, m, d),
+            lambda m=target, d=data: world.press(user_id, m, d),
             lambda r: asks(r) or "Главное меню" in r.text,
             timeout,
         )
@@ -263,7 +395,7 @@ async def parent_onboarding(world: World, user_id: int, delay: float, timeout: f
     if reply is None or "Главное меню" not in reply.text:
         return [*steps, None]
     latency, _ = await world.step(
-        user_id, lambda: api.user_message(user_id, "/subscribe"), contains("подписаны"), timeout
+        user_id, lambda: world.write(user_id, "/subscribe"), contains("подписаны"), timeout
     )
     steps.append(latency)
     return steps
@@ -275,70 +407,109 @@ async def burst(world: World, parents: list[int], db_file: Path, limit: float) -
     results = await asyncio.gather(
         *(parent_onboarding(world, uid, i / len(parents), timeout) for i, uid in enumerate(parents))
     )
-    steps = [s for r in results for s in r]
-    unanswered = sum(1 for s in steps if s is None)
-    last_answer = max(
-        (r.at for r in world.api.received if r.status == 200 and (r.chat_id or 0) in set(parents)),
-        default=started,
-    )
-    sent = messages_sent(world.api, started, last_answer)
-    minimum = sent / limit
+    by_parent = dict(zip(parents, results, strict=True))
     with sqlite3.connect(db_file) as conn:
-        stored = conn.execute(
-            f"SELECT count(*) FROM subscriptions WHERE active = 1 AND user_id >= {FIRST_ID}"
-        ).fetchone()[0]
-    return {
+        stored_ids = {
+            int(uid)
+            for (uid,) in conn.execute(
+                f"SELECT user_id FROM subscriptions WHERE active = 1 AND user_id >= {FIRST_ID}"
+            ).fetchall()
+        }
+    out: dict[str, Any] = {"channels": {}}
+    minimums: list[float] = []
+    last_overall = started
+    for name, ids in split_ids(parents).items():
+        if not ids:
+            continue
+        steps = [step for uid in ids for step in by_parent[uid]]
+        last = max((world.last_at.get(uid, started) for uid in ids), default=started)
+        last_overall = max(last_overall, last)
+        if name == "MAX":
+            assert world.max_api is not None
+            times = max_counted(world.max_api, started, last)
+            channel_limit, unit = MAX_LIMIT, "requests"
+            refused = max_refusals(world.max_api)
+        else:
+            times = tg_sends(world.api, started, last)
+            channel_limit, unit = limit, "messages"
+            refused = str(world.api.too_many_requests)
+        minimum = len(times) / channel_limit
+        minimums.append(minimum)
+        out["channels"][name] = {
+            "parents": len(ids),
+            "steps": len(steps),
+            "unanswered": sum(1 for step in steps if step is None),
+            "stored": len(stored_ids & set(ids)),
+            "elapsed": last - started,
+            "sent": len(times),
+            "unit": unit,
+            "limit": channel_limit,
+            "minimum": minimum,
+            "rate": len(times) / (last - started) if last > started else 0.0,
+            "busiest": busiest(times),
+            "refused": refused,
+            "latencies": [step for step in steps if step is not None],
+        }
+    steps = [step for r in results for step in r]
+    out |= {
         "steps": len(steps),
-        "unanswered": unanswered,
-        "stored": stored,
-        "elapsed": last_answer - started,
-        "messages": sent,
-        "minimum": minimum,
-        "latencies": [s for s in steps if s is not None],
+        "unanswered": sum(1 for step in steps if step is None),
+        "stored": len(stored_ids),
+        "elapsed": last_overall - started,
+        "messages": messages_sent(world.api, started, last_overall),
+        "minimum": max(minimums, default=0.0),
+        "latencies": [step for step in steps if step is not None],
     }
+    return out
 
 
 # --- phase 2/3: steady talk -------------------------------------------------------------
 async def talker(
-    world: World, user_id: int, until: float, rng: random.Random, out: list[float | None]
+    world: World, user_id: int, until: float, rng: random.Random, out: list[tuple[int, float | None]]
 ) -> None:
-    api = world.api
     await asyncio.sleep(rng.uniform(0, 2))
-    menu: Received | None = None
+    menu: Seen | None = None
     while time.monotonic() < until:
         kind = rng.random()
         if kind < 0.4:
             text = rng.choice(QUESTIONS)
             latency, reply = await world.step(
-                user_id, lambda t=text: api.user_message(user_id, t), any_message, 10
+                user_id, lambda t=text: world.write(user_id, t), any_message, 10
             )
         elif kind < 0.65:
             text = rng.choice(SEARCHES)
             latency, reply = await world.step(
-                user_id, lambda t=text: api.user_message(user_id, t), any_message, 10
+                user_id, lambda t=text: world.write(user_id, t), any_message, 10
             )
         elif kind < 0.8 and menu is not None:
             target = menu
             data = button_data(target, "Частые вопросы")
             latency, reply = await world.step(
-                user_id, lambda m=target, d=data: api.press(user_id, m, d), any_message, 10
+                user_id, lambda m=target, d=data: world.press(user_id, m, d), any_message, 10
             )
         else:
             text = rng.choice(COMMANDS)
             latency, reply = await world.step(
-                user_id, lambda t=text: api.user_message(user_id, t), any_message, 10
+                user_id, lambda t=text: world.write(user_id, t), any_message, 10
             )
         if reply is not None and has_button("Частые вопросы")(reply):
             menu = reply
-        out.append(latency)
+        out.append((user_id, latency))
         await asyncio.sleep(rng.uniform(2, 4))
 
 
-async def steady(world: World, talkers: list[int], seconds: float, seed: int) -> list[float | None]:
+async def steady(
+    world: World, talkers: list[int], seconds: float, seed: int
+) -> list[tuple[int, float | None]]:
+    """(parent, latency or None when unanswered) of every action."""
     until = time.monotonic() + seconds
-    out: list[float | None] = []
+    out: list[tuple[int, float | None]] = []
     await asyncio.gather(*(talker(world, uid, until, random.Random(seed + uid), out) for uid in talkers))
     return out
+
+
+def latencies_of(actions: list[tuple[int, float | None]], channel: str | None = None) -> list[float | None]:
+    return [latency for uid, latency in actions if channel is None or (channel == "MAX") == is_max(uid)]
 
 
 def summary(latencies: list[float | None]) -> str:
@@ -355,7 +526,6 @@ async def capacity(
 ) -> list[tuple[int, float, int]]:
     """For each offered rate: (rate, p99, unanswered)."""
     out: list[tuple[int, float, int]] = []
-    api = world.api
     for rate in rates:
         latencies: list[float | None] = []
         tasks = []
@@ -367,7 +537,7 @@ async def capacity(
             text = QUESTIONS[i % len(QUESTIONS)]
 
             async def one(u: int = user, t: str = text, out: list[float | None] = latencies) -> None:
-                latency, _ = await world.step(u, lambda: api.user_message(u, t), any_message, 5)
+                latency, _ = await world.step(u, lambda: world.write(u, t), any_message, 5)
                 out.append(latency)
 
             delay = start + i * interval - time.monotonic()
@@ -391,6 +561,51 @@ def sustained(results: list[tuple[int, float, int]]) -> int:
     return max(ok, default=0)
 
 
+def channel_rate(world: World, name: str, since: float, until: float, limit: float) -> str:
+    """What the bot used of one channel's limit between `since` and `until`."""
+    if name == "MAX":
+        assert world.max_api is not None
+        times = max_counted(world.max_api, since, until)
+        unit, channel_limit, refused = "requests/s", MAX_LIMIT, max_refusals(world.max_api)
+    else:
+        times = tg_sends(world.api, since, until)
+        unit, channel_limit, refused = "msg/s", limit, str(world.api.too_many_requests)
+    used = len(times) / (until - since) if until > since else 0.0
+    return (
+        f"used {used:.1f} {unit} = {used / channel_limit:.2f} of its limit {channel_limit:g}, "
+        f"busiest second {busiest(times)}; 429 answers so far {refused}"
+    )
+
+
+def broadcast_figures(world: World, since: float, until: float) -> dict[str, tuple[int, int]]:
+    """(broadcast messages delivered in the window, duplicates) per channel."""
+    out: dict[str, tuple[int, int]] = {}
+    api = world.api
+    sent = sum(
+        1
+        for r in api.received
+        if r.method == "sendmessage" and r.status == 200 and r.text.startswith(BROADCAST_TEXT)
+        and since <= r.at <= until
+    )  # fmt: skip
+    out["Telegram"] = (
+        sent,
+        api.duplicates({r.text for r in api.received if r.text.startswith(BROADCAST_TEXT)}),
+    )
+    if world.max_api is not None:
+        mx = world.max_api
+        sent = sum(
+            1
+            for r in mx.received
+            if r.endpoint == "POST /messages" and r.status == 200 and r.text.startswith(BROADCAST_TEXT)
+            and since <= r.at <= until
+        )  # fmt: skip
+        duplicates = sum(
+            n - 1 for (_, text), n in mx.delivered_texts.items() if n > 1 and text.startswith(BROADCAST_TEXT)
+        )
+        out["MAX"] = (sent, duplicates)
+    return out
+
+
 async def main(args: argparse.Namespace) -> int:
     print(f"load average at start: {load_average()}")
     workdir = Path(tempfile.mkdtemp(prefix="mocbot-load-"))
@@ -401,32 +616,67 @@ async def main(args: argparse.Namespace) -> int:
         rate_limit=args.limit, strict_window=True, latency=args.latency, long_poll_cap=1.0, retry_after=1
     )
     await api.start()
-    world = World(api)
+    n_max = round(args.parents * args.max_share)
+    max_api: FakeMaxAPI | None = None
+    if n_max:
+        max_api = LoadMaxAPI(
+            token=MAX_TOKEN, rate_limit=MAX_LIMIT, per_chat_rate=2, latency=args.latency, long_poll_cap=1.0
+        )
+        await max_api.start()
+    world = World(api, max_api)
     log = workdir / "bot.log"
     ok = True
-    parents = list(range(FIRST_ID, FIRST_ID + args.parents))
+    # MAX parents are every k-th one, so the steady talkers (the first `--steady`) are split too
+    tg_ids = iter(range(FIRST_ID, FIRST_ID + args.parents))
+    max_ids = iter(internal_id(Channel.MAX, FIRST_MAX_USER + i) for i in range(n_max))
+    parents = [
+        next(max_ids) if n_max and (i * n_max) // args.parents != ((i + 1) * n_max) // args.parents
+        else next(tg_ids)
+        for i in range(args.parents)
+    ]  # fmt: skip
+    channels = [name for name, ids in split_ids(parents).items() if ids]
+    split = len(channels) > 1 or "MAX" in channels
     if args.capacity_only:
         # the capacity phase alone: its parents consent first, with no rate limit anywhere
         api.rate_limit = None
         env = bot_env(api, db_url, {"TELEGRAM_RATE": "1000"})
         bot = BotProcess([sys.executable, "-m", "bot", "run"], env, log)
+        tg_parents = split_ids(parents)["Telegram"]
         try:
             await wait_ready(api, bot)
-            await burst(world, parents[: max(args.steady, 100)], db_file, 1000.0)
+            await burst(world, tg_parents[: max(args.steady, 100)], db_file, 1000.0)
         finally:
             bot.stop()
-        return await capacity_phase(args, api, world, workdir, db_url, parents, ok)
-    bot = BotProcess([sys.executable, "-m", "bot", "run"], bot_env(api, db_url), log)
+        return await capacity_phase(args, api, world, workdir, db_url, tg_parents, ok)
+    bot = BotProcess([sys.executable, "-m", "bot", "run"], bot_env(api, db_url, max_api=max_api), log)
     try:
-        await wait_ready(api, bot)
-        print(f"\n1. burst: {args.parents} new parents press /start within one second, then consent, "
+        await wait_ready(api, bot, max_api=max_api)
+        where = (
+            f" ({len(split_ids(parents)['Telegram'])} in Telegram, {n_max} in MAX: 30 requests/s, "
+            "2 a second per dialog)"
+            if split
+            else ""
+        )
+        print(f"\n1. burst: {args.parents} new parents{where} press /start within one second, then consent, "
               f"choose a municipality when asked, and /subscribe "
               f"(limit {args.limit:g} msg/s as a strict window, {ms(args.latency)} per request)")  # fmt: skip
         b = await burst(world, parents, db_file, args.limit)
         ratio = b["elapsed"] / b["minimum"] if b["minimum"] else float("nan")
-        print(f"   steps {b['steps']}, unanswered {b['unanswered']}; subscriptions stored "
-              f"{b['stored']} of {args.parents}")  # fmt: skip
-        print(f"   messages the bot sent {b['messages']}: physical minimum {b['minimum']:.1f} s; "
+        if split:
+            for name, c in b["channels"].items():
+                lat = c["latencies"]
+                print(f"   {name}: {c['parents']} parents, steps {c['steps']}, unanswered {c['unanswered']}, "
+                      f"subscriptions stored {c['stored']} of {c['parents']}; step latency p50 "
+                      f"{ms(pct(lat, 50))}, p99 {ms(pct(lat, 99))}")  # fmt: skip
+                print(f"     {c['sent']} {c['unit']} the bot made: physical minimum {c['minimum']:.1f} s "
+                      f"({c['unit']} ÷ {c['limit']:g}/s); last parent answered after {c['elapsed']:.1f} s; "
+                      f"used {c['rate']:.1f}/s = {c['rate'] / c['limit']:.2f} of its limit, busiest second "
+                      f"{c['busiest']}; 429 answers {c['refused']}")  # fmt: skip
+                ok &= c["busiest"] <= c["limit"]
+        print(f"   {'total: ' if split else ''}steps {b['steps']}, unanswered {b['unanswered']}; "
+              f"subscriptions stored {b['stored']} of {args.parents}")  # fmt: skip
+        print(f"   {'Telegram ' if split else ''}messages the bot sent {b['messages']}; physical minimum "
+              f"{b['minimum']:.1f} s{' (of the slower channel)' if split else ''}; "
               f"last parent answered after {b['elapsed']:.1f} s = {ratio:.2f} × the minimum "
               "(target ≤ 1.2)")  # fmt: skip
         print(f"   step latency p50 {ms(pct(b['latencies'], 50))}, p99 {ms(pct(b['latencies'], 99))}")
@@ -435,9 +685,15 @@ async def main(args: argparse.Namespace) -> int:
         await asyncio.sleep(3)  # let the tail of the burst settle
         talkers = parents[: args.steady]
         print(f"\n2. steady: {len(talkers)} parents, each acting every 2–4 s for {args.seconds:g} s")
+        phase_start = time.monotonic()
         s1 = await steady(world, talkers, args.seconds, seed=1)
-        print(f"   {summary(s1)}")
-        answered = [x for x in s1 if x is not None]
+        phase_end = time.monotonic()
+        print(f"   {'total: ' if split else ''}{summary(latencies_of(s1))}")
+        if split:
+            for name in channels:
+                print(f"   {name}: {summary(latencies_of(s1, name))}; "
+                      f"{channel_rate(world, name, phase_start, phase_end, args.limit)}")  # fmt: skip
+        answered = [x for x in latencies_of(s1) if x is not None]
         ok &= len(answered) == len(s1) and pct(answered, 50) <= 0.15 and pct(answered, 99) <= 1.0
 
         print(f"\n3. steady + a broadcast to all {args.parents} subscribers")
@@ -452,20 +708,25 @@ async def main(args: argparse.Namespace) -> int:
         phase_start = time.monotonic()
         s2 = await steady(world, talkers, args.seconds, seed=2)
         phase_end = time.monotonic()
-        broadcast_sent = sum(
-            1
-            for r in api.received
-            if r.method == "sendmessage" and r.status == 200 and r.text.startswith(BROADCAST_TEXT)
-            and phase_start - 5 <= r.at <= phase_end
-        )  # fmt: skip
-        duplicates = api.duplicates({r.text for r in api.received if r.text.startswith(BROADCAST_TEXT)})
+        figures = broadcast_figures(world, phase_start - 5, phase_end)
+        broadcast_sent = sum(sent for sent, _ in figures.values())
+        duplicates = sum(dup for _, dup in figures.values())
         used = messages_sent(api, phase_start, phase_end) / (phase_end - phase_start)
-        print(f"   {summary(s2)}")
-        print(f"   broadcast messages delivered meanwhile: {broadcast_sent} (duplicates: {duplicates}); "
-              f"the bot used {used:.1f} msg/s = {used / args.limit:.2f} of the limit; 429 answers so far: "
-              f"{api.too_many_requests}")  # fmt: skip
-        answered = [x for x in s2 if x is not None]
-        ok &= len(answered) == len(s2) and pct(answered, 99) <= 1.0
+        print(f"   {'total: ' if split else ''}{summary(latencies_of(s2))}")
+        if split:
+            for name in channels:
+                sent, dup = figures[name]
+                print(f"   {name}: {summary(latencies_of(s2, name))}; broadcast delivered {sent} "
+                      f"(duplicates {dup}); "
+                      f"{channel_rate(world, name, phase_start, phase_end, args.limit)}")  # fmt: skip
+            print(f"   broadcast messages delivered meanwhile: {broadcast_sent} of {args.parents} "
+                  f"(duplicates: {duplicates})")  # fmt: skip
+        else:
+            print(f"   broadcast messages delivered meanwhile: {broadcast_sent} (duplicates: {duplicates}); "
+                  f"the bot used {used:.1f} msg/s = {used / args.limit:.2f} of the limit; "
+                  f"429 answers so far: {api.too_many_requests}")  # fmt: skip
+        answered = [x for x in latencies_of(s2) if x is not None]
+        ok &= len(answered) == len(s2) and pct(answered, 99) <= 1.0 and duplicates == 0
     finally:
         bot.stop()
     errors = bot.errors()
@@ -475,8 +736,10 @@ async def main(args: argparse.Namespace) -> int:
     )
     ok &= not errors
 
+    if max_api is not None:
+        await max_api.stop()
     if not args.quick:
-        return await capacity_phase(args, api, world, workdir, db_url, parents, ok)
+        return await capacity_phase(args, api, world, workdir, db_url, split_ids(parents)["Telegram"], ok)
     return await finish(api, workdir, ok)
 
 
@@ -534,6 +797,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=float, default=30.0)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--capacity-seconds", type=float, default=6.0)
+    parser.add_argument(
+        "--max-share", type=float, default=0.0,
+        help="share of the parents who are in MAX (default 0: Telegram only)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="skip the capacity phase")
     parser.add_argument("--capacity-only", action="store_true", help="only the capacity phase")
     return parser.parse_args(argv)
