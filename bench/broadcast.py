@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.windows import busiest  # noqa: E402
 from bot.channels import MAX_ID_BASE, Channel, internal_id  # noqa: E402
 from bot.local_max_api import FakeMaxAPI  # noqa: E402
 from bot.services.announcements.broadcasts import BroadcastDraft, BroadcastService  # noqa: E402
@@ -82,15 +83,6 @@ def telegram_rate(args: argparse.Namespace) -> float | None:
     default = float(Settings.model_fields["telegram_rate"].default)
     return default * args.limit / TELEGRAM_LIMIT
 
-
-def busiest(times: list[float]) -> int:
-    """The most events in any one-second window (`times` ascending)."""
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def span_rate(times: list[float]) -> float:

@@ -56,6 +56,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.windows import busiest  # noqa: E402
 from bot.channels import MAX_ID_BASE, Channel, internal_id  # noqa: E402
 from bot.local_max_api import FakeMaxAPI, StoredMessage  # noqa: E402
 from db import migrate  # noqa: E402
@@ -337,16 +338,6 @@ def max_counted(max_api: FakeMaxAPI, since: float, until: float | None = None) -
         and (until is None or r.at <= until)
     ]
 
-
-def busiest(times: list[float]) -> int:
-    """The most events in any one-second window."""
-    times = sorted(times)
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def tg_sends(api: FakeBotAPI, since: float, until: float | None = None) -> list[float]:

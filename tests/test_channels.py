@@ -11,7 +11,7 @@ accepts.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -204,11 +204,9 @@ async def test_a_broadcast_with_a_photo_reaches_both_messengers_once_each(
     each message once, the MAX photo uploaded once and reused, one summary counting both.
     A poster sent as a file is kept as bytes; one sent as a photo is a Telegram file id,
     which the MAX side fetches through the Telegram bot."""
-    import asyncio
 
     from PIL import Image
 
-    from bot.workers.broadcasts import BroadcastWorker
     from db.models import Broadcast, OutboxMessage
 
     tg = TelegramParent(tester, TG_PARENT)
@@ -229,26 +227,13 @@ async def test_a_broadcast_with_a_photo_reaches_both_messengers_once_each(
         await tester.click("Всем подписчикам", user_id=ADMIN_ID)
         sent = await tester.click("Отправить сейчас", user_id=ADMIN_ID)
         assert "поставлена в очередь" in sent[-1].text
-        delivery = tester.app.services["delivery"]
-        workers = [
-            BroadcastWorker(tester.bot, delivery, tester.app.settings, tick=0.02, progress_interval=0),
-            BroadcastWorker(
-                mx.bot, delivery, tester.app.settings, tick=0.02, progress_interval=0, channel=Channel.MAX
-            ),
-        ]
-        for worker in workers:
-            await worker.start()
-        try:
-            async with asyncio.timeout(10):
-                while True:
-                    async with tester.db() as session:
-                        broadcast = (await session.scalars(select(Broadcast))).one()
-                        if broadcast.finished_at is not None:
-                            break
-                    await asyncio.sleep(0.02)
-        finally:
-            for worker in workers:
-                await worker.stop()
+
+        async def finished() -> bool:
+            async with tester.db() as session:
+                broadcast = (await session.scalars(select(Broadcast))).one()
+                return broadcast.finished_at is not None
+
+        await run_workers(tester, mx, finished)
         tg_photos = [s for s in tester.sent if s.method == "SendPhoto" and s.chat_id == TG_PARENT]
         assert len(tg_photos) == 1 and "Отписаться" in tg_photos[0].buttons[0][0]
         for one in (mx, mx2):
@@ -314,7 +299,6 @@ async def test_an_event_reminder_reaches_a_max_parent_and_its_button_cancels(tes
 
     from sqlalchemy import update
 
-    from bot.workers.broadcasts import BroadcastWorker
     from db.models import Broadcast
 
     events: EventService = tester.app.services["events"]
@@ -335,22 +319,11 @@ async def test_an_event_reminder_reaches_a_max_parent_and_its_button_cancels(tes
                 .where(Broadcast.dedup_key == f"event:{event.id}:2h")
                 .values(scheduled_at=utcnow())
             )
-        delivery = tester.app.services["delivery"]
-        workers = [
-            BroadcastWorker(tester.bot, delivery, tester.app.settings, tick=0.02, progress_interval=0),
-            BroadcastWorker(
-                parent.bot, delivery, tester.app.settings, tick=0.02, progress_interval=0, channel=Channel.MAX
-            ),
-        ]
-        for worker in workers:
-            await worker.start()
-        try:
-            await parent.api.wait_for(
-                lambda: any("Напоминание" in m.text for m in parent.api.sent(parent.user)), timeout=10
-            )
-        finally:
-            for worker in workers:
-                await worker.stop()
+
+        async def reminded() -> bool:
+            return any("Напоминание" in m.text for m in parent.api.sent(parent.user))
+
+        await run_workers(tester, parent, reminded)
         reminder = next(m for m in parent.api.sent(parent.user) if "Напоминание" in m.text)
         assert "через два часа" in reminder.text
         await parent.click("Не смогу прийти")
@@ -358,3 +331,25 @@ async def test_an_event_reminder_reaches_a_max_parent_and_its_button_cancels(tes
         async with tester.db() as session:
             signup = (await session.scalars(select(EventSignup))).one()
             assert signup.user_id == parent.id and signup.cancelled_at is not None
+
+
+async def run_workers(tester: BotTester, parent: MaxParent, done: Callable[[], Awaitable[bool]]) -> None:
+    """The broadcast workers of both messengers, as the running bot has them, until `done`."""
+    import asyncio
+
+    from bot.workers.broadcasts import BroadcastWorker
+
+    delivery, settings = tester.app.services["delivery"], tester.app.settings
+    workers = [
+        BroadcastWorker(tester.bot, delivery, settings, tick=0.02, progress_interval=0),
+        BroadcastWorker(parent.bot, delivery, settings, tick=0.02, progress_interval=0, channel=Channel.MAX),
+    ]
+    for worker in workers:
+        await worker.start()
+    try:
+        async with asyncio.timeout(10):
+            while not await done():  # noqa: ASYNC110 - the condition is a database read
+                await asyncio.sleep(0.02)
+    finally:
+        for worker in workers:
+            await worker.stop()
