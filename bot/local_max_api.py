@@ -95,6 +95,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.local_server import LocalServer
+
 BOT_ID = 7_700_001
 BOT_NAME = "mocbot"
 BOT_USERNAME = "mocbot_test_bot"
@@ -248,7 +250,7 @@ class _HtmlScan(HTMLParser):
 
 
 @dataclass
-class FakeMaxAPI:
+class FakeMaxAPI(LocalServer):
     """The stand-in; see the module docstring. Everything received is recorded."""
 
     token: str = "max-test-token"
@@ -292,35 +294,10 @@ class FakeMaxAPI:
         self.subscriptions: list[dict[str, Any]] = []
         self.commands: list[dict[str, Any]] = []  # PATCH /me/commands
         self.listeners: list[Any] = []  # called with every new message the bot sent
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
-    # --- lifetime -----------------------------------------------------------------------
-    async def start(self) -> None:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
+    # --- lifetime (bot/local_server.py) ------------------------------------------------
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeMaxAPI:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # --- scripting: what users do ---------------------------------------------------
     def user(self, user_id: int, first_name: str = "Тест") -> dict[str, Any]:

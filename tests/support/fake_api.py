@@ -26,6 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.local_server import LocalServer
+
 BOT_ID = 4242
 SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "copymessage"})
 
@@ -62,7 +64,7 @@ class _Injected:
 
 
 @dataclass
-class FakeBotAPI:
+class FakeBotAPI(LocalServer):
     rate_limit: float | None = None  # sends per second for the whole bot
     per_chat_interval: float | None = None  # seconds between two sends into one chat
     retry_after: int = 1
@@ -91,37 +93,12 @@ class FakeBotAPI:
         # Called with every successful send or edit (benchmarks wait on them per chat).
         self.listeners: list[Any] = []
         self._injected: deque[_Injected] = deque()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
         self.first_send_at: float | None = None
         self.last_send_at: float | None = None
 
-    # --- lifetime -----------------------------------------------------------------------
-    async def start(self) -> None:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
+    # --- lifetime (bot/local_server.py) ------------------------------------------------
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeBotAPI:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # --- scripting --------------------------------------------------------------------
     def push_update(self, update: dict[str, Any]) -> None:
