@@ -23,6 +23,7 @@ from aiogram import Bot
 
 from bot import texts
 from bot.app import App
+from bot.channels import Channel
 from bot.channels.max.local import LocalMax, MaxUser, local_max
 from bot.html import strip_tags
 from bot.local_api import LocalBotSession, Sent, UpdateFactory, staff_chat_message
@@ -32,7 +33,7 @@ LOCAL_TOKEN = "42:local-console-token"
 DEFAULT_USER_ID = 1001
 DEFAULT_STAFF_CHAT_ID = -1000000000001
 DEFAULT_MAX_USER_ID = 5_550_001  # the parent's MAX user id (the MAX stand-in's numbering)
-CHANNELS = ("tg", "max")
+CHANNELS = tuple(Channel)
 
 # Features add coroutines run once the console is ready (e.g. load demo data).
 __all__ = ["Console", "MaxConsole", "render_html", "run_console"]

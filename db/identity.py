@@ -8,14 +8,17 @@ anonymous (negative) id.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 TELEGRAM = "tg"
 MAX = "max"
-CHANNELS = (TELEGRAM, MAX)
 MAX_ID_BASE = 2**53
 
 
+@overload
+def channel_code(internal_id: int) -> str: ...
+@overload
+def channel_code(internal_id: None) -> None: ...
 def channel_code(internal_id: int | None) -> str | None:
     """'tg' or 'max' for a person's (or private chat's) internal id; None for no id."""
     if internal_id is None:
@@ -31,7 +34,8 @@ def channel_default(column: str) -> Any:
     """A column default that reads the channel off the row's `column` at insert time."""
 
     def default(context: Any) -> str | None:
-        return channel_code(context.get_current_parameters().get(column))
+        value = context.get_current_parameters().get(column)
+        return None if value is None else channel_code(int(value))
 
     return default
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from db.identity import MAX_ID_BASE
+from db.identity import MAX_ID_BASE, channel_code, external_of
 
 __all__ = [
     "LIMITS",
@@ -68,12 +68,12 @@ def channel_of(internal: int) -> Channel:
     """The channel a chat or person with this internal id is reached in.
 
     Negative ids are Telegram group chats (the staff chat)."""
-    return Channel.MAX if internal >= MAX_ID_BASE else Channel.TELEGRAM
+    return Channel(channel_code(internal))
 
 
 def external_id(internal: int) -> int:
     """The id the person's own messenger knows them by."""
-    return internal - MAX_ID_BASE if internal >= MAX_ID_BASE else internal
+    return external_of(internal)
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,8 @@ def cmd_content_check(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from pathlib import Path
 
+    from bot.channels import Channel
+
     p = sub.add_parser("run", help="run the bot (long polling); without BOT_TOKEN, the local console")
     p.set_defaults(handler=cmd_run)
 
@@ -300,7 +302,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="id of the simulated user: Telegram (default 1001), with --channel max the MAX parent's",
     )  # fmt: skip
     p.add_argument(
-        "--channel", choices=("tg", "max"), default="tg",
+        "--channel", choices=[str(c) for c in Channel], default="tg",
         help="the messenger the person writes in: tg (default) or max (a MAX parent; staff stay in Telegram)",
     )  # fmt: skip
     p.add_argument("--log-level", default="WARNING")

@@ -94,7 +94,6 @@ class NoticeWorker:
         bots: dict[Channel, Bot] | None = None,
     ) -> None:
         self.retry_delays = retry_delays
-        self.bot = bot
         self.bots: dict[Channel, Bot] = {Channel.TELEGRAM: bot, **(bots or {})}
         self.outbox = outbox
         self.idle = idle

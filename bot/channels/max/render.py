@@ -17,6 +17,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels import LIMITS, Channel
+from bot.html import truncate
 
 logger = logging.getLogger(__name__)
 
@@ -170,9 +171,7 @@ def _best_break(buf: Sequence[str]) -> int | None:
 
 # --- keyboards ------------------------------------------------------------------------------------
 def _button(button: InlineKeyboardButton) -> dict[str, Any]:
-    label = (
-        button.text if len(button.text) <= BUTTON_TEXT_LIMIT else button.text[: BUTTON_TEXT_LIMIT - 1] + "…"
-    )
+    label = truncate(button.text, BUTTON_TEXT_LIMIT)
     if button.callback_data is not None:
         if len(button.callback_data) > PAYLOAD_LIMIT:
             raise ValueError(f"callback data of button {button.text!r} is above {PAYLOAD_LIMIT} characters")

@@ -39,6 +39,7 @@ OWNED = (
     ("event_signups", "user_id"),
     ("outbox", "user_id"),
     ("notices", "chat_id"),
+    ("notices", "user_id"),
     ("faq_questions", "user_id"),
     ("activity_events", "user_id"),
 )
@@ -66,7 +67,6 @@ def downgrade() -> None:
     )
     for table, column in OWNED:
         op.execute(f"DELETE FROM {table} WHERE {column} >= {MAX_ID_BASE}")
-    op.execute(f"DELETE FROM notices WHERE user_id >= {MAX_ID_BASE}")
     op.execute("DELETE FROM activity_events WHERE channel = 'max'")
     op.execute("DELETE FROM faq_questions WHERE channel = 'max'")
     op.execute(f"DELETE FROM users WHERE id >= {MAX_ID_BASE}")
