@@ -3,19 +3,21 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Self
 
 from aiohttp import web
 
 
-class LocalServer:
+class LocalServer(ABC):
     """`async with Stand(...) as api: api.base_url`; subclasses add their routes in `routes`."""
 
     _runner: web.AppRunner | None = None
     port: int = 0
 
+    @abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Add the stand-in's routes to `app`."""
 
     async def start(self) -> None:
         app = web.Application(client_max_size=20 * 1024 * 1024)
