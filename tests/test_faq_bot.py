@@ -408,3 +408,12 @@ async def test_a_neighbouring_service_gets_where_to_go_not_a_certificate_answer(
     # anything else that is not ours: the МОЦ's phone
     sent = await tester.send("какая погода завтра")
     assert "0-00-01" in sent[0].text
+
+
+async def test_a_question_asked_back_and_handed_off_tells_staff_the_bot_asked_back(tester: BotTester) -> None:
+    await tester.start_and_consent()
+    await tester.send("Что делать с сертификатом?")
+    await tester.click("Задать вопрос специалисту")
+    post = tester.last(STAFF_CHAT_ID).text
+    assert "Что делать с сертификатом?" in post
+    assert "бот переспросил" in post and "оценка" not in post  # no score for a question back

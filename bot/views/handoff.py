@@ -118,7 +118,9 @@ def tried(question: QuestionRecord, titles: dict[str, str]) -> str:
     title = escape(titles.get(question.matched_id or "", question.matched_id or ""))
     if question.decision == Decision.ANSWER:
         return text("faq_handoff.tried_answer", title=title, score=_score(question.score))
-    if question.decision in (Decision.SUGGEST, Decision.CLARIFY):
+    if question.decision == Decision.CLARIFY:  # a question back has no score worth showing
+        return text("faq_handoff.tried_clarify", title=title)
+    if question.decision == Decision.SUGGEST:
         return text("faq_handoff.tried_suggest", title=title, score=_score(question.score))
     if question.decision == Decision.REDIRECT:
         return text("faq_handoff.tried_redirect", where=title)
